@@ -1,0 +1,205 @@
+"""Settings for DataFlow Migration Review, driven by environment variables.
+
+See README.md ("Configuration") for the list. Development needs none of them: the app
+database is an embedded PostgreSQL under .dataflow/, and the secret key and Fernet key are
+generated once into .dataflow/ and reused.
+"""
+
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+
+from dataflow_site.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(env_str("DATAFLOW_STATE_DIR", str(BASE_DIR / ".dataflow")))
+
+DEBUG = env_bool("DATAFLOW_DEBUG", True)
+
+
+def _generated_secret(filename: str, make) -> str:
+    """A development secret, made once and kept under .dataflow/ (never in git)."""
+    path = STATE_DIR / filename
+    if path.exists():
+        return path.read_text().strip()
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _make_secret_key() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(50)
+
+
+def _make_fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+SECRET_KEY = env_secret("DATAFLOW_SECRET_KEY")
+FERNET_KEYS = env_list("DATAFLOW_FERNET_KEYS", []) or [k.strip() for k in (env_secret("DATAFLOW_FERNET_KEYS") or "").split(",") if k.strip()]
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or _generated_secret("secret_key", _make_secret_key)
+    FERNET_KEYS = FERNET_KEYS or [_generated_secret("fernet_key", _make_fernet_key)]
+else:
+    if not SECRET_KEY:
+        raise ImproperlyConfiguredEnv("DATAFLOW_SECRET_KEY (or DATAFLOW_SECRET_KEY_FILE) is required when DATAFLOW_DEBUG=false")
+    if not FERNET_KEYS:
+        raise ImproperlyConfiguredEnv("DATAFLOW_FERNET_KEYS (or DATAFLOW_FERNET_KEYS_FILE) is required when DATAFLOW_DEBUG=false")
+
+ALLOWED_HOSTS = env_list("DATAFLOW_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("DATAFLOW_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "django_q",
+    "migrations_app",
+    "staging_app",
+    "baselines_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dataflow_site.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dataflow_site.roles.roles_context",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "dataflow_site.wsgi.application"
+ASGI_APPLICATION = "dataflow_site.asgi.application"
+
+
+def _database_from_url(url: str) -> dict:
+    params = conninfo_to_dict(url)
+    name = params.pop("dbname", None)
+    if not name:
+        raise ImproperlyConfiguredEnv("DATABASE_URL must name a database")
+    database = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": params.pop("user", ""),
+        "PASSWORD": params.pop("password", ""),
+        "HOST": params.pop("host", ""),
+        "PORT": params.pop("port", ""),
+        "CONN_MAX_AGE": env_int("DATAFLOW_CONN_MAX_AGE", 0),
+        "OPTIONS": params,
+    }
+    return database
+
+
+DATABASE_URL = env_secret("DATABASE_URL")
+EMBEDDED_PGDATA = STATE_DIR / "pgdata"
+USING_EMBEDDED_POSTGRES = not DATABASE_URL
+if USING_EMBEDDED_POSTGRES:
+    from dataflow_site.embedded_pg import embedded_database_url
+
+    DATABASE_URL = embedded_database_url(EMBEDDED_PGDATA)
+
+DATABASES = {"default": _database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("DATAFLOW_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("DATAFLOW_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+
+# Connections to target databases.
+TARGET_CONNECT_TIMEOUT = env_int("DATAFLOW_TARGET_CONNECT_TIMEOUT", 5)
+TARGET_STATEMENT_TIMEOUT_MS = env_int("DATAFLOW_TARGET_STATEMENT_TIMEOUT_MS", 30_000)
+
+# django-q2 with the ORM broker on the app database. retry must exceed timeout, or a
+# task still running would be handed to a second worker.
+Q_CLUSTER = {
+    "name": "dataflow",
+    "orm": "default",
+    "workers": env_int("DATAFLOW_Q_WORKERS", 2),
+    "timeout": env_int("DATAFLOW_Q_TIMEOUT", 1800),
+    "retry": env_int("DATAFLOW_Q_RETRY", 2100),
+    "max_attempts": 1,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.5,
+    "sync": env_bool("DATAFLOW_Q_SYNC", False),
+    "label": "Background tasks",
+}
+
+# Email (sign-off notifications, alerts).
+EMAIL_BACKEND = env_str(
+    "DATAFLOW_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("DATAFLOW_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DATAFLOW_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("DATAFLOW_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("DATAFLOW_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DATAFLOW_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DATAFLOW_EMAIL_FROM", "dataflow@localhost")
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("DATAFLOW_SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("DATAFLOW_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DATAFLOW_LOG_LEVEL", "INFO")},
+    "loggers": {"pgserver": {"level": "WARNING"}},
+}

@@ -1,0 +1,5 @@
+"""Framework-free engines, one module per runbook component.
+
+Engines take a ``TargetConnection`` (or a psycopg connection) and return dataclasses.
+They import nothing from Django.
+"""

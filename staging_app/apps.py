@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StagingAppConfig(AppConfig):
+    name = "staging_app"
+    verbose_name = "Staging environments"

@@ -1,0 +1,94 @@
+"""Shared fixtures: personas, throwaway target databases, settings for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import pg
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def target_db():
+    """Factory: ``target_db(sql_text)`` creates a database, loads the SQL, and returns a
+    ``TargetConnection`` to it. Every database made is dropped after the test."""
+    made = []
+
+    def make(sql_text: str = "") -> "pg.TargetConnection":
+        target = pg.create_database(sql_text)
+        made.append(target.dbname)
+        return target
+
+    yield make
+    for name in made:
+        pg.drop_database(name)
+
+
+@pytest.fixture
+def fixture_sql():
+    """``fixture_sql("case")`` returns the text of ``tests/fixtures/case/schema.sql``."""
+
+    def read(case: str) -> str:
+        return (FIXTURES / case / "schema.sql").read_text()
+
+    return read
+
+
+# Personas -----------------------------------------------------------------------------
+
+def _persona(django_user_model, username: str, group: str | None):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, email=f"{username}@example.com")
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def dba(db, django_user_model):
+    return _persona(django_user_model, "dba_alice", "DBA")
+
+
+@pytest.fixture
+def other_dba(db, django_user_model):
+    return _persona(django_user_model, "dba_bob", "DBA")
+
+
+@pytest.fixture
+def manager(db, django_user_model):
+    return _persona(django_user_model, "manager_carol", "Manager")
+
+
+@pytest.fixture
+def engineer(db, django_user_model):
+    return _persona(django_user_model, "engineer_dave", "Engineer")
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    return _persona(django_user_model, "outsider_eve", None)
+
+
+@pytest.fixture
+def client_for(client):
+    """``client_for(user)``: a test client logged in as that user (None: anonymous)."""
+    from django.test import Client
+
+    def make(user):
+        c = Client()
+        if user is not None:
+            c.force_login(user)
+        return c
+
+    return make
