@@ -12,8 +12,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
-    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+def _test_settings(settings, monkeypatch):
+    # django-q2 reads its configuration once at import: switch the live Conf to synchronous
+    # execution so a queued task runs inside the request that queued it.
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -1,0 +1,89 @@
+"""Demo data for `manage.py seed_demo`: the demo_shop target database, users and plans."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import psycopg
+from django.conf import settings
+from psycopg import sql
+
+DEMO_DIR = Path(__file__).parent
+DEMO_DATABASE = "demo_shop"
+DEMO_USERS = (("dba", "DBA"), ("manager", "Manager"), ("engineer", "Engineer"))
+DEMO_MARKER = "dataflow demo database (created by seed_demo)"
+
+
+def app_server_params(dbname: str) -> dict:
+    db = settings.DATABASES["default"]
+    params = {"host": db["HOST"] or "localhost", "port": int(db["PORT"] or 5432), "dbname": dbname,
+              "user": db["USER"] or "postgres"}
+    if db["PASSWORD"]:
+        params["password"] = db["PASSWORD"]
+    return params
+
+
+def ensure_demo_database(log=print) -> bool:
+    """Create and load demo_shop on the app's PostgreSQL server. Returns True if it was (re)loaded."""
+    with psycopg.connect(autocommit=True, **app_server_params("postgres")) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DEMO_DATABASE]).fetchone()
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEMO_DATABASE)))
+            admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(DEMO_DATABASE), sql.Literal(DEMO_MARKER)))
+    with psycopg.connect(**app_server_params(DEMO_DATABASE)) as conn:
+        loaded = conn.execute("SELECT to_regclass('public.customers') IS NOT NULL").fetchone()[0]
+        if loaded:
+            return False
+        log(f"Loading {DEMO_DATABASE}: schema and about 600,000 rows …")
+        # One transaction: a half-loaded demo database is never left behind.
+        with conn.transaction():
+            conn.execute((DEMO_DIR / "demo_shop_schema.sql").read_text())
+            conn.execute((DEMO_DIR / "demo_shop_data.sql").read_text().replace("ANALYZE;", ""))
+    with psycopg.connect(autocommit=True, **app_server_params(DEMO_DATABASE)) as conn:
+        conn.execute("ANALYZE")
+    return True
+
+
+def ensure_demo_users(credentials_file: Path, log=print) -> list[tuple[str, str]]:
+    """Create the demo users once; their shared password is printed once and kept in .dataflow/."""
+    from django.contrib.auth.models import Group, User
+
+    created = []
+    password = None
+    for username, role in DEMO_USERS:
+        if User.objects.filter(username=username).exists():
+            continue
+        if password is None:
+            password = secrets.token_urlsafe(9)
+        user = User.objects.create_user(username=username, password=password, email=f"{username}@demo.local")
+        user.groups.add(Group.objects.get(name=role))
+        created.append((username, role))
+    if created:
+        credentials_file.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{username} / {password}  ({role})" for username, role in created]
+        with credentials_file.open("a") as handle:
+            handle.write("\n".join(lines) + "\n")
+        credentials_file.chmod(0o600)
+        log("Demo users created (development only):")
+        for line in lines:
+            log("  " + line)
+    return created
+
+
+def ensure_demo_target(log=print):
+    from migrations_app.models import AuditEvent, TargetDatabase
+
+    params = app_server_params(DEMO_DATABASE)
+    target, created = TargetDatabase.objects.get_or_create(
+        name=DEMO_DATABASE,
+        defaults={"host": params["host"], "port": params["port"], "dbname": DEMO_DATABASE, "user": params["user"],
+                  "environment": TargetDatabase.Environment.PRODUCTION, "sslmode": "prefer",
+                  "notes": "Demo shop seeded by `manage.py seed_demo`. Treated as production so every gate applies."},
+    )
+    if created:
+        target.password = params.get("password", "")
+        target.save(update_fields=["password_encrypted"])
+        AuditEvent.record(None, "target.created", target, data={**target.audit_data(), "source": "seed_demo"})
+        log(f"Registered target {DEMO_DATABASE} ({target.describe()}).")
+    return target
