@@ -1,0 +1,242 @@
+"""Find the tables and columns a SQL or PL/pgSQL function body uses, with line numbers.
+
+PostgreSQL does not track what a string function body (``AS $$ ... $$``) reads or writes, so
+we parse it: SQL bodies with ``pglast.parse_sql``, PL/pgSQL bodies with ``pglast.parse_plpgsql``
+and then every embedded SQL statement and expression with the SQL parser. Matching is on
+parse-tree identifiers, never on substrings, so ``status`` does not match ``legacy_status``.
+Line numbers are those PostgreSQL reports in its own errors (line 1 is the line the body
+starts on, right after the opening dollar quote).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pglast
+from pglast import parser as pg_parser
+
+
+class BodyParseError(Exception):
+    """The body could not be parsed: the caller must not treat that as "no references"."""
+
+
+@dataclass(frozen=True)
+class TableTarget:
+    """The relation we look for. ``accept_unqualified``: an unqualified name in the body
+    resolves to this schema (it is on the function's search path)."""
+
+    schema: str
+    table: str
+    accept_unqualified: bool = True
+
+
+@dataclass(frozen=True)
+class BodyReference:
+    kind: str  # "column" or "table"
+    name: str  # column name, or schema.table
+    line: int
+    context: str  # the statement or expression text it was found in
+    dynamic: bool = False  # found inside a string run by EXECUTE
+
+
+def find_references(*, language: str, body: str, target: TableTarget, column: str | None,
+                    signature: str = "", returns: str = "void", is_procedure: bool = False,
+                    trigger_on_target: bool = False) -> list[BodyReference]:
+    """References to ``target`` (and to ``column`` of it, if given) in a function body.
+
+    ``signature`` and ``returns`` are ``pg_get_function_arguments`` / ``pg_get_function_result``:
+    the PL/pgSQL parser needs them to know the argument variables and NEW/OLD.
+    """
+    matcher = _Matcher(target, column, trigger_on_target)
+    if language == "sql":
+        matcher.scan_sql(body, 1, False)
+    elif language == "plpgsql":
+        for text, line, dynamic in _plpgsql_fragments(body, signature, returns, is_procedure):
+            matcher.scan_sql(text, line, dynamic)
+    else:
+        raise BodyParseError(f"language {language!r} is not parsed")
+    return matcher.found
+
+
+# -- PL/pgSQL ------------------------------------------------------------------------------
+
+def _plpgsql_fragments(body: str, signature: str, returns: str, is_procedure: bool):
+    """Yield (sql_text, line, dynamic) for every SQL statement and expression in the body."""
+    tag = "$dfbody$"
+    while tag in body:
+        tag = tag[:-1] + "x$"
+    head = f"CREATE PROCEDURE dataflow_probe({signature})" if is_procedure else \
+        f"CREATE FUNCTION dataflow_probe({signature}) RETURNS {returns}"
+    # Header and body start on the same line, so the parser's line numbers are body lines.
+    statement = f"{head} LANGUAGE plpgsql AS {tag}{body}{tag}"
+    try:
+        tree = pglast.parse_plpgsql(statement)
+    except pglast.parser.ParseError as exc:
+        raise BodyParseError(str(exc)) from None
+    yield from _walk_plpgsql(tree, 1)
+
+
+def _walk_plpgsql(node, line):
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk_plpgsql(item, line)
+        return
+    if not isinstance(node, dict):
+        return
+    if "lineno" in node and isinstance(node["lineno"], int):
+        line = node["lineno"]
+    for key, value in node.items():
+        if key == "PLpgSQL_stmt_dynexecute" or key == "PLpgSQL_stmt_dynfors" or key == "PLpgSQL_stmt_open":
+            inner_line = value.get("lineno", line)
+            yield from _walk_plpgsql(value, inner_line)
+            query = value.get("query") or value.get("dynquery")
+            if isinstance(query, dict) and "PLpgSQL_expr" in query:
+                for literal in _string_literals(_expr_as_select(query["PLpgSQL_expr"])):
+                    yield literal, inner_line, True
+            continue
+        if key == "PLpgSQL_expr" and isinstance(value, dict):
+            yield _expr_as_select(value), line, False
+            continue
+        if key == "datums":  # declarations: types and defaults hold no table references we need
+            continue
+        yield from _walk_plpgsql(value, line)
+
+
+def _expr_as_select(expr: dict) -> str:
+    query = expr.get("query", "")
+    mode = expr.get("parseMode", 0)
+    if mode == 0:  # a whole statement
+        return query
+    if mode >= 3:  # "target := expression": keep the expression
+        query = _after_assignment(query)
+    return "SELECT " + query
+
+
+def _after_assignment(text: str) -> str:
+    for token in pg_parser.scan(text):
+        if token.name in ("COLON_EQUALS", "EQUALS_GREATER") or text[token.start:token.end + 1] == "=":
+            return text[token.end + 1:]
+    return text
+
+
+def _string_literals(sql_text: str) -> list[str]:
+    """String constants of an EXECUTE expression that are themselves SQL statements."""
+    try:
+        tree = json.loads(pg_parser.parse_sql_json(sql_text))
+    except pglast.parser.ParseError:
+        return []
+    found = []
+    for node in _nodes(tree, "A_Const"):
+        text = (node.get("sval") or {}).get("sval")
+        if text:
+            try:
+                pg_parser.parse_sql_json(text)
+            except pglast.parser.ParseError:
+                continue
+            found.append(text)
+    return found
+
+
+# -- SQL -----------------------------------------------------------------------------------
+
+class _Matcher:
+    def __init__(self, target: TableTarget, column: str | None, trigger_on_target: bool):
+        self.target = target
+        self.column = column
+        self.trigger_on_target = trigger_on_target
+        self.found: list[BodyReference] = []
+
+    def scan_sql(self, text: str, base_line: int, dynamic: bool) -> None:
+        try:
+            tree = json.loads(pg_parser.parse_sql_json(text))
+        except pglast.parser.ParseError as exc:
+            if dynamic:
+                return
+            raise BodyParseError(f"{exc} in: {text[:120]}") from None
+        raw = text.encode("utf-8")
+        for stmt in tree.get("stmts", []):
+            self._scan_statement(stmt, raw, base_line, dynamic)
+
+    def _line(self, raw: bytes, location: int, base_line: int) -> int:
+        return base_line + raw[:max(location, 0)].count(b"\n")
+
+    def _scan_statement(self, stmt: dict, raw: bytes, base_line: int, dynamic: bool) -> None:
+        start = stmt.get("stmt_location", 0)
+        length = stmt.get("stmt_len") or len(raw) - start
+        context = raw[start:start + length].decode("utf-8", "replace").strip()
+        aliases: dict[str, bool] = {}  # name visible in the statement -> is it our table?
+        target_seen = False
+        for rv in _relations(stmt):
+            ours = self._is_target(rv)
+            visible = (rv.get("alias") or {}).get("aliasname") or rv.get("relname")
+            aliases[visible] = aliases.get(visible, False) or ours
+            if ours:
+                target_seen = True
+                name = f"{self.target.schema}.{self.target.table}"
+                if self.column is None:
+                    self._add("table", name, raw, rv.get("location", start), base_line, context, dynamic)
+        if self.column is None:
+            return
+        for ref in _nodes(stmt, "ColumnRef"):
+            fields = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
+            if len(fields) != len(ref.get("fields", [])) or not fields or fields[-1] != self.column:
+                continue  # a star, or another column
+            if self._column_ref_is_ours(fields, aliases, target_seen):
+                self._add("column", self.column, raw, ref.get("location", start), base_line, context, dynamic)
+        # Columns named by INSERT (...) lists, UPDATE SET and ON CONFLICT are not ColumnRefs.
+        for key in ("InsertStmt", "UpdateStmt"):
+            for node in _nodes(stmt, key):
+                if not self._is_target(node.get("relation", {})):
+                    continue
+                conflict = node.get("onConflictClause") or {}
+                items = node.get("cols", []) + node.get("targetList", []) + conflict.get("targetList", [])
+                items += (conflict.get("infer") or {}).get("indexElems", [])
+                for item in items:
+                    res = item.get("ResTarget") or item.get("IndexElem") or {}
+                    if res.get("name") == self.column:
+                        location = res.get("location", node["relation"].get("location", start))
+                        self._add("column", self.column, raw, location, base_line, context, dynamic)
+
+    def _column_ref_is_ours(self, fields: list[str], aliases: dict[str, bool], target_seen: bool) -> bool:
+        if len(fields) == 1:
+            return target_seen
+        qualifier = fields[-2]
+        if len(fields) == 2 and self.trigger_on_target and qualifier.lower() in ("new", "old"):
+            return True
+        if len(fields) == 3:
+            return fields[0] == self.target.schema and qualifier == self.target.table
+        return aliases.get(qualifier, False)
+
+    def _is_target(self, rv: dict) -> bool:
+        if rv.get("relname") != self.target.table:
+            return False
+        schema = rv.get("schemaname")
+        return schema == self.target.schema if schema else self.target.accept_unqualified
+
+    def _add(self, kind, name, raw, location, base_line, context, dynamic) -> None:
+        self.found.append(BodyReference(kind, name, self._line(raw, location, base_line), context, dynamic))
+
+
+def _relations(tree):
+    """RangeVars: tagged ones, and the untagged ``relation`` of INSERT/UPDATE/DELETE/MERGE."""
+    yield from _nodes(tree, "RangeVar")
+    for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+        for node in _nodes(tree, kind):
+            relation = node.get("relation")
+            if isinstance(relation, dict) and "relname" in relation:
+                yield relation
+
+
+def _nodes(tree, kind: str):
+    """Every node of the given kind anywhere below ``tree`` (parse trees as JSON)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == kind and isinstance(value, dict):
+                    yield value
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
