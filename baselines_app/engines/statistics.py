@@ -1,0 +1,152 @@
+"""Small, dependency-free statistics for timing samples.
+
+Baselines hold 5-50 timings per query, so everything here is exact and O(n log n) at worst.
+The comparison needs two things a ratio alone cannot give: robustness to one slow outlier
+(medians, not means, drive the decision) and a test that the "after" samples really are slower
+than the "before" samples rather than noise (Mann-Whitney U, normal approximation with tie and
+continuity corrections; a seeded bootstrap interval of the ratio of medians for display).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from typing import Sequence
+
+
+def mean(values: Sequence[float]) -> float:
+    if not values:
+        raise ValueError("mean of no values")
+    return math.fsum(values) / len(values)
+
+
+def stddev(values: Sequence[float]) -> float:
+    """Sample standard deviation (n - 1); 0.0 for a single value."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("stddev of no values")
+    if n == 1:
+        return 0.0
+    m = mean(values)
+    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (n - 1))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default, "type 7")."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError("q must be within [0, 100]")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100.0
+    low = math.floor(position)
+    high = math.ceil(position)
+    if low == high:
+        return float(ordered[low])
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 50)
+
+
+def normal_sf(z: float) -> float:
+    """P(Z > z) for a standard normal variable."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def rank_with_ties(values: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Ranks (1-based, ties get their average rank) and the sizes of the tie groups."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    tie_sizes: list[int] = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        average = (i + j) / 2.0 + 1.0
+        for k in range(i, j + 1):
+            ranks[order[k]] = average
+        if j > i:
+            tie_sizes.append(j - i + 1)
+        i = j + 1
+    return ranks, tie_sizes
+
+
+@dataclasses.dataclass(frozen=True)
+class MannWhitneyResult:
+    u: float  # U statistic of the first sample (count of pairs where it is larger, ties 1/2)
+    z: float
+    p_value: float
+    alternative: str
+
+
+def mann_whitney_u(x: Sequence[float], y: Sequence[float], alternative: str = "greater") -> MannWhitneyResult:
+    """Mann-Whitney U test of ``x`` against ``y``.
+
+    ``alternative="greater"``: x tends to be larger than y (after slower than before);
+    ``"less"`` and ``"two-sided"`` as usual. Normal approximation with the tie correction of the
+    variance and a 0.5 continuity correction, like scipy's ``method="asymptotic"``.
+    """
+    if alternative not in ("greater", "less", "two-sided"):
+        raise ValueError(f"unknown alternative {alternative!r}")
+    n1, n2 = len(x), len(y)
+    if n1 == 0 or n2 == 0:
+        raise ValueError("Mann-Whitney U needs two non-empty samples")
+    ranks, tie_sizes = rank_with_ties(list(x) + list(y))
+    rank_sum_x = math.fsum(ranks[:n1])
+    u = rank_sum_x - n1 * (n1 + 1) / 2.0
+    mu = n1 * n2 / 2.0
+    n = n1 + n2
+    tie_term = sum(t ** 3 - t for t in tie_sizes)
+    variance = n1 * n2 / 12.0 * ((n + 1) - tie_term / (n * (n - 1))) if n > 1 else 0.0
+    if variance <= 0:
+        # Every value tied: there is no evidence of any difference.
+        return MannWhitneyResult(u=u, z=0.0, p_value=1.0, alternative=alternative)
+    sigma = math.sqrt(variance)
+    if alternative == "greater":
+        z = (u - mu - 0.5) / sigma
+        p = normal_sf(z)
+    elif alternative == "less":
+        z = (u - mu + 0.5) / sigma
+        p = normal_sf(-z)
+    else:
+        z = (abs(u - mu) - 0.5) / sigma
+        p = min(1.0, 2.0 * normal_sf(z))
+    return MannWhitneyResult(u=u, z=z, p_value=p, alternative=alternative)
+
+
+def bootstrap_ratio_ci(before: Sequence[float], after: Sequence[float], *, confidence: float = 0.95,
+                       resamples: int = 400, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of median(after) / median(before); seeded, so repeatable."""
+    if not before or not after:
+        raise ValueError("bootstrap needs two non-empty samples")
+    rng = random.Random(seed)
+    ratios = []
+    for _ in range(resamples):
+        b = median([rng.choice(before) for _ in before])
+        a = median([rng.choice(after) for _ in after])
+        if b > 0:
+            ratios.append(a / b)
+    if not ratios:
+        return (math.inf, math.inf)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    return (percentile(ratios, tail), percentile(ratios, 100.0 - tail))
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    count: int
+    mean: float
+    median: float
+    minimum: float
+    maximum: float
+    stddev: float
+    p95: float
+
+
+def summarize(values: Sequence[float]) -> Summary:
+    return Summary(count=len(values), mean=mean(values), median=median(values), minimum=min(values),
+                   maximum=max(values), stddev=stddev(values), p95=percentile(values, 95))
