@@ -1,0 +1,44 @@
+"""Lint rules, one module a rule, each with a stable kebab-case id, a problem/solution text and
+the safe alternative SQL. ``lint(statements, ctx)`` runs every rule on every statement.
+
+Static rules read only the SQL; rules with ``needs_catalog`` read the live facts in the
+``LintContext`` (table sizes, foreign keys, function bodies, lock activity, dependency reports)
+and are skipped, visibly, when the analysis is static.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from migrations_app.engines.lint.base import Finding, LintContext, Rule
+
+RULE_MODULES = (
+    "adding_field_with_default", "adding_foreign_key_constraint", "constraint_missing_not_valid",
+    "adding_not_nullable_field", "adding_required_field", "disallowed_unique_constraint",
+    "adding_primary_key_constraint", "require_concurrent_index_creation", "require_concurrent_index_deletion",
+    "ban_concurrent_index_creation_in_transaction", "ban_drop_column", "ban_drop_table", "ban_drop_database",
+    "ban_drop_not_null", "ban_truncate_cascade", "changing_column_type", "renaming_column", "renaming_table",
+    "ban_char_field", "prefer_text_field", "prefer_bigint_over_int", "prefer_identity", "prefer_timestamptz",
+    "identifier_too_long", "require_timeout_settings", "enum_value_ordering", "transaction_nesting",
+    "ban_alter_domain_with_add_constraint", "prefer_robust_stmts",
+    # rules that need the live database
+    "large_table_rewrite", "foreign_key_without_index", "column_has_dependents",
+    "renamed_table_referenced_by_functions", "lock_queue_hazard", "data_loss_without_backup",
+)
+
+RULES: list[Rule] = [import_module(f"{__name__}.{name}").RULE for name in RULE_MODULES]
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+
+SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
+
+
+def lint(statements, ctx: LintContext, *, disabled: frozenset[str] = frozenset()) -> list[Finding]:
+    findings: list[Finding] = []
+    rules = [r for r in RULES if r.id not in disabled]
+    for stmt in statements:
+        for rule in rules:
+            findings.extend(rule.run(stmt, ctx))
+    return findings
+
+
+__all__ = ["Finding", "LintContext", "Rule", "RULES", "RULES_BY_ID", "lint", "SEVERITY_RANK"]

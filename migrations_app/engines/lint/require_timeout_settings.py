@@ -1,0 +1,26 @@
+"""require-timeout-settings: a DDL lock request without lock_timeout can stall all traffic."""
+
+from migrations_app.engines.lint.base import Rule
+
+STRONG = {"SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"}
+
+RULE = Rule(
+    id="require-timeout-settings",
+    severity="warning",
+    problem="A statement waiting for a strong lock queues every later query on the table behind it; without "
+            "lock_timeout it waits forever, and without statement_timeout a rewrite can run for hours.",
+    solution="SET lock_timeout (a few seconds, retried) and statement_timeout at the start of the migration.",
+)
+
+
+@RULE.check
+def check(stmt, ctx):
+    if stmt.lock_mode not in STRONG or ctx.is_new_table(stmt):
+        return
+    missing = [name for name, ok in (("lock_timeout", ctx.lock_timeout_set[stmt.index]),
+                                     ("statement_timeout", ctx.statement_timeout_set[stmt.index])) if not ok]
+    # Report once per script: at the first statement that needs it.
+    earlier = [s for s in ctx.statements[:stmt.index] if s.lock_mode in STRONG and not ctx.is_new_table(s)]
+    if missing and not earlier:
+        yield RULE.finding(stmt, f"{' and '.join(missing)} not set before the first {stmt.lock_mode} statement",
+                           "SET lock_timeout = '5s';\nSET statement_timeout = '15min';")

@@ -1,0 +1,181 @@
+"""Live catalog facts for a whole plan, read in a constant number of queries (seven).
+
+Tables, columns, foreign keys, function bodies, lock activity and function volatility are
+fetched once for every object the plan touches, whatever the number of statements. Any
+catalog error raises ``CatalogFactsError``: the analysis never reports "no findings" because
+the catalog could not be read.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import psycopg
+from psycopg.rows import dict_row
+
+from migrations_app.engines.catalog import query
+from migrations_app.engines.connections import TargetConnection
+
+
+class CatalogFactsError(Exception):
+    """The target catalog could not be read; the analysis cannot use live facts."""
+
+
+@dataclass
+class Thresholds:
+    """Size and time limits for the database-aware rules (configurable per analysis)."""
+
+    large_table_rows: int = 1_000_000
+    large_table_bytes: int = 1024 ** 3            # 1 GiB
+    rewrite_bytes_per_second: float = 100 * 1024 ** 2   # sequential rewrite with index rebuilds
+    scan_bytes_per_second: float = 400 * 1024 ** 2
+    long_transaction_seconds: float = 60.0
+    high_write_rate_per_second: float = 50.0
+
+
+@dataclass
+class TableFacts:
+    schema: str
+    table: str
+    oid: int
+    relkind: str
+    rows: int
+    total_bytes: int
+    heap_bytes: int
+    writes_per_second: float
+    index_count: int
+
+    def describe_size(self) -> str:
+        return f"{self.schema}.{self.table} has {format_count(self.rows)} rows, {format_bytes(self.total_bytes)}"
+
+
+@dataclass
+class CatalogFacts:
+    server_version_num: int
+    tables: dict[tuple[str, str], TableFacts] = field(default_factory=dict)
+    columns: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+    foreign_keys: list[dict] = field(default_factory=list)
+    function_refs: dict[str, list[str]] = field(default_factory=dict)
+    lock_activity: dict[int, list[dict]] = field(default_factory=dict)
+    volatility: dict[str, str] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    queries_run: int = 0
+
+    def table(self, schema: str | None, table: str | None) -> TableFacts | None:
+        return self.tables.get((schema or "public", table or ""))
+
+    def column(self, schema: str | None, table: str | None, column: str | None) -> dict | None:
+        for col in self.columns.get((schema or "public", table or ""), []):
+            if col["column_name"] == column:
+                return col
+        return None
+
+    def fks_referencing(self, schema: str, table: str) -> list[dict]:
+        return [fk for fk in self.foreign_keys if (fk["ref_schema"], fk["ref_table"]) == (schema, table)]
+
+    def fks_of(self, schema: str, table: str) -> list[dict]:
+        return [fk for fk in self.foreign_keys if (fk["schema_name"], fk["table_name"]) == (schema, table)]
+
+    def is_large(self, facts: TableFacts | None) -> bool:
+        return bool(facts) and (facts.rows >= self.thresholds.large_table_rows
+                                or facts.total_bytes >= self.thresholds.large_table_bytes)
+
+    def long_transactions(self, schema: str, table: str) -> list[dict]:
+        facts = self.table(schema, table)
+        if not facts:
+            return []
+        limit = self.thresholds.long_transaction_seconds
+        return [a for a in self.lock_activity.get(facts.oid, []) if (a.get("xact_age_s") or 0) >= limit]
+
+    def to_dict(self) -> dict:
+        return {
+            "server_version_num": self.server_version_num,
+            "tables": {f"{k[0]}.{k[1]}": vars(v) for k, v in self.tables.items()},
+            "foreign_keys": [{k: v for k, v in fk.items()} for fk in self.foreign_keys],
+            "function_refs": self.function_refs,
+            "queries_run": self.queries_run,
+        }
+
+
+@contextmanager
+def open_catalog(connection):
+    """Yield a psycopg connection from a ``TargetConnection`` (read-only) or pass one through."""
+    if isinstance(connection, TargetConnection):
+        with connection.read_only() as conn:
+            yield conn
+    else:
+        yield connection
+
+
+def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, str]], *,
+                        function_names: Iterable[str] = (), referenced_names: Iterable[str] = (),
+                        thresholds: Thresholds | None = None) -> CatalogFacts:
+    """Read everything the plan's rules need about ``targets`` ((schema, table) pairs)."""
+    targets = sorted(set(targets))
+    try:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query("risk_server"))
+            server = cur.fetchone()
+            facts = CatalogFacts(server_version_num=int(server["server_version_num"]),
+                                 thresholds=thresholds or Thresholds(), queries_run=1)
+            cur.execute(query("risk_table_facts"), {"schemas": [t[0] for t in targets], "tables": [t[1] for t in targets]})
+            for row in cur.fetchall():
+                rows = int(row["reltuples"]) if row["reltuples"] is not None and row["reltuples"] >= 0 \
+                    else int(row["n_live_tup"] or 0)
+                facts.tables[(row["schema_name"], row["table_name"])] = TableFacts(
+                    schema=row["schema_name"], table=row["table_name"], oid=int(row["oid"]), relkind=row["relkind"],
+                    rows=rows, total_bytes=int(row["total_bytes"] or 0), heap_bytes=int(row["heap_bytes"] or 0),
+                    writes_per_second=float(row["writes"] or 0) / float(row["stats_age_s"]),
+                    index_count=int(row["index_count"]))
+            oids = [t.oid for t in facts.tables.values()]
+            cur.execute(query("risk_columns"), {"oids": oids})
+            for row in cur.fetchall():
+                facts.columns.setdefault((row["schema_name"], row["table_name"]), []).append(row)
+            cur.execute(query("risk_foreign_keys"), {"oids": oids})
+            facts.foreign_keys = cur.fetchall()
+            names = sorted({n for n in referenced_names if n})
+            cur.execute(query("risk_function_refs"), {"names": names})
+            for row in cur.fetchall():
+                if re.search(r"(?<![\w$])" + re.escape(row["mentioned"].lower()) + r"(?![\w$])", row["body"].lower()):
+                    facts.function_refs.setdefault(row["mentioned"], []).append(
+                        f"{row['schema_name']}.{row['function_name']}")
+            cur.execute(query("risk_lock_activity"), {"oids": oids})
+            for row in cur.fetchall():
+                facts.lock_activity.setdefault(int(row["oid"]), []).append(row)
+            cur.execute(query("risk_function_volatility"), {"names": sorted({n.lower() for n in function_names})})
+            facts.volatility = {r["function_name"]: r["volatility"] for r in cur.fetchall()}
+            facts.queries_run = 7
+    except psycopg.Error as exc:
+        raise CatalogFactsError(f"cannot read the target catalog: {str(exc).strip().splitlines()[0]}") from exc
+    return facts
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def format_count(n: float) -> str:
+    if n >= 1_000_000_000:
+        return f"{n / 1e9:.1f}G"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1e3:.0f}k"
+    return f"{int(n)}"
+
+
+def format_seconds(s: float) -> str:
+    if s < 1:
+        return "under 1 s"
+    if s < 120:
+        return f"about {s:.0f} s"
+    if s < 7200:
+        return f"about {s / 60:.0f} min"
+    return f"about {s / 3600:.1f} h"
