@@ -1,0 +1,186 @@
+"""Atomic migration executor (runbook: ``AtomicMigrationExecutor``).
+
+- The executing session sets ``lock_timeout`` (default 2 s: an ALTER queued behind a slow reader
+  must not block every query behind it) and ``statement_timeout``; a whole transaction that hit
+  ``lock_not_available`` (55P03) or a deadlock is retried with exponential backoff and jitter.
+- Consecutive transactional statements run in one transaction; a statement PostgreSQL refuses
+  in a transaction block runs alone in autocommit. A failure rolls the open transaction back and
+  runs the ``rollback_sql`` of the operations already committed, in reverse; a failed
+  ``CREATE INDEX CONCURRENTLY`` leaves no INVALID index behind.
+- Before each statement the migration lock is checked; losing it cancels the running statement
+  (from the heartbeat thread) and stops the migration.
+- Each transaction's id is recorded, so a COMMIT whose connection dropped is resolved with
+  ``pg_xact_status`` instead of being re-run.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from contextlib import ExitStack
+from typing import Callable, Iterable
+
+import psycopg
+
+from migrations_app.engines.catalog import query
+from migrations_app.engines.connections import TargetConnection
+from migrations_app.engines.execution_results import MigrationResult
+from migrations_app.engines.execution_run import RETRYABLE_SQLSTATES, _Run, resolve_in_doubt_commit  # noqa: F401
+from migrations_app.engines.migration_lock import MigrationLock, MigrationLockLost, MigrationLockManager
+from migrations_app.engines.migration_operations import MigrationOperation, StatementFacts
+from migrations_app.engines.rollback_plans import RollbackPlan, build_rollback_plan
+from migrations_app.engines.schema_digest import schema_digest
+
+Progress = Callable[[dict], None]
+
+
+class AtomicMigrationExecutor:
+    def __init__(self, connection: TargetConnection, *, lock_timeout_ms: int = 2000,
+                 statement_timeout_ms: int = 15 * 60 * 1000, max_attempts: int = 5,
+                 backoff_base_seconds: float = 0.2, backoff_max_seconds: float = 10.0,
+                 lock_wait_seconds: float = 30.0, verify_digest: bool = True,
+                 lock_manager: MigrationLockManager | None = None,
+                 application_name: str = "dataflow-executor"):
+        self.connection = connection
+        self.lock_timeout_ms = lock_timeout_ms
+        self.statement_timeout_ms = statement_timeout_ms
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base_seconds = backoff_base_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.lock_wait_seconds = lock_wait_seconds
+        self.verify_digest = verify_digest
+        self.lock_manager = lock_manager or MigrationLockManager(connection)
+        self.application_name = application_name
+        self.backend_pid: int | None = None   # of the executing session, for an emergency stop
+
+    # -- the runbook API ------------------------------------------------------------------
+    def prepare_rollback_plan(self, operations: list[MigrationOperation], preserve_data: bool = False,
+                              *, backup_tag: str | None = None) -> RollbackPlan:
+        facts = [op.facts() for op in operations]
+        if not preserve_data:
+            return build_rollback_plan(None, operations, facts, preserve_data=False, backup_tag=backup_tag)
+        with self.connection.read_only() as conn:
+            return build_rollback_plan(conn, operations, facts, preserve_data=True, backup_tag=backup_tag)
+
+    def execute_atomic_migration(self, operations: list[MigrationOperation], *, preserve_data: bool = False,
+                                 progress: Progress | None = None, lock: MigrationLock | Iterable | None = None,
+                                 rollback_plan: RollbackPlan | None = None) -> MigrationResult:
+        """``lock``: lock(s) already held by the caller; None takes the schemas' locks here.
+        The result's ``rollback_plan`` (with its backups) undoes this execution."""
+        result = MigrationResult(mode="migration")
+        try:
+            facts = [op.facts() for op in operations]
+            plan = rollback_plan or self.prepare_rollback_plan(operations, preserve_data)
+        except Exception as exc:  # a parse or catalog error: nothing ran
+            return result.finish(error=f"cannot prepare the migration: {exc}")
+        backups = {b.operation_index: b for b in plan.backups} if preserve_data else {}
+        result.rollback_plan = plan
+        return self._execute(operations, facts, backups, result, progress, lock, plan)
+
+    def execute_rollback_plan(self, plan: RollbackPlan, *, progress: Progress | None = None,
+                              lock: MigrationLock | Iterable | None = None) -> MigrationResult:
+        """Runs the steps; ``verified`` when the schema digest equals ``plan.digest_before``."""
+        result = MigrationResult(mode="rollback")
+        operations = [MigrationOperation(type=f"ROLLBACK_{step.kind.upper()}", table_name="", sql=step.sql,
+                                         schema=(plan.schemas or ["public"])[0], transactional=step.transactional,
+                                         destroys_data=False, description=step.description)
+                      for step in plan.steps]
+        if not operations:
+            result.warnings.append("the rollback plan has no steps")
+        facts = [StatementFacts(kind=op.type, transactional=bool(op.transactional), destroys_data=False)
+                 for op in operations]
+        if not plan.fully_reversible:
+            result.warnings.append("the plan is not fully reversible: "
+                                   f"{len(plan.irreversible_operations)} operation(s) cannot be restored")
+        self._execute(operations, facts, {}, result, progress, lock, plan, schemas=plan.schemas,
+                      compensate=False)
+        if plan.digest_before and result.digest_after:
+            result.verified = result.success and result.digest_after == plan.digest_before
+        return result
+
+    # -- execution ------------------------------------------------------------------------
+    def _execute(self, operations, facts, backups, result: MigrationResult, progress, lock, plan,
+                 schemas=None, compensate=True) -> MigrationResult:
+        started = time.monotonic()
+        self._emit = _emitter(progress, result)
+        schemas = sorted(set(schemas or []) | {op.schema for op in operations}
+                         | {d.schema for f in facts for d in f.destroyed}) or ["public"]
+        result.schemas = schemas
+        try:
+            with ExitStack() as stack:
+                locks = self._locks(stack, lock, schemas, result)
+                conn = stack.enter_context(self._connect(result))
+                for held in locks:
+                    stack.callback(held.on_lost(_canceller(conn)))
+                if self.verify_digest:
+                    result.digest_before = schema_digest(conn, schemas).digest
+                    if plan is not None and result.mode == "migration":
+                        plan.digest_before = result.digest_before
+                run = _Run(self, conn, locks, result, backups)
+                completed = run.operations(operations, facts, phase=result.mode)
+                if completed < len(operations) and compensate and completed:
+                    result.rollback_executed = run.compensate(operations[:completed]) or result.rollback_executed
+                if self.verify_digest and not conn.closed and not any(h.lost for h in locks):
+                    result.digest_after = schema_digest(conn, schemas).digest
+        except MigrationLockLost as exc:
+            result.lock_lost = True
+            result.error_message = result.error_message or str(exc)
+        except Exception as exc:  # lock timeout, connection refused: the message is safe to show
+            result.error_message = result.error_message or f"{type(exc).__name__}: {exc}"
+            result.error_type = result.error_type or type(exc).__name__
+        result.execution_time_ms = round((time.monotonic() - started) * 1000, 3)
+        result.finish()
+        self._emit({"event": "finished", "success": result.success, "rollback_executed": result.rollback_executed})
+        return result
+
+    def _locks(self, stack: ExitStack, lock, schemas, result) -> list[MigrationLock]:
+        if lock is not None:
+            locks = [lock] if isinstance(lock, MigrationLock) else list(lock)
+        else:  # sorted schema order: two multi-schema migrations cannot deadlock on each other
+            locks = [stack.enter_context(self.lock_manager.migration_lock(s, timeout=self.lock_wait_seconds))
+                     for s in schemas]
+        result.lock_holder = ", ".join(f"{held.schema}: {held.holder_process_id}" for held in locks)
+        for held in locks:
+            held.ensure_held()
+        return locks
+
+    def _connect(self, result: MigrationResult) -> psycopg.Connection:
+        conn = self.connection.connect(autocommit=True, application_name=self.application_name)
+        try:
+            conn.execute(query("exec_session_settings"), {
+                "lock_timeout": f"{int(self.lock_timeout_ms)}ms",
+                "statement_timeout": f"{int(self.statement_timeout_ms)}ms",
+                "idle_timeout": f"{int(self.statement_timeout_ms)}ms"})
+            if conn.info.server_version >= 140000:
+                conn.execute(query("exec_client_check"), {"interval": "1s"})
+        except BaseException:
+            conn.close()
+            raise
+        self.backend_pid = result.backend_pid = conn.info.backend_pid
+        self._emit({"event": "connected", "backend_pid": conn.info.backend_pid})
+        return conn
+
+    def _backoff(self, attempt: int) -> float:
+        cap = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
+        return cap * random.uniform(0.5, 1.0)
+
+
+def _emitter(progress: Progress | None, result: MigrationResult) -> Progress:
+    def emit(event: dict) -> None:
+        if progress is None:
+            return
+        try:
+            progress(event)
+        except Exception as exc:  # a broken progress sink must not break the migration
+            result.warnings.append(f"progress callback failed: {type(exc).__name__}: {exc}")
+    return emit
+
+
+def _canceller(conn: psycopg.Connection) -> Callable[[], None]:
+    def cancel() -> None:
+        try:
+            conn.cancel_safe(timeout=5)
+        except Exception:
+            pass
+    return cancel
+

@@ -1,0 +1,1 @@
+DELETE FROM {lock_table} WHERE schema_name = %(schema)s AND holder_process_id = %(holder)s

@@ -1,0 +1,1 @@
+SELECT schema_name FROM {lock_table} ORDER BY schema_name

@@ -1,0 +1,83 @@
+"""Result dataclasses of an execution or a rollback: plain data, stored by the app as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclasses.dataclass
+class StatementLogEntry:
+    sequence: int
+    operation_index: int | None
+    phase: str                 # "migration" | "backup" | "compensation" | "rollback" | "cleanup"
+    sql: str
+    attempt: int
+    transactional: bool
+    started_at: str
+    duration_ms: float = 0.0
+    rows: int | None = None
+    sqlstate: str | None = None
+    error: str | None = None
+    txid: int | None = None
+
+
+@dataclasses.dataclass
+class AttemptRecord:
+    segment: int
+    attempt: int
+    started_at: str
+    outcome: str               # "committed" | "retry" | "failed"
+    sqlstate: str | None = None
+    error: str | None = None
+    backoff_seconds: float | None = None
+    txid: int | None = None
+
+
+@dataclasses.dataclass
+class MigrationResult:
+    mode: str = "migration"
+    success: bool = False
+    execution_time_ms: float = 0.0
+    error_message: str | None = None
+    error_type: str | None = None
+    sqlstate: str | None = None
+    rollback_executed: bool = False
+    rollback_complete: bool | None = None      # None: no compensation was needed
+    operations_completed: int = 0
+    statement_log: list[StatementLogEntry] = dataclasses.field(default_factory=list)
+    attempts: list[AttemptRecord] = dataclasses.field(default_factory=list)
+    txid: int | None = None                    # the last committed transaction
+    txids: list[int] = dataclasses.field(default_factory=list)
+    in_doubt_resolution: str | None = None
+    backend_pid: int | None = None
+    lock_holder: str = ""
+    lock_lost: bool = False
+    schemas: list[str] = dataclasses.field(default_factory=list)
+    digest_before: str | None = None
+    digest_after: str | None = None
+    verified: bool | None = None               # rollback runs: digest equals the pre-migration one
+    rows_modified: int = 0
+    rollback_plan: object | None = None        # RollbackPlan (undoes this execution)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    started_at: str = dataclasses.field(default_factory=now_iso)
+    finished_at: str | None = None
+
+    def finish(self, *, error: str | None = None) -> "MigrationResult":
+        if error:
+            self.error_message = error
+        self.success = self.error_message is None
+        self.rows_modified = sum(e.rows or 0 for e in self.statement_log
+                                 if e.error is None and e.phase == self.mode)
+        self.finished_at = now_iso()
+        return self
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        if self.rollback_plan is not None:
+            data["rollback_plan"] = self.rollback_plan.to_dict()
+        return data

@@ -1,0 +1,271 @@
+"""One run of the executor: segments, attempts, statements, compensation.
+
+Split from ``atomic_executor`` to keep both readable; ``_Run`` holds the per-run state (the
+executing connection, the held locks, the result being filled in).
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from psycopg import sql
+
+from migrations_app.engines.catalog import query
+from migrations_app.engines.execution_results import AttemptRecord, MigrationResult, StatementLogEntry, now_iso
+from migrations_app.engines.migration_lock import MigrationLockLost
+from migrations_app.engines.migration_operations import MigrationOperation
+from migrations_app.engines.rollback_plans import backup_schema_sql
+
+RETRYABLE_SQLSTATES = {"55P03": "lock_not_available", "40P01": "deadlock_detected"}
+
+
+class _Abort(Exception):
+    def __init__(self, message: str, sqlstate: str | None = None, lock_lost: bool = False):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+        self.lock_lost = lock_lost
+
+
+def resolve_in_doubt_commit(connection, txid: int, *, wait_seconds: float = 10.0) -> str:
+    """Outcome of transaction ``txid`` after its COMMIT lost the connection: 'committed',
+    'aborted', 'unknown' (xid too old to know) or, after ``wait_seconds``, 'in progress'.
+    Never re-run a transaction whose outcome is not 'aborted'."""
+    deadline = time.monotonic() + wait_seconds
+    with connection.read_only() as conn:
+        while True:
+            status = conn.execute(query("exec_xact_status"), {"txid": txid}).fetchone()[0]
+            conn.rollback()
+            if status in ("committed", "aborted"):
+                return status
+            if status is None:
+                return "unknown"
+            if time.monotonic() >= deadline:
+                return "in progress"
+            time.sleep(0.1)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class _Run:
+    def __init__(self, executor, conn: psycopg.Connection, locks, result: MigrationResult, backups: dict):
+        self.executor = executor
+        self.conn = conn
+        self.locks = locks
+        self.result = result
+        self.backups = backups
+        self.emit = executor._emit
+        self._backup_schema_ready = False
+
+    # -- segments -------------------------------------------------------------------------
+    def operations(self, operations: list[MigrationOperation], facts, *, phase: str) -> int:
+        """Runs all segments in order; returns how many operations completed (committed)."""
+        segments: list[tuple[list[int], bool]] = []
+        for index, fact in enumerate(facts):
+            if fact.transactional and segments and segments[-1][1]:
+                segments[-1][0].append(index)
+            else:
+                segments.append(([index], fact.transactional))
+        completed = 0
+        for number, (indices, transactional) in enumerate(segments):
+            try:
+                if transactional:
+                    self._transaction(number, indices, operations, phase)
+                else:
+                    self._autocommit(number, indices[0], operations[indices[0]], phase)
+            except _Abort as exc:
+                if phase == self.result.mode:
+                    self.result.error_message = str(exc)
+                    self.result.sqlstate = exc.sqlstate
+                    self.result.lock_lost = self.result.lock_lost or exc.lock_lost
+                    self.result.rollback_executed = transactional
+                else:
+                    raise
+                return completed
+            completed = indices[-1] + 1
+            if phase == self.result.mode:
+                self.result.operations_completed = completed
+        return completed
+
+    def compensate(self, done: list[MigrationOperation]) -> bool:
+        """Undo committed operations with their rollback SQL, in reverse. True if all undone."""
+        if self.result.lock_lost:
+            self.result.rollback_complete = False
+            self.result.warnings.append("lock lost: committed operations were not compensated")
+            return False
+        undo = [MigrationOperation(type=f"UNDO_{op.type}", table_name=op.table_name, sql=op.rollback_sql,
+                                   schema=op.schema, destroys_data=False)
+                for op in reversed(done) if op.rollback_sql and op.rollback_sql.strip()]
+        missing = sum(1 for op in done if not (op.rollback_sql and op.rollback_sql.strip()))
+        self.emit({"event": "compensation_started", "operations": len(undo)})
+        try:
+            self.operations(undo, [op.facts() for op in undo], phase="compensation")
+        except _Abort as exc:
+            self.result.rollback_complete = False
+            self.result.error_message += f"; compensation failed: {exc}"
+            return False
+        self.result.rollback_complete = missing == 0
+        if missing:
+            self.result.warnings.append(f"{missing} committed operation(s) have no rollback SQL and stay applied")
+        return True
+
+    # -- one transaction, retried as a whole ---------------------------------------------
+    def _transaction(self, number: int, indices: list[int], operations, phase: str) -> None:
+        for attempt in range(1, self.executor.max_attempts + 1):
+            record = self._attempt(number, attempt)
+            txid = None
+            try:
+                self._check_lock()
+                self._prepare_backups(indices, phase)
+                self.conn.execute("BEGIN")
+                txid = record.txid = self.conn.execute(query("exec_txid")).fetchone()[0]
+                for index in indices:
+                    self._backup(index, phase, attempt, txid)
+                    self._statement(index, operations[index].sql, phase, attempt, True, txid)
+                self._verify_lock()
+            except (psycopg.Error, MigrationLockLost) as exc:
+                self._rollback_quietly()
+                if self._retry(record, exc, attempt):
+                    continue
+                raise self._abort(record, exc) from None
+            self._commit(record, txid)
+            return
+
+    def _commit(self, record: AttemptRecord, txid: int) -> None:
+        try:
+            self.conn.execute("COMMIT")
+        except psycopg.OperationalError as exc:
+            status = resolve_in_doubt_commit(self.executor.connection, txid)
+            self.result.in_doubt_resolution = f"transaction {txid}: {status}"
+            if status != "committed":
+                record.outcome = "failed"
+                raise _Abort(f"COMMIT lost the connection ({_first_line(exc)}); transaction {txid} is {status}")
+            # committed: the lock is on its own connection, so continuing on a new session is safe
+            self.conn = self.executor._connect(self.result)
+        record.outcome = "committed"
+        self.result.txid = txid
+        self.result.txids.append(txid)
+        self.emit({"event": "committed", "txid": txid, "segment": record.segment})
+
+    # -- one statement alone in autocommit ------------------------------------------------
+    def _autocommit(self, number: int, index: int, op: MigrationOperation, phase: str) -> None:
+        for attempt in range(1, self.executor.max_attempts + 1):
+            record = self._attempt(number, attempt)
+            try:
+                self._check_lock()
+                invalid_before = self._invalid_indexes(op.schema)
+                self._prepare_backups([index], phase)
+                self._backup(index, phase, attempt, None)
+                self._statement(index, op.sql, phase, attempt, False, None)
+            except (psycopg.Error, MigrationLockLost) as exc:
+                if isinstance(exc, psycopg.Error) and not self.conn.closed:
+                    self._drop_new_invalid_indexes(op.schema, invalid_before, index, attempt)
+                if self._retry(record, exc, attempt):
+                    continue
+                raise self._abort(record, exc) from None
+            record.outcome = "committed"
+            return
+
+    # -- helpers --------------------------------------------------------------------------
+    def _attempt(self, number: int, attempt: int) -> AttemptRecord:
+        record = AttemptRecord(segment=number, attempt=attempt, started_at=now_iso(), outcome="running")
+        self.result.attempts.append(record)
+        self.emit({"event": "attempt_started", "segment": number, "attempt": attempt,
+                   "backend_pid": self.conn.info.backend_pid})
+        return record
+
+    def _retry(self, record: AttemptRecord, exc: Exception, attempt: int) -> bool:
+        sqlstate = getattr(exc, "sqlstate", None)
+        record.sqlstate, record.error = sqlstate, _first_line(exc)
+        if self._lock_lost() or sqlstate not in RETRYABLE_SQLSTATES or attempt >= self.executor.max_attempts:
+            return False
+        record.outcome = "retry"
+        record.backoff_seconds = round(self.executor._backoff(attempt), 3)
+        self.emit({"event": "retry", "segment": record.segment, "attempt": attempt, "sqlstate": sqlstate,
+                   "backoff_seconds": record.backoff_seconds})
+        time.sleep(record.backoff_seconds)
+        return True
+
+    def _abort(self, record: AttemptRecord, exc: Exception) -> _Abort:
+        record.outcome = "failed"
+        sqlstate = getattr(exc, "sqlstate", None)
+        if self._lock_lost() or isinstance(exc, MigrationLockLost):
+            lost = next((lock for lock in self.locks if lock.lost), None)
+            reason = lost.lost_reason if lost else _first_line(exc)
+            return _Abort(f"migration lock lost ({reason}): migration stopped, transaction rolled back",
+                          sqlstate, lock_lost=True)
+        if sqlstate in RETRYABLE_SQLSTATES:
+            return _Abort(f"{RETRYABLE_SQLSTATES[sqlstate]} after {record.attempt} attempt(s): {_first_line(exc)}",
+                          sqlstate)
+        return _Abort(_first_line(exc), sqlstate)
+
+    def _lock_lost(self) -> bool:
+        return any(lock.lost for lock in self.locks)
+
+    def _check_lock(self) -> None:
+        for lock in self.locks:
+            lock.ensure_held()
+
+    def _verify_lock(self) -> None:
+        for lock in self.locks:
+            lock.verify_held()
+
+    def _rollback_quietly(self) -> None:
+        if not self.conn.closed and self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            try:
+                self.conn.execute("ROLLBACK")
+            except psycopg.Error:
+                pass
+
+    def _statement(self, index, text: str, phase: str, attempt: int, transactional: bool, txid) -> None:
+        self._check_lock()
+        entry = StatementLogEntry(sequence=len(self.result.statement_log), operation_index=index, phase=phase,
+                                  sql=text, attempt=attempt, transactional=transactional,
+                                  started_at=now_iso(), txid=txid)
+        self.result.statement_log.append(entry)
+        self.emit({"event": "statement_started", "index": index, "sequence": entry.sequence, "phase": phase,
+                   "attempt": attempt, "backend_pid": self.conn.info.backend_pid})
+        started = time.perf_counter()
+        try:
+            cursor = self.conn.execute(text)
+        except psycopg.Error as exc:
+            entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            entry.sqlstate, entry.error = exc.sqlstate, _first_line(exc)
+            self.emit({"event": "statement_failed", "index": index, "sequence": entry.sequence,
+                       "sqlstate": exc.sqlstate, "duration_ms": entry.duration_ms})
+            raise
+        entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        entry.rows = cursor.rowcount if cursor.rowcount >= 0 else None
+        self.emit({"event": "statement_finished", "index": index, "sequence": entry.sequence,
+                   "duration_ms": entry.duration_ms, "rows": entry.rows})
+
+    def _prepare_backups(self, indices, phase: str) -> None:
+        if self._backup_schema_ready or phase != "migration" or not any(i in self.backups for i in indices):
+            return
+        try:  # outside the transaction: a concurrent creator must not abort our migration
+            self.conn.execute(backup_schema_sql())
+        except psycopg.errors.UniqueViolation:
+            pass
+        self._backup_schema_ready = True
+
+    def _backup(self, index: int, phase: str, attempt: int, txid) -> None:
+        if phase == "migration" and index in self.backups:
+            self._statement(index, self.backups[index].sql, "backup", attempt, txid is not None, txid)
+
+    def _invalid_indexes(self, schema: str) -> set[int]:
+        return {row[0] for row in self.conn.execute(query("exec_invalid_indexes"), {"schema": schema})}
+
+    def _drop_new_invalid_indexes(self, schema: str, before: set[int], index: int, attempt: int) -> None:
+        """A failed CREATE INDEX / REINDEX CONCURRENTLY leaves an INVALID index that still slows
+        every write: drop the ones this statement left."""
+        try:
+            rows = self.conn.execute(query("exec_invalid_indexes"), {"schema": schema}).fetchall()
+            for oid, index_schema, name in rows:
+                if oid not in before:
+                    statement = sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
+                        sql.Identifier(index_schema, name)).as_string(self.conn)
+                    self._statement(index, statement, "cleanup", attempt, False, None)
+        except (psycopg.Error, MigrationLockLost) as exc:
+            self.result.warnings.append(f"could not drop the INVALID index left by a failed statement: {exc}")

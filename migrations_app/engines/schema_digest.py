@@ -1,0 +1,86 @@
+"""Schema digest: a deterministic fingerprint of the schemas a migration touches.
+
+Taken before and after every execution and rollback; a rollback is *verified* only when the
+digest after it equals the one from before the migration. Built from the catalog (one query per
+object family), never from OIDs or attnums, so equal structure digests equal even after a
+drop-and-recreate. The tool's own ``dataflow_migration_locks`` table is left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+import psycopg
+from psycopg.rows import dict_row
+
+from migrations_app.engines.catalog import query
+from migrations_app.engines.connections import TargetConnection
+
+FAMILIES = ("schemas", "relations", "columns", "constraints", "indexes", "triggers", "functions",
+            "sequences", "policies", "types")
+
+
+class SchemaDigestError(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class SchemaDigest:
+    digest: str
+    schemas: list[str]
+    objects: dict[str, list[dict]]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def differences(self, other: "SchemaDigest") -> dict[str, dict[str, list]]:
+        """Per object family, rows only in self ("before") and only in other ("after")."""
+        out = {}
+        for family in FAMILIES:
+            mine = {_canonical(row) for row in self.objects.get(family, [])}
+            theirs = {_canonical(row) for row in other.objects.get(family, [])}
+            if mine != theirs:
+                out[family] = {"only_before": sorted(mine - theirs), "only_after": sorted(theirs - mine)}
+        return out
+
+
+def schema_digest(conn_or_target: TargetConnection | psycopg.Connection, schemas: Iterable[str]) -> SchemaDigest:
+    names = sorted(set(schemas))
+    if not names:
+        raise SchemaDigestError("schema_digest needs at least one schema")
+    with _connection(conn_or_target) as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        objects = {}
+        try:
+            for family in FAMILIES:
+                rows = cur.execute(query(f"digest_{family}"), {"schemas": names}).fetchall()
+                objects[family] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+        except psycopg.Error as exc:
+            raise SchemaDigestError(f"cannot read the catalog for the schema digest: {exc}") from exc
+    text = json.dumps(objects, sort_keys=True, separators=(",", ":"))
+    return SchemaDigest(digest=hashlib.sha256(text.encode()).hexdigest(), schemas=names, objects=objects)
+
+
+@contextmanager
+def _connection(conn_or_target) -> Iterator[psycopg.Connection]:
+    if isinstance(conn_or_target, TargetConnection):
+        with conn_or_target.read_only() as conn:
+            yield conn
+    else:
+        yield conn_or_target
+
+
+def _plain(value):
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _canonical(row: dict) -> str:
+    return json.dumps(row, sort_keys=True)
