@@ -246,17 +246,22 @@ class DependencyAnalyzer:
 
     # -- the analysis: three queries, whatever the size of the schema ------------------
     def _analyze(self, table: str, column: str | None, schema: str) -> DependencyReport:
-        started = time.perf_counter()
         with catalog_session(self.connection, DependencyAnalysisError) as session:
-            rows = session.fetch("dep_target", {"schema": schema, "table": table, "column": column})
-            if not rows:
-                raise ObjectNotFoundError(f"table {schema}.{table} does not exist")
-            target = rows[0]
-            if column is not None and target["attnum"] is None:
-                raise ObjectNotFoundError(f"column {column} does not exist in {schema}.{table}")
-            dependents = session.fetch("dep_dependents", {"relid": target["relid"], "attnum": target["attnum"]})
-            bodies = session.fetch("dep_function_bodies", {"relid": target["relid"], "needle": column or table})
-            queries = session.queries_run
+            return self.analyze_with_session(session, table, column, schema)
+
+    def analyze_with_session(self, session, table: str, column: str | None, schema: str) -> DependencyReport:
+        """The analysis on an open ``CatalogSession`` (the rename analyzer shares its session)."""
+        started = time.perf_counter()
+        before = session.queries_run
+        rows = session.fetch("dep_target", {"schema": schema, "table": table, "column": column})
+        if not rows:
+            raise ObjectNotFoundError(f"table {schema}.{table} does not exist")
+        target = rows[0]
+        if column is not None and target["attnum"] is None:
+            raise ObjectNotFoundError(f"column {column} does not exist in {schema}.{table}")
+        dependents = session.fetch("dep_dependents", {"relid": target["relid"], "attnum": target["attnum"]})
+        bodies = session.fetch("dep_function_bodies", {"relid": target["relid"], "needle": column or table})
+        queries = session.queries_run - before
         report = DependencyReport(schema=schema, table=table, column=column,
                                   column_type=target["column_type"], queries_run=queries)
         rules = _COLUMN_RULES if column else _TABLE_RULES
