@@ -1,0 +1,24 @@
+-- Top-level tables whose rows are copied: ordinary and partitioned tables that are not
+-- partitions themselves (a partitioned root is read and written as a whole; COPY routes rows).
+-- Columns exclude dropped and generated ones (COPY cannot write generated columns).
+SELECT c.oid::bigint AS oid,
+       n.nspname AS schema_name,
+       c.relname AS table_name,
+       c.relkind::text AS relkind,
+       coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}') AS columns,
+       coalesce(array_agg(a.attname::text ORDER BY a.attnum)
+                FILTER (WHERE t.typcategory = 'S' OR bt.typcategory = 'S'), '{}') AS text_columns
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+LEFT JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+WHERE c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%'
+  AND n.nspname NOT LIKE 'pg\_temp\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+GROUP BY c.oid, n.nspname, c.relname, c.relkind
+ORDER BY n.nspname, c.relname

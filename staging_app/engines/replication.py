@@ -1,0 +1,220 @@
+"""The copy pipeline: schema (pre-data), sampled rows, sequences, schema (post-data).
+
+Everything read from production comes from ONE snapshot: a ``REPEATABLE READ, READ ONLY``
+transaction that exports its snapshot for pg_dump and then samples and streams the rows
+itself. Rows travel with ``COPY (SELECT ...) TO STDOUT`` on the source and ``COPY ... FROM
+STDIN`` on staging, block by block: a table is never held in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+from psycopg import sql
+
+from staging_app.engines import schema_copy
+from staging_app.engines.catalog import query
+from staging_app.engines.masking import ColumnMasker, MaskingRule, rules_to_dict
+from staging_app.engines.sampling import (SampleSet, full_copy_query, load_foreign_keys, load_tables,
+                                          resolve_tables_filter)
+
+LOCK_TIMEOUT = "10s"
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+class SchemaChangedError(RuntimeError):
+    """Production's tables changed while the copy was being prepared; run it again."""
+
+
+@dataclasses.dataclass
+class ReplicationResult:
+    staging_id: str
+    tables_replicated: int = 0
+    constraints_replicated: int = 0
+    foreign_keys_replicated: int = 0
+    indexes_replicated: int = 0
+    views_replicated: int = 0
+    materialized_views_replicated: int = 0
+    sequences_replicated: int = 0
+    triggers_replicated: int = 0
+    functions_replicated: int = 0
+    policies_replicated: int = 0
+    rows_sampled: dict[str, int] = dataclasses.field(default_factory=dict)
+    source_rows_estimate: dict[str, int] = dataclasses.field(default_factory=dict)
+    parent_rows_added: dict[str, int] = dataclasses.field(default_factory=dict)
+    masked_columns: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    masking_rules: dict = dataclasses.field(default_factory=dict)
+    total_rows_sampled: int = 0
+    bytes_copied: int = 0
+    data_sample_size: float = 0.0
+    sample_seed: int = 0
+    sampling_method: str = "BERNOULLI"
+    tables_filter: list[str] | None = None
+    include_data: bool = True
+    closure_passes: int = 0
+    duration_seconds: float = 0.0
+    copy_seconds: float = 0.0
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @property
+    def throughput_mb_per_second(self) -> float:
+        return self.bytes_copied / 1e6 / self.copy_seconds if self.copy_seconds else 0.0
+
+
+@dataclasses.dataclass
+class ReplicationRequest:
+    staging_id: str
+    include_data: bool
+    data_sample_size: float
+    sample_seed: int
+    tables_filter: list[str] | None
+    masking_rules: list[MaskingRule]
+    sampling_method: str = "BERNOULLI"
+    statement_timeout_ms: int = 900_000
+
+
+def replicate(source, staging, request: ReplicationRequest,
+              progress: Callable[[dict], None] | None = None) -> ReplicationResult:
+    """Copy ``source`` (TargetConnection to production) into ``staging`` (TargetConnection to
+    the empty staging database). Raises on any failure; the caller drops the copy."""
+    started = time.monotonic()
+    result = ReplicationResult(staging_id=request.staging_id, data_sample_size=request.data_sample_size,
+                               sample_seed=request.sample_seed, sampling_method=request.sampling_method,
+                               tables_filter=request.tables_filter, include_data=request.include_data,
+                               masking_rules=rules_to_dict(request.masking_rules))
+    report = progress or (lambda state: None)
+    app = f"dataflow-staging {request.staging_id}"
+    with source.connect(application_name=app, statement_timeout_ms=request.statement_timeout_ms) as src, \
+            staging.connect(application_name=app) as dst, \
+            tempfile.TemporaryDirectory(prefix="dataflow-staging-") as tmp:
+        # Before the snapshot: temp tables for the sample (not allowed in a READ ONLY transaction).
+        tables = load_tables(src)
+        edges = load_foreign_keys(src)
+        sampler = SampleSet(src, tables, edges, fraction=request.data_sample_size, seed=request.sample_seed,
+                            method=request.sampling_method)
+        full_copy = request.data_sample_size >= 1 and request.tables_filter is None
+        if request.include_data and not full_copy:
+            sampler.prepare()
+        src.commit()
+
+        src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot = src.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        src.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+        for table in tables:
+            # Keeps row addresses stable and DDL out while we read (pg_dump takes the same lock).
+            src.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(table.identifier))
+        if {t.oid for t in load_tables(src)} != {t.oid for t in tables}:
+            raise SchemaChangedError("tables were created or dropped on production while the copy started; retry")
+        chosen = resolve_tables_filter(tables, request.tables_filter)
+        masker = ColumnMasker(request.masking_rules, tables, edges, salt=request.staging_id)
+        source_counts = schema_copy.object_counts(src)
+
+        report({"phase": "schema", "tables_done": 0, "tables_total": len(tables), "rows_copied": 0})
+        dump = Path(tmp) / "schema.dump"
+        schema_copy.dump_schema(source, snapshot, dump)
+        schema_copy.restore_section(staging, dump, "pre-data")
+
+        if request.include_data:
+            report({"phase": "sampling", "tables_done": 0, "tables_total": len(tables), "rows_copied": 0})
+            if not full_copy:
+                sampler.sample(chosen)
+                result.closure_passes = sampler.close_under_foreign_keys()
+                result.parent_rows_added = {sampler.tables[oid].qualified_name: n
+                                            for oid, n in sorted(sampler.parent_rows_added.items())}
+            copy_started = time.monotonic()
+            _copy_tables(src, dst, tables, sampler, masker, full_copy, result, report)
+            result.copy_seconds = time.monotonic() - copy_started
+            _copy_sequences(src, dst)
+            result.source_rows_estimate = _row_estimates(src, tables)
+
+        report({"phase": "post-data", "tables_done": len(tables), "tables_total": len(tables),
+                "rows_copied": result.total_rows_sampled})
+        schema_copy.restore_section(staging, dump, "post-data")
+        src.rollback()  # the snapshot is no longer needed
+        if request.include_data:
+            result.warnings += _refresh_materialized_views(dst)
+        dst.autocommit = True
+        dst.execute("ANALYZE")  # plans on staging should resemble production's, for rehearsals/baselines
+        staging_counts = schema_copy.object_counts(dst)
+
+    for kind, count in staging_counts.items():
+        setattr(result, f"{kind}_replicated", count)
+        if count != source_counts[kind]:
+            result.warnings.append(f"{kind.replace('_', ' ')}: {source_counts[kind]} on production, {count} on staging")
+    result.masked_columns = {t.qualified_name: masker.masked_columns(t) for t in tables if masker.masked_columns(t)}
+    result.duration_seconds = time.monotonic() - started
+    report({"phase": "done", "tables_done": len(tables), "tables_total": len(tables),
+            "rows_copied": result.total_rows_sampled, "bytes_copied": result.bytes_copied})
+    return result
+
+
+def _copy_tables(src, dst, tables, sampler, masker, full_copy, result, report) -> None:
+    last_report = time.monotonic()
+    for done, table in enumerate(tables):
+        select_list = masker.select_list(table)
+        out_query = full_copy_query(table, select_list) if full_copy else sampler.copy_query(table, select_list)
+        in_query = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            table.identifier, sql.SQL(", ").join(sql.Identifier(c) for c in table.columns))
+        with src.cursor() as scur, dst.cursor() as dcur:
+            with scur.copy(out_query) as out, dcur.copy(in_query) as inp:
+                for block in out:
+                    inp.write(block)
+                    result.bytes_copied += len(block)
+                    if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
+                        last_report = time.monotonic()
+                        report({"phase": "copying", "tables_done": done, "tables_total": len(tables),
+                                "current_table": table.qualified_name, "rows_copied": result.total_rows_sampled,
+                                "bytes_copied": result.bytes_copied})
+            rows = max(dcur.rowcount, 0)
+        dst.commit()
+        result.rows_sampled[table.qualified_name] = rows
+        result.total_rows_sampled += rows
+        report({"phase": "copying", "tables_done": done + 1, "tables_total": len(tables),
+                "current_table": table.qualified_name, "rows_copied": result.total_rows_sampled,
+                "bytes_copied": result.bytes_copied})
+
+
+def _copy_sequences(src, dst) -> None:
+    for schema, name in src.execute(query("stg_sequences")).fetchall():
+        last_value, is_called = src.execute(
+            sql.SQL("SELECT last_value, is_called FROM {}").format(sql.Identifier(schema, name))).fetchone()
+        dst.execute("SELECT pg_catalog.setval(format('%%I.%%I', %(schema)s::text, %(name)s::text)::regclass, "
+                    "%(value)s, %(called)s)", {"schema": schema, "name": name, "value": last_value, "called": is_called})
+    dst.commit()
+
+
+def _row_estimates(src, tables) -> dict[str, int]:
+    """Production row estimates (reltuples, summed over partitions) for the tolerance check
+    on pages; counting production exactly would cost a full scan per table."""
+    estimates = {}
+    for table in tables:
+        row = src.execute(query("stg_row_estimate"), {"oid": table.oid}).fetchone()
+        estimates[table.qualified_name] = int(row[0])
+    return estimates
+
+
+def _refresh_materialized_views(dst) -> list[str]:
+    """Refresh after the load; a view over another view may need a second pass."""
+    pending = [tuple(row) for row in dst.execute(query("stg_matviews")).fetchall()]
+    dst.commit()
+    for _ in range(len(pending) + 1):
+        failed = []
+        for schema, name in pending:
+            try:
+                dst.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.Identifier(schema, name)))
+                dst.commit()
+            except psycopg.Error as exc:
+                dst.rollback()
+                failed.append((schema, name, str(exc).splitlines()[0]))
+        if not failed or len(failed) == len(pending):
+            return [f"materialized view {s}.{n} not refreshed: {msg}" for s, n, msg in failed]
+        pending = [(s, n) for s, n, _ in failed]
+    return []

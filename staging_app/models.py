@@ -1,0 +1,95 @@
+"""Staging environments in the app database: the registry the engine writes before it
+creates any database, so a restart never loses track of a copy."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from staging_app.engines import registry as engine_registry
+
+
+class StagingEnvironment(models.Model):
+    class Status(models.TextChoices):
+        CREATING = engine_registry.CREATING, "Creating"
+        REPLICATING = engine_registry.REPLICATING, "Replicating"
+        READY = engine_registry.READY, "Ready"
+        ERROR = engine_registry.ERROR, "Error"
+        CLEANING = engine_registry.CLEANING, "Cleaning up"
+        CLEANED = engine_registry.CLEANED, "Cleaned up"
+
+    staging_id = models.CharField(max_length=32, unique=True)
+    # Nullable for copies made from the command line; PROTECT because the target's credentials
+    # are what the tool needs to drop the copy later.
+    target = models.ForeignKey("migrations_app.TargetDatabase", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="staging_environments")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    database_name = models.CharField(max_length=63)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    db_user = models.CharField(max_length=63)
+    production_database = models.CharField(max_length=63)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING, db_index=True)
+    data_sample_size = models.FloatField()
+    sample_seed = models.BigIntegerField()
+    tables_filter = models.JSONField(null=True, blank=True)
+    masking_rules = models.JSONField(default=dict, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    replication_result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.database_name
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in engine_registry.LIVE_STATUSES
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in engine_registry.IN_FLIGHT_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        total = (self.progress or {}).get("tables_total") or 0
+        if self.status == self.Status.READY:
+            return 100
+        return int(100 * (self.progress or {}).get("tables_done", 0) / total) if total else 0
+
+    @property
+    def rows_copied(self) -> int:
+        if self.replication_result:
+            return self.replication_result.get("total_rows_sampled", 0)
+        return (self.progress or {}).get("rows_copied", 0)
+
+    @property
+    def age(self):
+        return timezone.now() - self.created_at
+
+
+class StagingOrphan(models.Model):
+    """A database with the staging marker that the registry does not know, found by the sweeper.
+    It is reported for a DBA to inspect, never dropped automatically."""
+
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    database_name = models.CharField(max_length=63)
+    marker = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [models.UniqueConstraint(fields=["host", "port", "database_name"], name="staging_orphan_unique")]
+
+    def __str__(self):
+        return f"{self.host}:{self.port}/{self.database_name}"
