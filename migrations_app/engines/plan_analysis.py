@@ -1,0 +1,246 @@
+"""Plan analysis: statements, lint, dependencies, FK and rename impact, risk and mitigation in one report.
+
+``analyze_plan(operations, connection=None, ...)`` is what the plan workflow and the
+``lint_migration`` command call. Without a connection only static facts are used (and the
+report says so: ``static_only``); with one, the catalog facts for every object the plan
+touches are read in a constant number of queries, then the dependency, foreign key and
+rename analyzers run for the objects the destructive statements name.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from migrations_app.engines.lint import LintContext, lint
+from migrations_app.engines.mitigation_strategy_engine import MitigationPlan, MitigationStrategyEngine
+from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, RiskAssessmentEngine
+from migrations_app.engines.risk_catalog import CatalogFacts, Thresholds, fetch_catalog_facts, open_catalog
+from migrations_app.engines.rollback import suggest_rollback
+from migrations_app.engines.statements import (AnalysisEnv, RawStatement, SqlSyntaxError, StatementInfo, describe,
+                                               default_function_names, split_script)
+
+COLUMN_DEPENDENCY_KINDS = {"DROP_COLUMN", "ALTER_TYPE", "RENAME_COLUMN"}
+FK_OPERATIONS = {"DROP_TABLE": "DROP_TABLE", "DROP_COLUMN": "DROP_COLUMN", "ALTER_TYPE": "ALTER_COLUMN_TYPE",
+                 "TRUNCATE": "TRUNCATE_TABLE"}
+
+
+@dataclass
+class PlanAnalysisReport:
+    statements: list[StatementInfo]
+    findings: list
+    rollbacks: list
+    dependencies: list = field(default_factory=list)
+    fk_impact: list = field(default_factory=list)
+    rename_impact: list = field(default_factory=list)
+    risk: PlanRiskAssessment | None = None
+    mitigation: MitigationPlan | None = None
+    static_only: bool = True
+    errors: list[str] = field(default_factory=list)
+    facts: CatalogFacts | None = None
+    timings_ms: dict = field(default_factory=dict)
+
+    def findings_for(self, index: int) -> list:
+        return [f for f in self.findings if f.statement_index == index]
+
+    def to_dict(self) -> dict:
+        statements = []
+        for stmt in self.statements:
+            data = stmt.to_dict()
+            data["findings"] = [f.to_dict() for f in self.findings_for(stmt.index)]
+            data["rollback"] = self.rollbacks[stmt.index].to_dict()
+            statements.append(data)
+        return {
+            "statements": statements,
+            "dependencies": [r.to_dict() for r in self.dependencies],
+            "fk_impact": [r.to_dict() for r in self.fk_impact],
+            "rename_impact": [r.to_dict() for r in self.rename_impact],
+            "risk": self.risk.to_dict() if self.risk else None,
+            "mitigation": self.mitigation.to_dict() if self.mitigation else None,
+            "static_only": self.static_only,
+            "errors": list(self.errors),
+            "catalog": self.facts.to_dict() if self.facts else None,
+            "timings_ms": self.timings_ms,
+        }
+
+
+def _raw_statements(operations) -> tuple[list[RawStatement], dict[int, str]]:
+    """Raw statements of a script or of a list of operations (``.sql``, optional ``.rollback_sql``)."""
+    if isinstance(operations, str):
+        return split_script(operations), {}
+    raws, given_rollback = [], {}
+    for op in operations:
+        text = op["sql"] if isinstance(op, dict) else op.sql
+        rollback = op.get("rollback_sql") if isinstance(op, dict) else getattr(op, "rollback_sql", None)
+        parsed = split_script(text)
+        for raw in parsed:
+            if rollback and len(parsed) == 1:
+                given_rollback[len(raws)] = rollback
+            raws.append(raw)
+    return raws, given_rollback
+
+
+def analyze_plan(operations, connection=None, schema: str = "public", *, is_production: bool = False,
+                 has_backup: bool = False, progress: Callable[[str, int, int], None] | None = None,
+                 thresholds: Thresholds | None = None, assume_session_timeouts: bool = False) -> PlanAnalysisReport:
+    """Analyse a plan. Raises ``SqlSyntaxError`` on unparsable SQL and ``CatalogFactsError`` (or the
+    dependency analyzers' errors) when the connected catalog cannot be read."""
+    started = time.perf_counter()
+    timings = {}
+    report_progress = progress or (lambda step, done, total: None)
+    total_steps = 6
+    report_progress("statements", 0, total_steps)
+    raws, given_rollback = _raw_statements(operations)
+    env = AnalysisEnv(default_schema=schema)
+    statements = [describe(raw, env, i) for i, raw in enumerate(raws)]
+    timings["parse"] = _ms(started)
+    facts, errors = None, []
+    dependency_reports, dep_list, fk_list, rename_list = {}, [], [], []
+    if connection is not None:
+        report_progress("catalog", 1, total_steps)
+        t0 = time.perf_counter()
+        with open_catalog(connection) as conn:
+            targets = {(o.schema or schema, o.table) for s in statements for o in s.objects
+                       if o.relkind in ("table", "view") and o.table}
+            referenced = {s.details.get("old_name") or s.table for s in statements
+                          if s.kind in ("RENAME_TABLE", "DROP_TABLE")}
+            referenced |= {o.table for s in statements if s.kind == "DROP_TABLE" for o in s.objects}
+            facts = fetch_catalog_facts(conn, targets, function_names=default_function_names(raws),
+                                        referenced_names=referenced, thresholds=thresholds)
+            volatility = dict(env.volatility)
+            volatility.update(facts.volatility)
+            env = AnalysisEnv(server_version_num=facts.server_version_num, volatility=volatility, live=True,
+                              default_schema=schema)
+            statements = [describe(raw, env, i) for i, raw in enumerate(raws)]
+            for stmt in statements:
+                _refine_with_catalog(stmt, facts, schema)
+            timings["catalog"] = _ms(t0)
+            report_progress("dependencies", 2, total_steps)
+            t0 = time.perf_counter()
+            dependency_reports, dep_list, fk_list, rename_list, errors = _run_analyzers(conn, statements, facts, schema)
+            timings["dependencies"] = _ms(t0)
+    report_progress("rollback", 3, total_steps)
+    rollbacks = []
+    for stmt in statements:
+        if stmt.index in given_rollback:
+            from migrations_app.engines.rollback import RollbackSuggestion
+
+            rollbacks.append(RollbackSuggestion(given_rollback[stmt.index], "given with the operation"))
+        else:
+            rollbacks.append(suggest_rollback(stmt, facts, schema=schema))
+    report_progress("lint", 4, total_steps)
+    t0 = time.perf_counter()
+    ctx = LintContext(statements, facts=facts, dependency_reports=dependency_reports, default_schema=schema,
+                      is_production=is_production, has_backup=has_backup,
+                      assume_session_timeouts=assume_session_timeouts)
+    findings = lint(statements, ctx)
+    timings["lint"] = _ms(t0)
+    report_progress("risk", 5, total_steps)
+    t0 = time.perf_counter()
+    by_stmt: dict[int, list] = {}
+    for f in findings:
+        by_stmt.setdefault(f.statement_index, []).append(f)
+    risk = RiskAssessmentEngine(thresholds=thresholds).assess_plan(
+        statements, dependency_reports, facts=facts, findings_by_statement=by_stmt, is_production=is_production,
+        has_backup=has_backup, default_schema=schema,
+        rollback_sql_by_statement={i: r.sql for i, r in enumerate(rollbacks) if r.sql})
+    engine = MitigationStrategyEngine()
+    destroyed = sorted({(s.schema or schema, s.table) for s in statements if s.destroys_data and s.table
+                        and s.kind in ("DROP_TABLE", "DROP_COLUMN", "TRUNCATE", "DELETE", "UPDATE")})
+    strategies = engine.generate_mitigation_strategies(
+        risk, operation_context={"is_production": is_production, "has_backup": has_backup,
+                                 "destroyed_tables": destroyed}, findings=findings)
+    mitigation = engine.prioritize_mitigation_actions(strategies, risk)
+    timings["risk"] = _ms(t0)
+    timings["total"] = _ms(started)
+    report_progress("done", total_steps, total_steps)
+    return PlanAnalysisReport(statements, findings, rollbacks, dep_list, fk_list, rename_list, risk, mitigation,
+                              static_only=connection is None, errors=errors, facts=facts, timings_ms=timings)
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
+def _refine_with_catalog(stmt: StatementInfo, facts: CatalogFacts, schema: str) -> None:
+    """Facts only the catalog can settle: binary-coercible type changes do not rewrite."""
+    if stmt.kind != "ALTER_TYPE" or not stmt.table:
+        return
+    col = facts.column(stmt.schema or schema, stmt.table, stmt.column)
+    new = stmt.details.get("new_type", {})
+    if col is None or stmt.details.get("using") or len([s for s in stmt.subcommands if s != "AT_AlterColumnType"]):
+        return
+    if binary_coercible(col["base_type"], col["atttypmod"], new.get("name"), new.get("mods", [])):
+        stmt.rewrites_table = False
+        stmt.notes = [f"{col['type_sql']} -> {new.get('sql')} is binary coercible: no rewrite (catalog)"]
+    else:
+        stmt.notes = [f"{col['type_sql']} -> {new.get('sql')} rewrites the table and its indexes (catalog)"]
+    stmt.details["old_type"] = col["type_sql"]
+
+
+def binary_coercible(old: str, old_typmod: int, new: str | None, new_mods: list[int]) -> bool:
+    if new is None:
+        return False
+    if old in ("varchar", "text", "bpchar") and new == "text":
+        return old != "bpchar"
+    if old in ("varchar", "text") and new == "varchar":
+        if not new_mods:
+            return True
+        return old == "varchar" and old_typmod >= 4 and new_mods[0] >= old_typmod - 4
+    if old == "numeric" and new == "numeric":
+        if not new_mods:
+            return True
+        if old_typmod < 4:
+            return False
+        precision, scale = ((old_typmod - 4) >> 16) & 0xFFFF, (old_typmod - 4) & 0xFFFF
+        new_scale = new_mods[1] if len(new_mods) > 1 else 0
+        return new_mods[0] >= precision and new_scale == scale
+    return False
+
+
+def _run_analyzers(conn, statements, facts: CatalogFacts, schema: str):
+    from migrations_app.engines.dependency_analyzer import DependencyAnalyzer, ObjectNotFoundError
+    from migrations_app.engines.foreign_key_analyzer import ForeignKeyAnalyzer
+    from migrations_app.engines.table_rename_analyzer import TableRenameAnalyzer
+
+    deps, fk, renames = DependencyAnalyzer(conn), ForeignKeyAnalyzer(conn), TableRenameAnalyzer(conn)
+    reports, dep_list, fk_list, rename_list, errors, seen_fk = {}, [], [], [], [], set()
+    created = set()
+    for stmt in statements:
+        s = stmt.schema or schema
+        if stmt.kind == "CREATE_TABLE":
+            created.add((s, stmt.table))
+        if not stmt.table or (s, stmt.table) in created or facts.table(s, stmt.table) is None:
+            if stmt.table and stmt.kind in COLUMN_DEPENDENCY_KINDS | {"DROP_TABLE", "RENAME_TABLE"} \
+                    and (s, stmt.table) not in created:
+                errors.append(f"line {stmt.line}: table {s}.{stmt.table} does not exist in the target")
+            continue
+        try:
+            if stmt.kind in COLUMN_DEPENDENCY_KINDS:
+                for column in stmt.objects[0].columns:
+                    key = (s, stmt.table, column)
+                    if key not in reports:
+                        reports[key] = deps.analyze_column_dependencies(stmt.table, column, s)
+                        dep_list.append(reports[key])
+            elif stmt.kind == "DROP_TABLE":
+                for obj in stmt.objects:
+                    key = (obj.schema or schema, obj.table, None)
+                    if key not in reports and facts.table(key[0], key[1]) is not None:
+                        reports[key] = deps.analyze_table_dependencies(obj.table, key[0])
+                        dep_list.append(reports[key])
+            elif stmt.kind == "RENAME_TABLE":
+                rename_list.append(renames.analyze_table_rename(stmt.details["old_name"], stmt.details["new_name"], s))
+            if stmt.kind in FK_OPERATIONS:
+                key = (s, stmt.table, stmt.column if stmt.kind != "DROP_TABLE" else None, stmt.kind)
+                if key not in seen_fk:
+                    seen_fk.add(key)
+                    fk_list.append(fk.analyze_foreign_key_impact(stmt.table, FK_OPERATIONS[stmt.kind], s,
+                                                                 column=key[2], sql=stmt.sql))
+        except ObjectNotFoundError as exc:
+            # The statement names something that is not there: the plan would fail; say so.
+            errors.append(f"line {stmt.line}: {exc}")
+    return reports, dep_list, fk_list, rename_list, errors
+
+
+__all__ = ["analyze_plan", "PlanAnalysisReport", "SqlSyntaxError", "binary_coercible"]
