@@ -19,10 +19,30 @@ WITH RECURSIVE direct AS (
                AND EXISTS (SELECT 1 FROM pg_class tc WHERE tc.oid = d.objid AND tc.relkind = 't'))
     GROUP BY d.classid, d.objid
 ),
-views (relid, path, depth, columns) AS (
-    SELECT r.ev_class, ARRAY[format('%%s.%%s', vn.nspname, vc.relname)], 1, di.columns
+-- generated columns computed from the column: DROP ... CASCADE drops them too, and with
+-- them the views that read them
+generated AS (
+    SELECT ad.adnum, format('%%s.%%s.%%s', n.nspname, c.relname, a.attname) AS label, a.attname::text AS attname
     FROM direct di
-    JOIN pg_rewrite r ON di.classid = 'pg_rewrite'::regclass AND r.oid = di.objid AND r.rulename = '_RETURN'
+    JOIN pg_attrdef ad ON di.classid = 'pg_attrdef'::regclass AND ad.oid = di.objid
+    JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+    JOIN pg_class c ON c.oid = ad.adrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE a.attgenerated <> '' AND ad.adrelid = %(relid)s AND %(attnum)s::int2 IS NOT NULL AND ad.adnum <> %(attnum)s
+),
+view_seeds AS (
+    SELECT di.objid AS rule_oid, ARRAY[]::text[] AS prefix, di.columns FROM direct di
+    WHERE di.classid = 'pg_rewrite'::regclass
+    UNION ALL
+    SELECT d.objid, ARRAY[g.label], ARRAY[g.attname]
+    FROM generated g
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = %(relid)s
+                    AND d.refobjsubid = g.adnum AND d.classid = 'pg_rewrite'::regclass
+),
+views (relid, path, depth, columns) AS (
+    SELECT r.ev_class, s.prefix || format('%%s.%%s', vn.nspname, vc.relname), 1 + cardinality(s.prefix), s.columns
+    FROM view_seeds s
+    JOIN pg_rewrite r ON r.oid = s.rule_oid AND r.rulename = '_RETURN'
     JOIN pg_class vc ON vc.oid = r.ev_class
     JOIN pg_namespace vn ON vn.oid = vc.relnamespace
     WHERE r.ev_class <> %(relid)s
@@ -79,6 +99,7 @@ JOIN pg_class tc ON tc.oid = con.conrelid
 JOIN pg_namespace tn ON tn.oid = tc.relnamespace
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.conparentid = 0  -- a partition's copy of its parent's constraint is reported as the parent's
 UNION ALL
 SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'i' THEN 'INDEX' WHEN 'I' THEN 'INDEX' ELSE 'RELATION:' || c.relkind::text END,
        n.nspname, c.relname, tn.nspname, tc.relname, di.columns,
