@@ -1,0 +1,121 @@
+"""Comparison rules on constructed sample sets: thresholds, significance, drift, missing data."""
+
+import json
+
+import pytest
+
+from baselines_app.engines.baselines import PerformanceBaseline, PerformanceValidation, detect_performance_degradation, validate_performance
+from baselines_app.engines.plans import describe_plan_change
+
+from .conftest import BaselineConfig
+
+INDEX_SHAPE = {"nodes": ["Index Scan using orders_customer_idx on orders"],
+               "scans": {"orders": ["Index Scan using orders_customer_idx on orders"]}, "indexes": ["orders_customer_idx"]}
+SEQ_SHAPE = {"nodes": ["Seq Scan on orders"], "scans": {"orders": ["Seq Scan on orders"]}, "indexes": []}
+
+
+def baseline(samples, *, query_type="SELECT", table="orders", variant="eq:customer_id", shape=None, status="measured", **extra):
+    return PerformanceBaseline(query_id=f"{query_type}:public.{table}:{variant}", query_type=query_type, table_name=table,
+                               schema="public", query_label=f"{query_type} {table} {variant}", sql="SELECT 1",
+                               samples=list(samples), status=status, plan_shape=shape or {}, **extra)
+
+
+BEFORE = [1.0 + i / 100 for i in range(10)]
+
+
+def test_threshold_one_and_a_half_finds_a_1_7x_slowdown_that_two_does_not():
+    before, after = [baseline(BEFORE)], [baseline([v * 1.7 for v in BEFORE])]
+    strict = validate_performance(before, after, BaselineConfig(), threshold_multiplier=1.5)
+    lenient = validate_performance(before, after, BaselineConfig(), threshold_multiplier=2.0)
+    assert strict.validation_status == "DEGRADATION_DETECTED"
+    assert strict.degradations[0].performance_ratio == pytest.approx(1.7)
+    assert lenient.validation_status == "PASS"
+    assert lenient.degradations == []
+
+
+def test_the_config_threshold_applies_when_no_multiplier_is_given():
+    before, after = [baseline(BEFORE)], [baseline([v * 1.7 for v in BEFORE])]
+    assert validate_performance(before, after, BaselineConfig(performance_degradation_threshold=2.0)).validation_status == "PASS"
+    assert len(detect_performance_degradation(before, after, threshold_multiplier=1.5)) == 1
+
+
+def test_a_high_ratio_from_overlapping_noisy_samples_is_not_an_alarm():
+    before = [0.2, 1.0, 0.3, 1.1, 0.4, 1.2, 1.0, 0.25, 1.3, 1.0]
+    after = [0.3, 1.6, 0.4, 1.7, 1.6, 0.35, 1.8, 1.5, 1.9, 0.45]
+    result = validate_performance([baseline(before)], [baseline(after)], BaselineConfig(), 1.5)
+    comparison = result.comparisons[0]
+    assert comparison.performance_ratio >= 1.5
+    assert comparison.status == "PASS"
+    assert "not significant" in comparison.reason
+
+
+def test_sub_noise_floor_slowdowns_of_tiny_queries_pass():
+    before = [0.010 + i / 10000 for i in range(10)]
+    result = validate_performance([baseline(before)], [baseline([v * 3 for v in before])], BaselineConfig(), 1.5)
+    assert result.validation_status == "PASS"
+    assert "noise floor" in result.comparisons[0].reason
+
+
+def test_a_uniformly_slower_environment_is_factored_out_but_a_real_regression_still_shows():
+    tables = [f"t{i}" for i in range(10)]
+    before = [baseline(BEFORE, table=t) for t in tables]
+    busy = [baseline([v * 1.6 for v in BEFORE], table=t) for t in tables]
+    result = validate_performance(before, busy, BaselineConfig(), 1.5)
+    assert result.validation_status == "PASS"
+    assert result.environment_factor > 1.5
+    busy[3] = baseline([v * 6 for v in BEFORE], table="t3")
+    regressed = validate_performance(before, busy, BaselineConfig(), 1.5)
+    assert regressed.validation_status == "DEGRADATION_DETECTED"
+    assert [d.table_name for d in regressed.degradations] == ["t3"]
+
+
+def test_too_few_samples_a_zero_baseline_or_a_missing_query_is_insufficient_data():
+    config = BaselineConfig(min_baseline_queries=10)
+    few = validate_performance([baseline(BEFORE[:4])], [baseline(BEFORE)], config)
+    assert few.validation_status == "INSUFFICIENT_DATA"
+    assert "below min_baseline_queries (10)" in few.comparisons[0].reason
+    zero = validate_performance([baseline([0.0] * 10)], [baseline(BEFORE)], config)
+    assert zero.validation_status == "INSUFFICIENT_DATA"
+    assert "zero" in zero.comparisons[0].reason
+    missing = validate_performance([baseline(BEFORE)], [], config)
+    assert missing.validation_status == "INSUFFICIENT_DATA"
+    assert validate_performance([], [], config).validation_status == "INSUFFICIENT_DATA"
+
+
+def test_a_query_timing_out_after_the_change_is_a_degradation_with_a_lower_bound_ratio():
+    after = baseline([], status="timeout", statement_timeout_ms=1000, skip_reason="exceeded statement_timeout of 1000 ms")
+    result = validate_performance([baseline(BEFORE)], [after], BaselineConfig(), 1.5)
+    assert result.validation_status == "DEGRADATION_DETECTED"
+    assert result.degradations[0].timed_out
+    assert result.degradations[0].performance_ratio > 900
+
+
+def test_a_query_failing_after_the_change_fails_the_validation():
+    after = baseline([], status="failed", skip_reason='column "customer_id" does not exist')
+    result = validate_performance([baseline(BEFORE)], [after], BaselineConfig(), 1.5)
+    assert result.validation_status == "FAILED"
+    assert "does not exist" in result.comparisons[0].reason
+
+
+def test_the_plan_change_is_named_and_the_recommendation_fits_the_query_type():
+    before = [baseline(BEFORE, shape=INDEX_SHAPE), baseline(BEFORE, query_type="UPDATE", variant="pk", shape=INDEX_SHAPE)]
+    after = [baseline([v * 40 for v in BEFORE], shape=SEQ_SHAPE),
+             baseline([v * 40 for v in BEFORE], query_type="UPDATE", variant="pk", shape=SEQ_SHAPE)]
+    select, update = detect_performance_degradation(before, after, 1.5)
+    assert select.plan_change == "Index Scan using orders_customer_idx on orders became Seq Scan on orders"
+    assert select.recommendation.startswith("Missing index for SELECT on orders")
+    assert "lock contention" in update.recommendation
+
+
+def test_same_plan_has_no_plan_change():
+    assert describe_plan_change(INDEX_SHAPE, dict(INDEX_SHAPE)) is None
+
+
+def test_validation_and_baselines_survive_a_json_round_trip():
+    before, after = [baseline(BEFORE, shape=INDEX_SHAPE)], [baseline([v * 3 for v in BEFORE], shape=SEQ_SHAPE)]
+    validation = validate_performance(before, after, BaselineConfig(), 1.5)
+    again = PerformanceValidation.from_dict(json.loads(json.dumps(validation.to_dict())))
+    assert again == validation
+    stored = [json.loads(json.dumps(b.to_dict())) for b in before]
+    assert PerformanceBaseline.from_dict(stored[0]) == before[0]
+    assert validate_performance(stored, after, BaselineConfig(), 1.5).validation_status == "DEGRADATION_DETECTED"

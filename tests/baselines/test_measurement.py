@@ -1,0 +1,149 @@
+"""The engine against real PostgreSQL: query sets, rollback of writes, production safety,
+statement timeout, pg_stat_statements handling, and detection of a dropped index."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from baselines_app.engines.baselines import (BaselineCatalogError, BaselinesDisabled, ProductionWriteRefused,
+                                             measure_performance_baselines, measure_queries, remeasure_baselines,
+                                             validate_performance)
+from baselines_app.engines.query_sets import QuerySpec
+from baselines_app.engines.top_statements import statement_facts
+
+from .conftest import BaselineConfig
+
+
+def _by_id(baselines):
+    return {b.query_id: b for b in baselines}
+
+
+def _count(target, table):
+    with target.connect() as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_each_table_gets_lookups_a_range_scan_a_count_and_rolled_back_writes(shop, config):
+    baselines = _by_id(measure_performance_baselines(shop, tables_filter=["orders"], config=config))
+    assert set(baselines) == {
+        "SELECT:public.orders:pk", "SELECT:public.orders:eq:customer_id", "SELECT:public.orders:range:id",
+        "SELECT:public.orders:count", "UPDATE:public.orders:pk", "INSERT:public.orders:copy", "DELETE:public.orders:pk",
+        "TOP:public:pg_stat_statements"}
+    lookup = baselines["SELECT:public.orders:pk"]
+    assert lookup.status == "measured"
+    assert len(lookup.samples) == len(lookup.client_samples) == config.min_baseline_queries
+    assert lookup.min_time_ms <= lookup.median_ms <= lookup.p95_ms <= lookup.max_time_ms
+    assert lookup.plan_shape["scans"] == {"orders": ["Index Scan using orders_pkey on orders"]}
+    assert "Shared Hit Blocks" in lookup.buffers
+    assert len({p["k0"] for p in lookup.params}) == 10  # keys sampled from the table
+    for write in ("UPDATE:public.orders:pk", "INSERT:public.orders:copy", "DELETE:public.orders:pk"):
+        assert baselines[write].status == "measured", baselines[write].skip_reason
+    assert _count(shop, "orders") == 40000  # every write was rolled back
+    stored = json.loads(json.dumps([b.to_dict() for b in baselines.values()]))
+    assert stored[0]["query_id"] == next(iter(baselines))
+
+
+def test_dropping_an_index_a_measured_query_uses_is_detected_with_the_plan_change_named(shop, config):
+    before = measure_performance_baselines(shop, tables_filter=["orders"], query_types=["SELECT"], config=config)
+    with shop.connect(autocommit=True) as conn:
+        conn.execute("DROP INDEX orders_customer_idx")
+    after = remeasure_baselines(shop, before, config)
+    validation = validate_performance(before, after, config, threshold_multiplier=1.5)
+    assert validation.validation_status == "DEGRADATION_DETECTED"
+    degradation = next(d for d in validation.degradations if d.query_id == "SELECT:public.orders:eq:customer_id")
+    assert "orders_customer_idx" in degradation.plan_change
+    assert degradation.plan_change.endswith("became Seq Scan on orders")
+    assert degradation.performance_ratio > 5
+    assert degradation.recommendation.startswith("Missing index for SELECT on orders")
+
+
+def test_an_a_a_comparison_of_the_same_database_passes(shop, config):
+    first = measure_performance_baselines(shop, config=config)
+    second = remeasure_baselines(shop, first, config)
+    validation = validate_performance(first, second, config, threshold_multiplier=1.5)
+    assert validation.validation_status == "PASS", [(c.query_id, c.reason) for c in validation.comparisons if c.status != "PASS"]
+    assert validation.degradations == []
+
+
+def test_fewer_samples_than_min_baseline_queries_is_insufficient_data(shop):
+    quick = measure_performance_baselines(shop, tables_filter=["customers"], query_types=["SELECT"],
+                                          config=BaselineConfig(min_baseline_queries=3))
+    validation = validate_performance(quick, quick, BaselineConfig(min_baseline_queries=10))
+    assert validation.validation_status == "INSUFFICIENT_DATA"
+    assert any("below min_baseline_queries (10)" in c.reason for c in validation.comparisons)
+
+
+def test_writes_are_refused_on_production_before_anything_runs(shop, config):
+    with pytest.raises(ProductionWriteRefused, match="never measured on production"):
+        measure_performance_baselines(shop, query_types=["SELECT", "UPDATE"], config=config, production=True)
+    staging = measure_performance_baselines(shop, tables_filter=["orders"], query_types=["DELETE"], config=config)
+    with pytest.raises(ProductionWriteRefused):
+        remeasure_baselines(shop, staging, config, production=True)
+    reads = measure_performance_baselines(shop, tables_filter=["orders"], query_types=["SELECT"], config=config, production=True)
+    assert {b.query_type for b in reads} == {"SELECT"}
+    assert all(b.production for b in reads)
+
+
+def test_a_production_session_is_read_only_even_for_a_write_disguised_as_a_select(shop, config):
+    sneaky = QuerySpec("SELECT:public.orders:cte", "SELECT", "orders", "public", "delete in a CTE",
+                       "WITH gone AS (DELETE FROM orders RETURNING 1) SELECT count(*) FROM gone", [{}])
+    result = measure_queries(shop, [sneaky], config, production=True)[0]
+    assert result.status == "failed"
+    assert "read-only transaction" in result.skip_reason
+    assert _count(shop, "orders") == 40000
+
+
+def test_a_query_exceeding_the_statement_timeout_is_reported_as_timeout_not_hung(shop):
+    slow = QuerySpec("SELECT:public.orders:sleep", "SELECT", "orders", "public", "sleep", "SELECT pg_sleep(5)", [{}])
+    started = time.monotonic()
+    result = measure_queries(shop, [slow], BaselineConfig(baseline_query_timeout_seconds=0.2), warmup_runs=0)[0]
+    assert time.monotonic() - started < 3
+    assert result.status == "timeout"
+    assert "statement_timeout of 200 ms" in result.skip_reason
+    before = measure_queries(shop, [QuerySpec("SELECT:public.orders:sleep", "SELECT", "orders", "public", "sleep",
+                                              "SELECT pg_sleep(0.001)", [{}])], BaselineConfig(min_baseline_queries=5), warmup_runs=0)
+    validation = validate_performance(before, [result], BaselineConfig(min_baseline_queries=5))
+    assert validation.validation_status == "DEGRADATION_DETECTED"
+    assert validation.degradations[0].timed_out
+
+
+def test_pg_stat_statements_top_queries_are_skipped_with_a_reason(shop, config):
+    absent = _by_id(measure_performance_baselines(shop, tables_filter=["customers"], query_types=["SELECT"], config=config))
+    assert absent["TOP:public:pg_stat_statements"].skip_reason == "pg_stat_statements is not installed in this database"
+    with shop.connect(autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION pg_stat_statements")
+        version = conn.info.server_version
+    installed = _by_id(measure_performance_baselines(shop, tables_filter=["customers"], query_types=["SELECT"], config=config))
+    top = installed["TOP:public:pg_stat_statements"]
+    if version < 160000:
+        assert "GENERIC_PLAN" in top.skip_reason and "PostgreSQL 16+" in top.skip_reason
+    else:  # 16+: without shared_preload_libraries the view cannot be read, and that is said
+        assert top.status == "skipped" and top.skip_reason
+
+
+def test_statements_are_parsed_for_their_type_and_tables():
+    assert statement_facts("SELECT o.id FROM orders o JOIN public.customers c ON c.id = o.customer_id WHERE o.id = $1") == (
+        "SELECT", [(None, "orders"), ("public", "customers")])
+    assert statement_facts("UPDATE orders SET total_cents = $1 WHERE id = $2") == ("UPDATE", [(None, "orders")])
+    assert statement_facts("WITH x AS (SELECT 1) SELECT * FROM x")[1] == []
+
+
+def test_an_unknown_table_in_the_filter_is_an_error_not_an_empty_baseline(shop, config):
+    with pytest.raises(BaselineCatalogError, match="no table invoices in schema public"):
+        measure_performance_baselines(shop, tables_filter=["invoices"], config=config)
+
+
+def test_disabled_baselines_refuse_to_measure(shop):
+    with pytest.raises(BaselinesDisabled):
+        measure_performance_baselines(shop, config=BaselineConfig(performance_baselines_enabled=False))
+
+
+def test_progress_is_reported_round_by_round(shop, config):
+    seen = []
+    measure_performance_baselines(shop, tables_filter=["customers"], query_types=["SELECT"], config=config,
+                                  progress=lambda done, total, label: seen.append((done, total, label)))
+    assert seen[0] == (0, 12, "warm-up")
+    assert seen[-1] == (12, 12, "done")
