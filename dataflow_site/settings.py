@@ -205,3 +205,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DATAFLOW_LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+DATAFLOW_BASE_URL = env_str("DATAFLOW_BASE_URL", "http://127.0.0.1:8000")

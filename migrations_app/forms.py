@@ -64,3 +64,96 @@ class AuditFilterForm(forms.Form):
     object_type = forms.CharField(required=False, label="Object type")
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PlanCreateForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    target = forms.ModelChoiceField(queryset=TargetDatabase.objects.all())
+    schema = forms.CharField(max_length=63, initial="public",
+                             help_text="Schema that unqualified table names refer to.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    sql = forms.CharField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+                          help_text="One or more statements separated by semicolons. Each becomes an operation.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sql"):
+            from migrations_app.plan_sql import ScriptError, script_to_operations
+
+            target = data.get("target")
+            try:
+                self.operations = script_to_operations(data["sql"], data.get("schema") or "public", target)
+            except ScriptError as exc:
+                self.add_error("sql", str(exc))
+        return data
+
+
+class ReplaceSqlForm(forms.Form):
+    sql = forms.CharField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}))
+
+    def __init__(self, *args, plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+
+    def clean_sql(self):
+        from migrations_app.plan_sql import ScriptError, script_to_operations
+
+        try:
+            self.operations = script_to_operations(self.cleaned_data["sql"], self.plan.schema, self.plan.target)
+        except ScriptError as exc:
+            raise forms.ValidationError(str(exc))
+        return self.cleaned_data["sql"]
+
+
+class OperationForm(forms.Form):
+    sql = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}))
+    rollback_sql = forms.CharField(required=False, label="Rollback SQL",
+                                   widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+                                   help_text="Leave blank to have one suggested where it can be derived.")
+
+    def __init__(self, *args, plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sql"):
+            from migrations_app.plan_sql import ScriptError, single_operation
+
+            try:
+                self.operation = single_operation(data["sql"], data.get("rollback_sql", ""), self.plan.schema, self.plan.target)
+            except ScriptError as exc:
+                self.add_error("sql", str(exc))
+        return data
+
+
+class PlanDetailsForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class SignOffForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("review", "Reviewed"), ("reject", "Reject")])
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ChecklistForm(forms.Form):
+    backup_completed = forms.BooleanField(required=False, label="Full database backup completed")
+    backup_verified = forms.BooleanField(required=False, label="Backup integrity verified")
+    rto_confirmed = forms.BooleanField(required=False, label="Recovery time objective (RTO) confirmed")
+    rpo_confirmed = forms.BooleanField(required=False, label="Recovery point objective (RPO) confirmed")
+
+
+class PlanFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    status = forms.ChoiceField(required=False)
+    risk = forms.ChoiceField(required=False, label="Risk")
+    target = forms.ModelChoiceField(required=False, queryset=TargetDatabase.objects.all(), empty_label="any")
+    author = forms.CharField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from migrations_app.models import PlanStatus, RiskLevel
+
+        self.fields["status"].choices = [("", "any")] + list(PlanStatus.choices)
+        self.fields["risk"].choices = [("", "any")] + list(RiskLevel.choices)

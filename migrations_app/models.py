@@ -131,3 +131,142 @@ class TargetDatabase(models.Model):
         if self.last_health.get("warnings"):
             return "warning"
         return "ok"
+
+
+# Migration plans ---------------------------------------------------------------------------
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "DRAFT", "Draft"
+    ANALYZING = "ANALYZING", "Analysing"
+    IN_REVIEW = "IN_REVIEW", "In review"
+    APPROVED = "APPROVED", "Approved"
+    REJECTED = "REJECTED", "Rejected"
+    EXECUTING = "EXECUTING", "Executing"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+    ROLLED_BACK = "ROLLED_BACK", "Rolled back"
+    ROLLBACK_FAILED = "ROLLBACK_FAILED", "Rollback failed"
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "LOW", "Low"
+    MEDIUM = "MEDIUM", "Medium"
+    HIGH = "HIGH", "High"
+    CRITICAL = "CRITICAL", "Critical"
+
+
+class MigrationPlan(models.Model):
+    title = models.CharField(max_length=200)
+    target = models.ForeignKey(TargetDatabase, on_delete=models.PROTECT, related_name="plans")
+    schema = models.CharField(max_length=63, default="public",
+                              help_text="Schema that unqualified names in the SQL refer to.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_plans")
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT, db_index=True)
+    sql_hash = models.CharField(max_length=64, blank=True)
+    # Denormalised from the latest successful analysis of this sql_hash, for lists and filters.
+    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, blank=True, db_index=True)
+    risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Pre-migration checklist (runbook: Backup Verification), for production targets.
+    backup_completed = models.BooleanField(default=False)
+    backup_verified = models.BooleanField(default=False)
+    rto_confirmed = models.BooleanField(default=False)
+    rpo_confirmed = models.BooleanField(default=False)
+    checklist_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    checklist_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("plan_detail", args=[self.pk])
+
+    @property
+    def checklist_complete(self) -> bool:
+        return self.backup_completed and self.backup_verified and self.rto_confirmed and self.rpo_confirmed
+
+
+class PlanOperation(models.Model):
+    """The runbook's MigrationOperation, stored: one statement of a plan with its rollback."""
+
+    plan = models.ForeignKey(MigrationPlan, on_delete=models.CASCADE, related_name="operations")
+    position = models.PositiveIntegerField()
+    type = models.CharField(max_length=40)
+    schema_name = models.CharField(max_length=63, blank=True)
+    table = models.CharField(max_length=63, blank=True)
+    column = models.CharField(max_length=63, blank=True)
+    sql = models.TextField()
+    rollback_sql = models.TextField(blank=True)
+    rollback_note = models.CharField(max_length=500, blank=True)
+    line = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return f"{self.position}. {self.type} {self.table}"
+
+    @property
+    def table_name(self) -> str:  # runbook name
+        return self.table
+
+
+class AnalysisRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        RUNNING = "RUNNING", "Running"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+        STALE = "STALE", "Stale (the SQL changed while it ran)"
+
+    plan = models.ForeignKey(MigrationPlan, on_delete=models.CASCADE, related_name="analyses")
+    sql_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    progress = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, blank=True)
+    risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+
+    @property
+    def duration_ms(self):
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None
+
+
+class SignOff(models.Model):
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REVIEW = "review", "Reviewed"
+        REJECT = "reject", "Reject"
+
+    plan = models.ForeignKey(MigrationPlan, on_delete=models.CASCADE, related_name="sign_offs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sign_offs")
+    role = models.CharField(max_length=20)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    sql_hash = models.CharField(max_length=64)
+    risk_level = models.CharField(max_length=10, blank=True)
+    voided = models.BooleanField(default=False)
+    voided_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -9,3 +9,46 @@ def refresh_target_health(target_id: int) -> dict:
     report = DatabaseHealthCheck(target.connection()).run()
     target.record_health(report.to_dict())
     return {"target": target_id, "ok": report.ok}
+
+
+def run_plan_analysis(analysis_run_id: int) -> str:
+    """Analyse one AnalysisRun. Safe to deliver twice: only the delivery that moves the run from
+    QUEUED to RUNNING does any work."""
+    from django.utils import timezone
+
+    from migrations_app.models import AnalysisRun
+    from migrations_app.workflow import finish_analysis
+
+    claimed = AnalysisRun.objects.filter(pk=analysis_run_id, status=AnalysisRun.Status.QUEUED).update(
+        status=AnalysisRun.Status.RUNNING, started_at=timezone.now(), progress={"step": "starting", "done": 0, "total": 0})
+    if not claimed:
+        return "already taken"
+    run = AnalysisRun.objects.select_related("plan__target").get(pk=analysis_run_id)
+    try:
+        report = analyse(run)
+    except Exception as exc:  # the engines fail closed; the user sees the exact error
+        finish_analysis(run, None, error=f"{exc.__class__.__name__}: {exc}")
+        return "failed"
+    finish_analysis(run, report)
+    return "done"
+
+
+def analyse(run) -> dict:
+    from migrations_app.engines.plan_analysis import analyze_plan
+    from migrations_app.models import AnalysisRun
+
+    plan = run.plan
+    operations = list(plan.operations.all())
+
+    def progress(step: str, done: int, total: int) -> None:
+        AnalysisRun.objects.filter(pk=run.pk).update(progress={"step": step, "done": done, "total": total})
+
+    report = analyze_plan(
+        operations,
+        plan.target.connection(),
+        plan.schema,
+        is_production=plan.target.is_production,
+        has_backup=plan.backup_completed and plan.backup_verified,
+        progress=progress,
+    )
+    return report.to_dict()

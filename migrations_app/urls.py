@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from migrations_app.views import dashboard, targets
+from migrations_app.views import dashboard, plan_actions, plans, targets
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -14,4 +14,21 @@ urlpatterns = [
     path("targets/<int:pk>/health/", targets.target_health, name="target_health"),
     path("targets/<int:pk>/health/refresh/", targets.target_refresh_health, name="target_refresh_health"),
     path("targets/<int:pk>/health/row/", targets.target_health_row, name="target_health_row"),
+    path("plans/", plans.plan_list, name="plan_list"),
+    path("plans/new/", plans.plan_create, name="plan_create"),
+    path("plans/queue/", plans.my_queue, name="plan_queue"),
+    path("plans/<int:pk>/", plans.plan_detail, name="plan_detail"),
+    path("plans/<int:pk>/analysis/", plans.analysis_status, name="plan_analysis_status"),
+    path("plans/<int:pk>/analyse/", plan_actions.analyse, name="plan_analyse"),
+    path("plans/<int:pk>/details/", plan_actions.edit_details, name="plan_edit_details"),
+    path("plans/<int:pk>/sql/", plan_actions.replace_sql, name="plan_replace_sql"),
+    path("plans/<int:pk>/operations/add/", plan_actions.operation_add, name="plan_operation_add"),
+    path("plans/<int:pk>/operations/<int:op_id>/edit/", plan_actions.operation_edit, name="plan_operation_edit"),
+    path("plans/<int:pk>/operations/<int:op_id>/remove/", plan_actions.operation_remove, name="plan_operation_remove"),
+    re_path(r"^plans/(?P<pk>\d+)/operations/(?P<op_id>\d+)/move/(?P<direction>up|down)/$", plan_actions.operation_move,
+            name="plan_operation_move"),
+    path("plans/<int:pk>/sign-off/", plan_actions.sign_off, name="plan_sign_off"),
+    path("plans/<int:pk>/checklist/", plan_actions.checklist, name="plan_checklist"),
+    path("plans/<int:pk>/reopen/", plan_actions.reopen, name="plan_reopen"),
+    path("plans/<int:pk>/mitigation/<int:step>/apply/", plan_actions.apply_mitigation, name="plan_apply_mitigation"),
 ]

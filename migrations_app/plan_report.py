@@ -1,0 +1,191 @@
+"""Read-side helpers over a stored PlanAnalysisReport (``AnalysisRun.report``) for the review page.
+
+The report is the JSON of ``engines.plan_analysis.analyze_plan(...).to_dict()``; this module only
+reshapes it for templates and charts and never recomputes anything.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cached_property
+
+IMPACT_ORDER = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]
+IMPACT_COLOURS = {"CRITICAL": "#b42318", "HIGH": "#d9480f", "MEDIUM": "#b58100", "LOW": "#12805c",
+                  "INFORMATIONAL": "#98a2b3"}
+LEVEL_COLOURS = {"LOW": "#12805c", "MEDIUM": "#b58100", "HIGH": "#d9480f", "CRITICAL": "#b42318"}
+
+
+class ReportView:
+    def __init__(self, report: dict | None):
+        self.data = report or {}
+
+    def __bool__(self):
+        return bool(self.data)
+
+    @property
+    def statements(self) -> list[dict]:
+        return self.data.get("statements") or []
+
+    def statement_for(self, index: int) -> dict | None:
+        statements = self.statements
+        return statements[index] if 0 <= index < len(statements) else None
+
+    @property
+    def static_only(self) -> bool:
+        return bool(self.data.get("static_only"))
+
+    @property
+    def errors(self) -> list:
+        return self.data.get("errors") or []
+
+    @property
+    def risk(self) -> dict:
+        return self.data.get("risk") or {}
+
+    @property
+    def factors(self) -> list[dict]:
+        return sorted(self.risk.get("factors") or [], key=lambda f: -(f.get("points") or 0))
+
+    @property
+    def mitigation(self) -> dict:
+        return self.data.get("mitigation") or {}
+
+    @property
+    def mitigation_steps(self) -> list[dict]:
+        return self.mitigation.get("steps") or []
+
+    @property
+    def finding_count(self) -> int:
+        return sum(len(s.get("findings") or []) for s in self.statements)
+
+    @cached_property
+    def dependencies(self) -> list[dict]:
+        """Every dependency of every analysed object, flattened, with the object it hangs on."""
+        rows = []
+        for report in self.data.get("dependencies") or []:
+            subject = ".".join(p for p in (report.get("schema"), report.get("table")) if p)
+            if report.get("column"):
+                subject += f".{report['column']}"
+            for dep in report.get("dependencies") or []:
+                rows.append({**dep, "subject": subject})
+        rows.sort(key=lambda d: (IMPACT_ORDER.index(d.get("impact")) if d.get("impact") in IMPACT_ORDER else 9,
+                                 d.get("type") or "", d.get("name") or ""))
+        return rows
+
+    @property
+    def dependency_types(self) -> list[str]:
+        return sorted({d.get("type") for d in self.dependencies if d.get("type")})
+
+    @property
+    def impact_counts(self) -> list[tuple[str, int]]:
+        counts = {level: 0 for level in IMPACT_ORDER}
+        for dep in self.dependencies:
+            if dep.get("impact") in counts:
+                counts[dep["impact"]] += 1
+        return list(counts.items())
+
+    @property
+    def rename_impact(self) -> list[dict]:
+        return self.data.get("rename_impact") or []
+
+    @property
+    def fk_impact(self) -> list[dict]:
+        return self.data.get("fk_impact") or []
+
+
+def dependency_graph_html(report: ReportView) -> str:
+    """Interactive dependency graph: touched objects in the middle, dependents around them,
+    coloured by impact level, hover shows the definition."""
+    import math
+
+    import plotly.graph_objects as go
+
+    deps = report.dependencies
+    if not deps:
+        return ""
+    subjects = sorted({d["subject"] for d in deps})
+    positions = {}
+    for i, subject in enumerate(subjects):
+        angle = 2 * math.pi * i / max(len(subjects), 1)
+        radius = 0 if len(subjects) == 1 else 0.6
+        positions[("subject", subject)] = (radius * math.cos(angle), radius * math.sin(angle))
+    nodes = []
+    seen = {}
+    for dep in deps:
+        key = (dep.get("type"), dep.get("schema"), dep.get("name"))
+        seen.setdefault(key, []).append(dep)
+    ring = list(seen.items())
+    for i, (key, group) in enumerate(ring):
+        angle = 2 * math.pi * i / max(len(ring), 1)
+        radius = 2.2 + 0.5 * (i % 3)
+        positions[("dep", key)] = (radius * math.cos(angle), radius * math.sin(angle))
+        worst = min((IMPACT_ORDER.index(d.get("impact")) if d.get("impact") in IMPACT_ORDER else 4) for d in group)
+        nodes.append((key, group, IMPACT_ORDER[worst]))
+
+    edge_x, edge_y = [], []
+    for key, group, _ in nodes:
+        x1, y1 = positions[("dep", key)]
+        for dep in group:
+            x0, y0 = positions[("subject", dep["subject"])]
+            edge_x += [x0, x1, None]
+            edge_y += [y0, y1, None]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=edge_x, y=edge_y, mode="lines", line={"width": 1, "color": "#c7ccd6"},
+                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(
+        x=[positions[("subject", s)][0] for s in subjects], y=[positions[("subject", s)][1] for s in subjects],
+        mode="markers+text", text=subjects, textposition="bottom center", name="changed",
+        marker={"size": 26, "color": "#1f4fd1", "symbol": "square"},
+        hovertext=[f"<b>{html.escape(s)}</b><br>changed by this plan" for s in subjects], hoverinfo="text"))
+    for level in IMPACT_ORDER:
+        members = [(k, g) for k, g, lvl in nodes if lvl == level]
+        if not members:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[positions[("dep", k)][0] for k, _ in members], y=[positions[("dep", k)][1] for k, _ in members],
+            mode="markers+text", name=level.title(), text=[k[2] for k, _ in members], textposition="top center",
+            textfont={"size": 10},
+            marker={"size": 16, "color": IMPACT_COLOURS[level], "line": {"width": 1, "color": "#fff"}},
+            hovertext=[_hover(k, g) for k, g in members], hoverinfo="text"))
+    fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="#fff",
+                      xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
+                      legend={"orientation": "h", "y": -0.02}, hoverlabel={"align": "left"})
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
+
+
+def _hover(key, group) -> str:
+    dep = group[0]
+    definition = html.escape((dep.get("definition") or "")[:400]).replace("\n", "<br>")
+    reason = html.escape(dep.get("reason") or "")
+    subjects = ", ".join(sorted({html.escape(d["subject"]) for d in group}))
+    return (f"<b>{html.escape(key[0] or '')}</b> {html.escape(key[1] or '')}.{html.escape(key[2] or '')}<br>"
+            f"impact: {dep.get('impact')} · on {subjects}<br>{reason}<br><span style='font-family:monospace'>{definition}</span>")
+
+
+def risk_chart_html(report: ReportView) -> str:
+    import plotly.graph_objects as go
+
+    categories = report.risk.get("category_scores") or {}
+    if not categories:
+        return ""
+    names = list(categories)
+    values = [categories[n] if isinstance(categories[n], (int, float)) else categories[n].get("score", 0) for n in names]
+    colours = [LEVEL_COLOURS[_band(v)] for v in values]
+    fig = go.Figure(go.Bar(x=values, y=[n.replace("_", " ") for n in names], orientation="h", marker_color=colours,
+                           text=[f"{v:.0f}" for v in values], textposition="outside", hoverinfo="x+y"))
+    for edge, label in ((30, "LOW"), (60, "MEDIUM"), (80, "HIGH")):
+        fig.add_vline(x=edge + 0.5, line_dash="dot", line_color="#98a2b3",
+                      annotation_text=f"{label} ≤{edge}", annotation_position="top", annotation_font_size=10)
+    fig.update_layout(height=260, margin={"l": 10, "r": 30, "t": 30, "b": 20}, xaxis={"range": [0, 105], "title": "score"},
+                      plot_bgcolor="#fff")
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
+
+
+def _band(score: float) -> str:
+    if score <= 30:
+        return "LOW"
+    if score <= 60:
+        return "MEDIUM"
+    if score <= 80:
+        return "HIGH"
+    return "CRITICAL"

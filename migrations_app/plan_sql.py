@@ -1,0 +1,72 @@
+"""Turning pasted SQL into plan operations: split and classify with the statement engine,
+suggest rollback SQL (from the live catalog when the target answers, statically otherwise)."""
+
+from __future__ import annotations
+
+import logging
+
+from migrations_app.engines.statements import SqlSyntaxError, parse_script
+
+log = logging.getLogger(__name__)
+
+
+class ScriptError(Exception):
+    pass
+
+
+def _catalog_for(target):
+    """An open read-only connection to the target for exact rollback SQL, or None if it is down."""
+    if target is None:
+        return None
+    try:
+        return target.connection().connect(read_only=True, statement_timeout_ms=10_000)
+    except Exception as exc:  # authoring must work while the target is unreachable
+        log.info("rollback suggestions for %s are static: %s", target.name, exc)
+        return None
+
+
+def script_to_operations(script: str, schema: str, target=None) -> list[dict]:
+    from migrations_app.engines.rollback import suggest_rollback
+
+    try:
+        statements = parse_script(script)
+    except SqlSyntaxError as exc:
+        raise ScriptError(f"Syntax error at line {exc.line}, position {exc.position}: {exc.message}") from None
+    if not statements:
+        raise ScriptError("The script has no statements.")
+    catalog = _catalog_for(target)
+    try:
+        operations = []
+        for statement in statements:
+            suggestion = suggest_rollback(statement, catalog, schema=schema)
+            operations.append({
+                "type": statement.kind,
+                "schema_name": statement.schema or schema,
+                "table": statement.table or "",
+                "column": statement.column or "",
+                "sql": statement.sql,
+                "rollback_sql": suggestion.sql or "",
+                "rollback_note": (suggestion.reason or "")[:500],
+                "line": statement.line,
+            })
+        return operations
+    finally:
+        if catalog is not None:
+            catalog.close()
+
+
+def single_operation(sql_text: str, rollback_sql: str, schema: str, target=None) -> dict:
+    operations = script_to_operations(sql_text, schema, target)
+    if len(operations) != 1:
+        raise ScriptError(f"An operation is one statement; this text has {len(operations)}. "
+                          "Use \"Replace SQL\" to paste a whole script.")
+    operation = operations[0]
+    operation["line"] = None
+    if rollback_sql.strip():
+        try:
+            parse_script(rollback_sql)
+        except SqlSyntaxError as exc:
+            raise ScriptError(f"Rollback SQL: syntax error at line {exc.line}, position {exc.position}: {exc.message}") from None
+        operation["rollback_sql"] = rollback_sql.strip().rstrip(";")
+        operation["rollback_note"] = "written by the author"
+    return operation

@@ -1,0 +1,208 @@
+"""POST endpoints of the plan workflow. Each parses its form, calls one workflow function and
+redirects (or, for HTMX, re-renders the part that changed). Rules live in migrations_app.workflow."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dataflow_site.roles import DBA, MANAGER, role_required
+from migrations_app import workflow
+from migrations_app.forms import ChecklistForm, OperationForm, PlanDetailsForm, ReplaceSqlForm, SignOffForm
+from migrations_app.gate import current_analysis
+from migrations_app.models import MigrationPlan
+from migrations_app.plan_sql import ScriptError
+from migrations_app.views.plans import plan_context
+
+
+def _plan(pk):
+    return get_object_or_404(MigrationPlan.objects.select_related("target", "author"), pk=pk)
+
+
+def _operations_fragment(request, plan):
+    context = plan_context(request, plan)
+    context["tab"] = "operations"
+    response = render(request, "migrations_app/plans/_tab_operations.html", context)
+    response["HX-Trigger"] = "plan-changed"
+    return response
+
+
+@role_required(DBA)
+@require_POST
+def analyse(request, pk):
+    plan = _plan(pk)
+    try:
+        workflow.request_analysis(plan, request.user)
+    except workflow.WorkflowError as exc:
+        messages.error(request, str(exc))
+        return redirect(plan)
+    messages.info(request, "Analysis queued.")
+    return redirect(plan)
+
+
+@role_required(DBA)
+@require_POST
+def operation_add(request, pk):
+    plan = _plan(pk)
+    form = OperationForm(request.POST, plan=plan)
+    if not form.is_valid():
+        context = {**plan_context(request, plan), "operation_form": form, "tab": "operations"}
+        return render(request, "migrations_app/plans/_tab_operations.html", context, status=422 if request.htmx else 200)
+    try:
+        workflow.add_operation(plan, request.user, **form.operation)
+    except workflow.WorkflowError as exc:
+        messages.error(request, str(exc))
+    return _operations_fragment(request, plan) if request.htmx else redirect(plan)
+
+
+@role_required(DBA)
+@require_http_methods(["GET", "POST"])
+def operation_edit(request, pk, op_id):
+    plan = _plan(pk)
+    operation = get_object_or_404(plan.operations, pk=op_id)
+    form = OperationForm(request.POST or None, plan=plan,
+                         initial={"sql": operation.sql, "rollback_sql": operation.rollback_sql})
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.update_operation(plan, request.user, operation.pk, **{k: v for k, v in form.operation.items() if k != "line"})
+        except workflow.WorkflowError as exc:
+            messages.error(request, str(exc))
+        return _operations_fragment(request, plan) if request.htmx else redirect(plan)
+    if not (plan.author_id == request.user.pk and plan.status in workflow.EDITABLE):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("only the author edits a plan")
+    template = "migrations_app/plans/_operation_edit.html"
+    return render(request, template, {"plan": plan, "operation": operation, "form": form})
+
+
+@role_required(DBA)
+@require_POST
+def operation_remove(request, pk, op_id):
+    plan = _plan(pk)
+    try:
+        workflow.remove_operation(plan, request.user, op_id)
+    except workflow.WorkflowError as exc:
+        messages.error(request, str(exc))
+    return _operations_fragment(request, plan) if request.htmx else redirect(plan)
+
+
+@role_required(DBA)
+@require_POST
+def operation_move(request, pk, op_id, direction):
+    plan, op_id, pk = _plan(pk), int(op_id), int(pk)
+    try:
+        workflow.move_operation(plan, request.user, op_id, -1 if direction == "up" else 1)
+    except workflow.WorkflowError as exc:
+        messages.error(request, str(exc))
+    return _operations_fragment(request, plan) if request.htmx else redirect(plan)
+
+
+@role_required(DBA)
+@require_http_methods(["GET", "POST"])
+def replace_sql(request, pk):
+    plan = _plan(pk)
+    if plan.author_id != request.user.pk:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("only the author edits a plan")
+    initial = ";\n\n".join(op.sql for op in plan.operations.all()) + ";"
+    form = ReplaceSqlForm(request.POST or None, plan=plan, initial={"sql": initial})
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.replace_operations(plan, request.user, form.operations)
+        except workflow.WorkflowError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"SQL replaced: {len(form.operations)} operations. Sign-offs were voided; analyse again.")
+        return redirect(plan)
+    return render(request, "migrations_app/plans/replace_sql.html", {"plan": plan, "form": form})
+
+
+@role_required(DBA)
+@require_http_methods(["GET", "POST"])
+def edit_details(request, pk):
+    plan = _plan(pk)
+    if plan.author_id != request.user.pk:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("only the author edits a plan")
+    form = PlanDetailsForm(request.POST or None, initial={"title": plan.title, "description": plan.description})
+    if request.method == "POST" and form.is_valid():
+        workflow.update_details(plan, request.user, **form.cleaned_data)
+        return redirect(plan)
+    return render(request, "migrations_app/plans/edit_details.html", {"plan": plan, "form": form})
+
+
+@role_required(DBA, MANAGER)
+@require_POST
+def sign_off(request, pk):
+    plan = _plan(pk)
+    form = SignOffForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a decision.")
+        return redirect(plan)
+    try:
+        record = workflow.sign_off(plan, request.user, form.cleaned_data["decision"], form.cleaned_data["comment"])
+    except workflow.WorkflowError as exc:
+        messages.error(request, str(exc))
+        return redirect(f"{plan.get_absolute_url()}?tab=history")
+    plan.refresh_from_db()
+    messages.success(request, f"Recorded: {record.get_decision_display().lower()}. The plan is {plan.get_status_display().lower()}.")
+    return redirect(f"{plan.get_absolute_url()}?tab=history")
+
+
+@role_required(DBA, MANAGER)
+@require_POST
+def checklist(request, pk):
+    plan = _plan(pk)
+    form = ChecklistForm(request.POST)
+    form.is_valid()
+    try:
+        workflow.tick_checklist(plan, request.user, form.cleaned_data)
+    except workflow.WorkflowError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Pre-migration checklist saved.")
+    return redirect(f"{plan.get_absolute_url()}?tab=risk")
+
+
+@role_required(DBA)
+@require_POST
+def reopen(request, pk):
+    plan = _plan(pk)
+    try:
+        workflow.reopen(plan, request.user)
+    except workflow.WorkflowError as exc:
+        messages.error(request, str(exc))
+    return redirect(plan)
+
+
+@role_required(DBA)
+@require_POST
+def apply_mitigation(request, pk, step):
+    """Copy a mitigation step's safe SQL into the plan as a new operation."""
+    plan = _plan(pk)
+    analysis = current_analysis(plan)
+    steps = ((analysis.report or {}).get("mitigation") or {}).get("steps") or [] if analysis else []
+    chosen = next((s for s in steps if s.get("order") == step), None)
+    if not chosen or not chosen.get("safe_sql"):
+        messages.error(request, "That mitigation step has no SQL to add.")
+        return redirect(f"{plan.get_absolute_url()}?tab=mitigation")
+    try:
+        operations = mitigation_operations(chosen["safe_sql"], plan)
+        for op in operations:
+            workflow.add_operation(plan, request.user, **op)
+    except (ScriptError, workflow.WorkflowError) as exc:
+        messages.error(request, f"Could not add the step: {exc}")
+        return redirect(f"{plan.get_absolute_url()}?tab=mitigation")
+    messages.success(request, f"Added \"{chosen.get('name')}\" to the plan as {len(operations)} operation(s). Review the order, then analyse again.")
+    return redirect(plan)
+
+
+def mitigation_operations(sql_text, plan):
+    from migrations_app.plan_sql import script_to_operations
+
+    operations = script_to_operations(sql_text, plan.schema, plan.target)
+    for op in operations:
+        op["line"] = None
+    return operations

@@ -1,0 +1,151 @@
+"""Plans: list, create, review page with its tabs, and the approval queue."""
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from dataflow_site.roles import DBA, MANAGER, readers, role_required, user_roles
+from migrations_app import workflow
+from migrations_app.forms import ChecklistForm, OperationForm, PlanCreateForm, PlanFilterForm, SignOffForm
+from migrations_app.gate import current_analysis, evaluate_gate
+from migrations_app.models import AnalysisRun, AuditEvent, MigrationPlan, PlanStatus, SignOff
+from migrations_app.plan_report import ReportView, dependency_graph_html, risk_chart_html
+
+TABS = [("operations", "Operations"), ("dependencies", "Dependencies"), ("risk", "Risk"),
+        ("mitigation", "Mitigation"), ("history", "Sign-offs and history")]
+
+
+@readers
+def plan_list(request):
+    form = PlanFilterForm(request.GET or None)
+    plans = MigrationPlan.objects.select_related("target", "author")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            plans = plans.filter(Q(title__icontains=data["q"]) | Q(description__icontains=data["q"])
+                                 | Q(operations__sql__icontains=data["q"])).distinct()
+        if data["status"]:
+            plans = plans.filter(status=data["status"])
+        if data["risk"]:
+            plans = plans.filter(risk_level=data["risk"])
+        if data["target"]:
+            plans = plans.filter(target=data["target"])
+        if data["author"]:
+            plans = plans.filter(author__username__icontains=data["author"])
+    plans = plans.annotate(operation_count=Count("operations", distinct=True)).order_by("-updated_at", "-id")
+    page = Paginator(plans, 25).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    template = "migrations_app/plans/list.html#results" if request.htmx else "migrations_app/plans/list.html"
+    return render(request, template, {"form": form, "page": page, "querystring": params.urlencode()})
+
+
+def awaiting_sign_off(user):
+    """Plans in review that this user may sign and has not yet signed at the current hash."""
+    roles = user_roles(user)
+    if not roles & {DBA, MANAGER}:
+        return MigrationPlan.objects.none()
+    plans = MigrationPlan.objects.filter(status=PlanStatus.IN_REVIEW).exclude(author=user)
+    levels = set()
+    if MANAGER in roles:
+        levels |= {"HIGH", "CRITICAL"}
+    if DBA in roles:
+        levels |= {"MEDIUM"}
+    signed = SignOff.objects.filter(user=user, voided=False).values_list("plan_id", "sql_hash")
+    plans = plans.filter(risk_level__in=levels).select_related("target", "author")
+    signed_set = set(signed)
+    return [p for p in plans if (p.pk, p.sql_hash) not in signed_set]
+
+
+@readers
+def my_queue(request):
+    return render(request, "migrations_app/plans/queue.html", {"plans": awaiting_sign_off(request.user)})
+
+
+def dashboard_context(request) -> dict:
+    counts = dict(MigrationPlan.objects.values_list("status").annotate(n=Count("id")).order_by())
+    by_status = [(value, label, counts.get(value, 0)) for value, label in PlanStatus.choices]
+    return {"plans_by_status": by_status, "approval_queue": awaiting_sign_off(request.user),
+            "recent_plans": MigrationPlan.objects.select_related("target", "author")[:8]}
+
+
+@role_required(DBA)
+@require_http_methods(["GET", "POST"])
+def plan_create(request):
+    form = PlanCreateForm(request.POST or None, initial={"target": request.GET.get("target")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        plan = workflow.create_plan(request.user, target=data["target"], title=data["title"], schema=data["schema"],
+                                    description=data["description"], operations=form.operations)
+        return redirect(plan)
+    return render(request, "migrations_app/plans/create.html", {"form": form})
+
+
+@readers
+def plan_detail(request, pk):
+    plan = get_object_or_404(MigrationPlan.objects.select_related("target", "author", "checklist_by"), pk=pk)
+    tab = request.GET.get("tab", "operations")
+    if tab not in dict(TABS):
+        tab = "operations"
+    context = plan_context(request, plan)
+    context["tab"] = tab
+    if tab == "dependencies":
+        context["dependency_graph"] = dependency_graph_html(context["report"])
+    elif tab == "risk":
+        context["risk_chart"] = risk_chart_html(context["report"])
+    if request.htmx and request.GET.get("tab"):
+        return render(request, f"migrations_app/plans/_tab_{tab}.html", context)
+    return render(request, "migrations_app/plans/detail.html", context)
+
+
+def plan_context(request, plan) -> dict:
+    analysis = current_analysis(plan)
+    latest = plan.analyses.order_by("-queued_at", "-id").first()
+    report = ReportView(analysis.report if analysis else None)
+    roles = user_roles(request.user)
+    is_author = plan.author_id == request.user.pk
+    return {
+        "plan": plan,
+        "tabs": TABS,
+        "operations": list(plan.operations.all()),
+        "analysis": analysis,
+        "latest_analysis": latest,
+        "report": report,
+        "gate": evaluate_gate(plan),
+        "sign_offs": plan.sign_offs.select_related("user"),
+        "events": AuditEvent.objects.filter(object_type="migrationplan", object_id=str(plan.pk))[:100],
+        "can_edit": DBA in roles and is_author and plan.status in workflow.EDITABLE,
+        "can_analyse": DBA in roles and plan.status in workflow.ANALYSABLE,
+        "can_sign": bool(roles & {DBA, MANAGER}) and not is_author and plan.status in workflow.SIGNABLE,
+        "can_tick_checklist": bool(roles & {DBA, MANAGER}) and plan.status in workflow.EDITABLE,
+        "is_author": is_author,
+        "sign_off_form": SignOffForm(),
+        "checklist_form": ChecklistForm(initial={f: getattr(plan, f) for f in workflow.CHECKLIST_FIELDS}),
+        "operation_form": OperationForm(plan=plan),
+        "decisions": _decisions_for(roles),
+    }
+
+
+def _decisions_for(roles) -> list[tuple[str, str]]:
+    decisions = []
+    if MANAGER in roles:
+        decisions.append(("approve", "Approve"))
+    if DBA in roles:
+        decisions.append(("review", "Mark reviewed"))
+    if roles & {DBA, MANAGER}:
+        decisions.append(("reject", "Reject"))
+    return decisions
+
+
+@readers
+def analysis_status(request, pk):
+    """HTMX: the analysis panel; it polls while the run is queued or running."""
+    plan = get_object_or_404(MigrationPlan, pk=pk)
+    latest = plan.analyses.order_by("-queued_at", "-id").first()
+    running = latest is not None and latest.status in (AnalysisRun.Status.QUEUED, AnalysisRun.Status.RUNNING)
+    response = render(request, "migrations_app/plans/_analysis_status.html",
+                      {"plan": plan, "latest_analysis": latest, "running": running})
+    if latest is not None and not running and request.GET.get("was_running"):
+        response["HX-Refresh"] = "true"  # the whole review page changes once the analysis lands
+    return response

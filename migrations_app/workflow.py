@@ -1,0 +1,305 @@
+"""Plan workflow: every state change is a compare-and-set on the status column plus exactly one
+audit event, inside one transaction. Views call these functions and nothing else changes state.
+
+DRAFT -> ANALYZING -> IN_REVIEW -> APPROVED -> EXECUTING -> SUCCEEDED
+                  \\-> FAILED       \\-> REJECTED   \\-> FAILED / ROLLED_BACK / ROLLBACK_FAILED
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from dataflow_site.roles import DBA, MANAGER, user_roles
+from migrations_app.models import AnalysisRun, AuditEvent, MigrationPlan, PlanOperation, PlanStatus, SignOff
+
+EDITABLE = (PlanStatus.DRAFT, PlanStatus.ANALYZING, PlanStatus.IN_REVIEW, PlanStatus.APPROVED,
+            PlanStatus.REJECTED, PlanStatus.FAILED)
+ANALYSABLE = (PlanStatus.DRAFT, PlanStatus.FAILED, PlanStatus.REJECTED, PlanStatus.IN_REVIEW)
+SIGNABLE = (PlanStatus.IN_REVIEW, PlanStatus.APPROVED)
+
+
+class WorkflowError(Exception):
+    """The plan is not in a state that allows this. The message is for the user."""
+
+
+# Hashing -----------------------------------------------------------------------------------
+
+def compute_sql_hash(operations) -> str:
+    """sha256 over the ordered operations' SQL and rollback SQL: what reviewers sign."""
+    digest = hashlib.sha256()
+    for op in operations:
+        digest.update(op.sql.strip().encode())
+        digest.update(b"\x00")
+        digest.update((op.rollback_sql or "").strip().encode())
+        digest.update(b"\x01")
+    return digest.hexdigest()
+
+
+# Compare-and-set ----------------------------------------------------------------------------
+
+def transition(plan: MigrationPlan, from_statuses, to_status: str, actor, verb: str, data=None, **fields) -> bool:
+    """Move ``plan`` to ``to_status`` only if it is still in one of ``from_statuses``.
+    Returns False (and changes nothing) when another request got there first."""
+    with transaction.atomic():
+        updated = MigrationPlan.objects.filter(pk=plan.pk, status__in=list(from_statuses)).update(
+            status=to_status, updated_at=timezone.now(), **fields)
+        if not updated:
+            return False
+        AuditEvent.record(actor, verb, plan, data={"from": plan.status, "to": to_status, **(data or {})})
+    plan.refresh_from_db()
+    return True
+
+
+def _require_author_dba(plan: MigrationPlan, user) -> None:
+    if DBA not in user_roles(user):
+        raise PermissionDenied("only DBAs edit plans")
+    if plan.author_id != user.pk:
+        raise PermissionDenied("only the author edits a plan")
+
+
+# Authoring ----------------------------------------------------------------------------------
+
+def create_plan(author, *, target, title, schema="public", description="", operations=()) -> MigrationPlan:
+    """``operations``: dicts with type, schema_name, table, column, sql, rollback_sql, rollback_note, line."""
+    if DBA not in user_roles(author):
+        raise PermissionDenied("only DBAs write plans")
+    with transaction.atomic():
+        plan = MigrationPlan.objects.create(author=author, target=target, title=title, schema=schema,
+                                            description=description)
+        ops = [PlanOperation(plan=plan, position=i + 1, **op) for i, op in enumerate(operations)]
+        PlanOperation.objects.bulk_create(ops)
+        plan.sql_hash = compute_sql_hash(ops)
+        plan.save(update_fields=["sql_hash"])
+        AuditEvent.record(author, "plan.created", plan,
+                          data={"target": target.name, "operations": len(ops), "sql_hash": plan.sql_hash})
+    return plan
+
+
+def change_operations(plan: MigrationPlan, user, verb: str, mutate, data=None) -> MigrationPlan:
+    """Apply ``mutate(plan)`` to the operations, then: new sql_hash, every sign-off voided, back to
+    DRAFT, one audit event. Locks the plan row so a concurrent approval cannot interleave."""
+    _require_author_dba(plan, user)
+    with transaction.atomic():
+        locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
+        if locked.status not in EDITABLE:
+            raise WorkflowError(f"a plan that is {locked.get_status_display().lower()} cannot be edited")
+        mutate(locked)
+        _renumber(locked)
+        ops = list(locked.operations.all())
+        new_hash = compute_sql_hash(ops)
+        voided = SignOff.objects.filter(plan=locked, voided=False).update(
+            voided=True, voided_reason=f"operations changed ({verb})")
+        previous = locked.status
+        MigrationPlan.objects.filter(pk=locked.pk).update(
+            status=PlanStatus.DRAFT, sql_hash=new_hash, risk_level="", risk_score=None, updated_at=timezone.now())
+        AuditEvent.record(user, verb, locked, data={
+            "from": previous, "to": PlanStatus.DRAFT, "sql_hash": new_hash, "sign_offs_voided": voided,
+            **(data or {})})
+    plan.refresh_from_db()
+    return plan
+
+
+def _renumber(plan: MigrationPlan) -> None:
+    ops = list(plan.operations.order_by("position", "id"))
+    changed = []
+    for index, op in enumerate(ops, start=1):
+        if op.position != index:
+            op.position = index
+            changed.append(op)
+    PlanOperation.objects.bulk_update(changed, ["position"])
+
+
+def add_operation(plan, user, **fields) -> MigrationPlan:
+    def mutate(p):
+        last = p.operations.aggregate(m=Max("position"))["m"] or 0
+        PlanOperation.objects.create(plan=p, position=last + 1, **fields)
+    return change_operations(plan, user, "plan.operation_added", mutate, {"type": fields.get("type"), "sql": fields.get("sql", "")[:200]})
+
+
+def update_operation(plan, user, operation_id: int, **fields) -> MigrationPlan:
+    def mutate(p):
+        if not p.operations.filter(pk=operation_id).update(**fields):
+            raise WorkflowError("that operation is not part of this plan")
+    return change_operations(plan, user, "plan.operation_changed", mutate, {"operation": operation_id})
+
+
+def remove_operation(plan, user, operation_id: int) -> MigrationPlan:
+    def mutate(p):
+        deleted, _ = p.operations.filter(pk=operation_id).delete()
+        if not deleted:
+            raise WorkflowError("that operation is not part of this plan")
+    return change_operations(plan, user, "plan.operation_removed", mutate, {"operation": operation_id})
+
+
+def move_operation(plan, user, operation_id: int, direction: int) -> MigrationPlan:
+    def mutate(p):
+        ops = list(p.operations.order_by("position", "id"))
+        index = next((i for i, op in enumerate(ops) if op.pk == operation_id), None)
+        if index is None:
+            raise WorkflowError("that operation is not part of this plan")
+        other = index + direction
+        if not 0 <= other < len(ops):
+            raise WorkflowError("the operation is already at that end of the plan")
+        ops[index].position, ops[other].position = ops[other].position, ops[index].position
+        if ops[index].position == ops[other].position:  # equal positions after a bad import
+            ops[index].position += direction
+        PlanOperation.objects.bulk_update([ops[index], ops[other]], ["position"])
+    return change_operations(plan, user, "plan.operation_moved", mutate,
+                             {"operation": operation_id, "direction": "up" if direction < 0 else "down"})
+
+
+def replace_operations(plan, user, operations: list[dict]) -> MigrationPlan:
+    def mutate(p):
+        p.operations.all().delete()
+        PlanOperation.objects.bulk_create([PlanOperation(plan=p, position=i + 1, **op) for i, op in enumerate(operations)])
+    return change_operations(plan, user, "plan.sql_replaced", mutate, {"operations": len(operations)})
+
+
+def update_details(plan, user, *, title: str, description: str) -> MigrationPlan:
+    """Title and description do not change what runs: no new hash, sign-offs stay."""
+    _require_author_dba(plan, user)
+    with transaction.atomic():
+        MigrationPlan.objects.filter(pk=plan.pk).update(title=title, description=description, updated_at=timezone.now())
+        AuditEvent.record(user, "plan.details_changed", plan, data={"title": title})
+    plan.refresh_from_db()
+    return plan
+
+
+# Checklist ----------------------------------------------------------------------------------
+
+CHECKLIST_FIELDS = ("backup_completed", "backup_verified", "rto_confirmed", "rpo_confirmed")
+
+
+def tick_checklist(plan: MigrationPlan, user, values: dict) -> MigrationPlan:
+    if not user_roles(user) & {DBA, MANAGER}:
+        raise PermissionDenied("only DBAs and managers complete the pre-migration checklist")
+    if plan.status not in EDITABLE:
+        raise WorkflowError("the checklist of a plan that ran is closed")
+    changes = {f: bool(values.get(f)) for f in CHECKLIST_FIELDS}
+    with transaction.atomic():
+        MigrationPlan.objects.filter(pk=plan.pk).update(checklist_by=user, checklist_at=timezone.now(), **changes)
+        AuditEvent.record(user, "plan.checklist_updated", plan, data=changes)
+    plan.refresh_from_db()
+    refresh_approval(plan, user)
+    return plan
+
+
+# Analysis -----------------------------------------------------------------------------------
+
+def request_analysis(plan: MigrationPlan, user) -> AnalysisRun:
+    if DBA not in user_roles(user):
+        raise PermissionDenied("only DBAs start analyses")
+    if not plan.operations.exists():
+        raise WorkflowError("the plan has no operations to analyse")
+    with transaction.atomic():
+        if not transition(plan, ANALYSABLE, PlanStatus.ANALYZING, user, "plan.analysis_requested",
+                          {"sql_hash": plan.sql_hash}):
+            raise WorkflowError(f"a plan that is {plan.get_status_display().lower()} cannot be analysed now")
+        run = AnalysisRun.objects.create(plan=plan, sql_hash=plan.sql_hash, requested_by=user)
+        transaction.on_commit(lambda: _queue_analysis(run.pk))
+    return run
+
+
+def _queue_analysis(run_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("migrations_app.tasks.run_plan_analysis", run_id, task_name=f"analysis:{run_id}", group="analysis")
+
+
+def finish_analysis(run: AnalysisRun, report: dict | None, error: str = "") -> None:
+    """Store the outcome; move the plan only if it still is the SQL that was analysed."""
+    plan = run.plan
+    now = timezone.now()
+    with transaction.atomic():
+        if error:
+            AnalysisRun.objects.filter(pk=run.pk).update(status=AnalysisRun.Status.FAILED, error=error, finished_at=now)
+            transition(plan, [PlanStatus.ANALYZING], PlanStatus.FAILED, None, "plan.analysis_failed",
+                       {"analysis": run.pk, "error": error[:500]})
+            return
+        risk = report.get("risk") or {}
+        level, score = risk.get("risk_level", ""), risk.get("overall_score")
+        current = MigrationPlan.objects.filter(pk=plan.pk, sql_hash=run.sql_hash).exists()
+        status = AnalysisRun.Status.SUCCEEDED if current else AnalysisRun.Status.STALE
+        AnalysisRun.objects.filter(pk=run.pk).update(status=status, report=report, risk_level=level,
+                                                     risk_score=score, finished_at=now)
+        if not current:
+            return
+        moved = transition(plan, [PlanStatus.ANALYZING], PlanStatus.IN_REVIEW, None, "plan.analysed",
+                           {"analysis": run.pk, "risk_level": level, "risk_score": score},
+                           risk_level=level, risk_score=score)
+    if moved:
+        plan.refresh_from_db()
+        if not refresh_approval(plan, None) and level in ("HIGH", "CRITICAL"):
+            from migrations_app.notifications import notify_managers_awaiting_sign_off
+
+            transaction.on_commit(lambda: notify_managers_awaiting_sign_off(plan))
+
+
+# Sign-off -----------------------------------------------------------------------------------
+
+def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "") -> SignOff:
+    """Record a sign-off. Rules: nobody signs their own plan; DBAs review or reject; managers
+    approve or reject; a rejection needs a comment; only plans in review (or approved) are signed."""
+    roles = user_roles(user)
+    if plan.author_id == user.pk:
+        raise PermissionDenied("nobody signs off their own plan")
+    if decision == SignOff.Decision.APPROVE:
+        role = MANAGER if MANAGER in roles else None
+    elif decision == SignOff.Decision.REVIEW:
+        role = DBA if DBA in roles else None
+    elif decision == SignOff.Decision.REJECT:
+        role = MANAGER if MANAGER in roles else (DBA if DBA in roles else None)
+    else:
+        raise WorkflowError(f"unknown decision {decision!r}")
+    if role is None:
+        raise PermissionDenied("your role cannot make this decision")
+    comment = (comment or "").strip()
+    if decision == SignOff.Decision.REJECT and not comment:
+        raise WorkflowError("a rejection needs a comment for the author")
+    with transaction.atomic():
+        locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
+        if locked.status not in SIGNABLE:
+            raise WorkflowError(f"a plan that is {locked.get_status_display().lower()} cannot be signed off")
+        record = SignOff.objects.create(plan=locked, user=user, role=role, decision=decision, comment=comment,
+                                        sql_hash=locked.sql_hash, risk_level=locked.risk_level)
+        if decision == SignOff.Decision.REJECT:
+            transition(locked, SIGNABLE, PlanStatus.REJECTED, user, "plan.rejected",
+                       {"sign_off": record.pk, "comment": comment, "sql_hash": locked.sql_hash})
+        else:
+            AuditEvent.record(user, f"plan.signed_off.{decision}", locked,
+                              data={"sign_off": record.pk, "role": role, "sql_hash": locked.sql_hash, "comment": comment})
+    plan.refresh_from_db()
+    from migrations_app.notifications import notify_author
+
+    moved = decision != SignOff.Decision.REJECT and refresh_approval(plan, user)
+    if decision in (SignOff.Decision.REJECT, SignOff.Decision.APPROVE) or moved:
+        transaction.on_commit(lambda: notify_author(plan, record))
+    return record
+
+
+def refresh_approval(plan: MigrationPlan, actor) -> bool:
+    """IN_REVIEW -> APPROVED once the gate is satisfied. Returns True if the plan moved."""
+    from migrations_app.gate import evaluate_gate
+
+    plan.refresh_from_db()
+    if plan.status != PlanStatus.IN_REVIEW:
+        return False
+    gate = evaluate_gate(plan)
+    if not gate.satisfied:
+        return False
+    return transition(plan, [PlanStatus.IN_REVIEW], PlanStatus.APPROVED, actor, "plan.approved",
+                      {"risk_level": gate.risk_level, "sql_hash": plan.sql_hash,
+                       "requirements": [r.key for r in gate.requirements]})
+
+
+def reopen(plan: MigrationPlan, user) -> MigrationPlan:
+    """A rejected plan goes back to its author as a draft."""
+    _require_author_dba(plan, user)
+    if not transition(plan, [PlanStatus.REJECTED, PlanStatus.FAILED], PlanStatus.DRAFT, user, "plan.reopened"):
+        raise WorkflowError("only a rejected or failed plan is reopened")
+    return plan
