@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from psycopg import sql as pgsql
-
+from migrations_app.engines.lint.base import ident
 from migrations_app.engines.risk_catalog import CatalogFacts, fetch_catalog_facts, open_catalog
 from migrations_app.engines.statements import StatementInfo
 
@@ -25,9 +24,7 @@ class RollbackSuggestion:
         return {"sql": self.sql, "reason": self.reason}
 
 
-def _ident(*parts: str | None) -> str:
-    """Quote an identifier chain the way PostgreSQL would (no connection needed for ``as_string``)."""
-    return ".".join(pgsql.Identifier(p).as_string(None) for p in parts if p)
+_ident = ident
 
 
 def suggest_rollback(statement: StatementInfo, catalog=None, *, schema: str = "public") -> RollbackSuggestion:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+import re
+
+from pglast import keywords
 from psycopg import sql as pgsql
 
 from migrations_app.engines.statements import StatementInfo
@@ -56,8 +59,15 @@ class Rule:
                        stmt.index, stmt.line, evidence)
 
 
+_KEYWORDS = {k.lower() for k in (keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
+                                  | keywords.COL_NAME_KEYWORDS)}
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
 def ident(*parts: str | None) -> str:
-    return ".".join(pgsql.Identifier(p).as_string(None) for p in parts if p)
+    """Identifier chain quoted only where PostgreSQL needs it (readable suggestions that run as is)."""
+    return ".".join(p if _PLAIN.fullmatch(p) and p not in _KEYWORDS else pgsql.Identifier(p).as_string(None)
+                    for p in parts if p)
 
 
 def table_ref(stmt: StatementInfo) -> str:
