@@ -108,7 +108,11 @@ SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'i' THEN 'INDEX' WHEN 'I' TH
        '{}', 1,
        jsonb_build_object('unique', i.indisunique, 'primary', i.indisprimary,
                           'partial', i.indpred IS NOT NULL, 'expression', i.indexprs IS NOT NULL,
-                          'constraint', (SELECT conname FROM pg_constraint WHERE conindid = c.oid AND contype IN ('p', 'u', 'x') LIMIT 1))
+                          -- through pg_depend (indexed) rather than pg_constraint.conindid (not indexed)
+                          'constraint', (SELECT con.conname FROM pg_depend x
+                                         JOIN pg_constraint con ON con.oid = x.refobjid AND con.contype IN ('p', 'u', 'x')
+                                         WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid
+                                           AND x.refclassid = 'pg_constraint'::regclass AND x.deptype = 'i' LIMIT 1))
 FROM direct di
 JOIN pg_class c ON di.classid = 'pg_class'::regclass AND c.oid = di.objid
 JOIN pg_namespace n ON n.oid = c.relnamespace
