@@ -11,7 +11,7 @@ from psycopg import sql
 
 DEMO_DIR = Path(__file__).parent
 DEMO_DATABASE = "demo_shop"
-DEMO_USERS = (("dba", "DBA"), ("manager", "Manager"), ("engineer", "Engineer"))
+DEMO_USERS = (("dba", "DBA"), ("dba2", "DBA"), ("manager", "Manager"), ("engineer", "Engineer"))
 DEMO_MARKER = "dataflow demo database (created by seed_demo)"
 
 
@@ -87,3 +87,48 @@ def ensure_demo_target(log=print):
         AuditEvent.record(None, "target.created", target, data={**target.audit_data(), "source": "seed_demo"})
         log(f"Registered target {DEMO_DATABASE} ({target.describe()}).")
     return target
+
+
+# Plans at each risk level (the analysis runs for real against demo_shop) ----------------------
+
+DEMO_PLANS = [
+    ("dba", "Add shipping weight to products",
+     "Products need a weight for the new carrier integration.",
+     "ALTER TABLE products ADD COLUMN weight_grams integer"),
+    ("dba2", "Clear the bronze legacy status",
+     "Bronze tier was retired in 2025; clear it before the column goes.",
+     "UPDATE customers SET legacy_status = NULL WHERE legacy_status = 'bronze'"),
+    ("dba", "Drop customers.legacy_status",
+     "The runbook example: the legacy status column is unused by the application since v4.",
+     "ALTER TABLE customers DROP COLUMN legacy_status"),
+    ("dba2", "Reset order history",
+     "Wipe orders before the data warehouse cut-over (cascades to items and invoices).",
+     "TRUNCATE public.orders CASCADE"),
+    ("dba", "Widen customers.email",
+     "Draft: RFC 5321 allows addresses up to 320 characters.",
+     "ALTER TABLE customers ALTER COLUMN email TYPE varchar(320)"),
+]
+
+
+def ensure_demo_plans(target, log=print) -> int:
+    """Create the demo plans once and analyse all but the last (left as a draft)."""
+    from django.contrib.auth.models import User
+
+    from migrations_app import workflow
+    from migrations_app.models import MigrationPlan
+    from migrations_app.plan_sql import script_to_operations
+    from migrations_app.tasks import run_plan_analysis
+
+    if MigrationPlan.objects.filter(target=target).exists():
+        return 0
+    for index, (author_name, title, description, script) in enumerate(DEMO_PLANS):
+        author = User.objects.get(username=author_name)
+        plan = workflow.create_plan(author, target=target, title=title, description=description,
+                                    operations=script_to_operations(script, "public", target))
+        if index == len(DEMO_PLANS) - 1:
+            continue
+        run = workflow.request_analysis(plan, author)
+        run_plan_analysis(run.pk)
+        plan.refresh_from_db()
+        log(f"Demo plan: {title} -> {plan.risk_level} {plan.risk_score} ({plan.get_status_display()})")
+    return len(DEMO_PLANS)
