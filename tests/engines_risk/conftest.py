@@ -39,5 +39,5 @@ def shop(target_db):
 @pytest.fixture
 def tiny_thresholds():
     """Thresholds under which the 200-row test tables count as large (no millions of rows needed)."""
-    return Thresholds(large_table_rows=100, large_table_bytes=10 ** 12, rewrite_bytes_per_second=1024.0,
+    return Thresholds(large_table_rows=40, large_table_bytes=10 ** 12, rewrite_bytes_per_second=1024.0,
                       scan_bytes_per_second=4096.0, long_transaction_seconds=0.0)
