@@ -111,11 +111,13 @@ def test_a_failed_create_index_concurrently_leaves_no_invalid_index_and_undoes_c
 def test_losing_the_lock_connection_cancels_the_running_statement_and_runs_nothing_after(shop, fast_executor):
     manager = MigrationLockManager(shop, heartbeat_seconds=0.1)
     executor = fast_executor(shop, lock_manager=manager)
+    timers = []
 
     def progress(event):
         if event["event"] == "statement_started" and event["index"] == 1:
             held = manager._held["public"]
-            threading.Timer(0.3, _terminate, args=(shop, held.backend_pid)).start()
+            timers.append(threading.Timer(0.3, _terminate, args=(shop, held.backend_pid)))
+            timers[0].start()
 
     started = time.monotonic()
     result = executor.execute_atomic_migration([
@@ -123,6 +125,7 @@ def test_losing_the_lock_connection_cancels_the_running_statement_and_runs_nothi
         op("SELECT pg_sleep(5)"),
         op("CREATE TABLE never_created (id integer)"),
     ], progress=progress)
+    timers[0].join()  # before the database is dropped under the terminating session
     assert time.monotonic() - started < 4  # the sleep was cancelled, not waited out
     assert not result.success and result.lock_lost
     assert "migration lock lost" in result.error_message

@@ -1,0 +1,119 @@
+"""Benchmark: a generated 200-statement migration through AtomicMigrationExecutor versus
+``psql -1 -f`` of the same file, in the same run, plus the migration lock's acquire+release cost.
+
+Creates its own databases (dfbench_exec_*) on the server of ``--dsn`` (default: DATABASE_URL's
+server, else postgresql://postgres@127.0.0.1:5432/postgres) and drops them at the end.
+
+    .venv/bin/python benchmarks/bench_executor.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from psycopg import sql  # noqa: E402
+
+from migrations_app.engines.concurrent_access_manager import (  # noqa: E402
+    AtomicMigrationExecutor,
+    MigrationLockManager,
+    operations_from_script,
+)
+from migrations_app.engines.connections import TargetConnection  # noqa: E402
+
+PREFIX = "dfbench_exec_"
+
+
+def migration_script(tables: int = 20) -> str:
+    """Ten statements per table: DDL, data changes, an index, a view, a rename."""
+    out = []
+    for i in range(tables):
+        t = f"bench_{i}"
+        out += [
+            f"CREATE TABLE {t} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, "
+            f"created_at timestamptz DEFAULT now());",
+            f"INSERT INTO {t} (name) SELECT 'n' || g FROM generate_series(1, 200) AS g;",
+            f"ALTER TABLE {t} ADD COLUMN status text DEFAULT 'new';",
+            f"CREATE INDEX {t}_name_idx ON {t} (name);",
+            f"ALTER TABLE {t} ADD CONSTRAINT {t}_name_len CHECK (length(name) < 100);",
+            f"COMMENT ON TABLE {t} IS 'benchmark table {i}';",
+            f"UPDATE {t} SET status = 'old' WHERE id % 2 = 0;",
+            f"ALTER TABLE {t} ALTER COLUMN status SET NOT NULL;",
+            f"CREATE VIEW {t}_recent AS SELECT id, name FROM {t} WHERE status = 'new';",
+            f"ALTER TABLE {t} RENAME COLUMN created_at TO inserted_at;",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    server = TargetConnection.from_dsn(args.dsn).for_database("postgres")
+    script = migration_script()
+    operations = operations_from_script(script)
+    assert len(operations) == 200, len(operations)
+    made: list[str] = []
+
+    def fresh() -> TargetConnection:
+        name = f"{PREFIX}{uuid.uuid4().hex[:10]}"
+        with server.connect(autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        made.append(name)
+        return server.for_database(name)
+
+    timings = {"psql": [], "executor": [], "executor_no_digest": []}
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+            handle.write(script)
+        for _ in range(args.rounds):
+            target = fresh()
+            started = time.perf_counter()
+            subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", handle.name],
+                           env={**os.environ, **target.libpq_env()}, check=True, stdout=subprocess.DEVNULL)
+            timings["psql"].append(time.perf_counter() - started)
+            for label, digest in (("executor", True), ("executor_no_digest", False)):
+                target = fresh()
+                executor = AtomicMigrationExecutor(target, verify_digest=digest)
+                started = time.perf_counter()
+                result = executor.execute_atomic_migration(operations)
+                timings[label].append(time.perf_counter() - started)
+                if not result.success:
+                    raise SystemExit(f"executor failed: {result.error_message}")
+        target = server.for_database(made[-1])
+        manager = MigrationLockManager(target)
+        lock_ms = []
+        for _ in range(20):
+            started = time.perf_counter()
+            with manager.migration_lock("public", timeout=5):
+                pass
+            lock_ms.append((time.perf_counter() - started) * 1000)
+    finally:
+        os.unlink(handle.name)
+        with server.connect(autocommit=True) as conn:
+            for name in made:
+                if name.startswith(PREFIX):  # only what this run created
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    med = {label: statistics.median(values) * 1000 for label, values in timings.items()}
+    print(f"statements: {len(operations)}, rounds: {args.rounds} (medians)")
+    print(f"psql -1 -f:                      {med['psql']:8.1f} ms")
+    print(f"executor (lock + digests):       {med['executor']:8.1f} ms  ratio {med['executor'] / med['psql']:.2f}")
+    print(f"executor (lock, no digests):     {med['executor_no_digest']:8.1f} ms  "
+          f"ratio {med['executor_no_digest'] / med['psql']:.2f}")
+    print(f"lock acquire+release:            {statistics.median(lock_ms):8.1f} ms (median of 20)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
