@@ -1,10 +1,17 @@
 """Compare two baseline sets: ratio per query, a significance test, the plan change, advice.
 
 A query is DEGRADED only when all three hold: the ratio of medians reaches the threshold, the
-"after" samples are significantly slower (one-sided Mann-Whitney U, p < alpha), and the
-slowdown exceeds a small absolute noise floor (sub-0.05 ms jitter on a primary-key lookup is
-not a regression). Medians, not means, so one descheduled run cannot raise an alarm. Missing,
+"after" samples are significantly slower than threshold x "before" (one-sided Mann-Whitney U
+on the scaled samples, p < alpha: the evidence must say the slowdown exceeds the threshold,
+not merely that there is one), and the slowdown exceeds a small absolute noise floor (sub-0.05
+ms jitter on a primary-key lookup is not a regression). Medians, not means, so one descheduled run cannot raise an alarm. Missing,
 zero or too-small baselines make INSUFFICIENT_DATA, never an exception.
+
+Environment drift: when the "after" side ran on a busier or slower server, every query is
+slower by about the same factor, while a schema change slows a few. With enough queries, the
+median of all ratios estimates that factor; when it is above 1 the decision uses ratios (and
+"before" samples) scaled by it, and the validation reports it as ``environment_factor``. It is
+never used to make the "after" side look slower than measured.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from .plans import describe_plan_change, lost_indexes
 
 ALPHA = 0.01
 NOISE_FLOOR_MS = 0.05
+MIN_QUERIES_FOR_DRIFT = 8
 DEFAULT_THRESHOLD = 2.0
 DEFAULT_MIN_QUERIES = 5
 STATUSES = ("PASS", "DEGRADATION_DETECTED", "INSUFFICIENT_DATA", "FAILED")
@@ -34,10 +42,11 @@ class QueryComparison:
     staging_time_ms: float | None = None  # median of the "after" samples
     production_mean_ms: float | None = None
     staging_mean_ms: float | None = None
-    performance_ratio: float | None = None
+    performance_ratio: float | None = None  # raw median ratio, after / before
+    adjusted_ratio: float | None = None  # divided by the environment factor (>= 1)
     ratio_ci_low: float | None = None
     ratio_ci_high: float | None = None
-    p_value: float | None = None
+    p_value: float | None = None  # H0: after <= threshold x before (x environment factor)
     before_samples: int = 0
     after_samples: int = 0
     plan_change: str | None = None
@@ -80,6 +89,7 @@ class PerformanceValidation:
     after_label: str = "staging"
     alpha: float = ALPHA
     min_baseline_queries: int = DEFAULT_MIN_QUERIES
+    environment_factor: float = 1.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -129,7 +139,8 @@ def recommend(query_type: str, table: str, plan_change: str | None, lost: list[s
 
 
 def compare_query(before, after, *, threshold: float, min_samples: int, alpha: float = ALPHA,
-                  noise_floor_ms: float = NOISE_FLOOR_MS, after_label: str = "staging") -> QueryComparison:
+                  noise_floor_ms: float = NOISE_FLOOR_MS, after_label: str = "staging",
+                  environment_factor: float = 1.0) -> QueryComparison:
     reference = before or after
     result = QueryComparison(reference.query_id, reference.query_type, reference.table_name, reference.query_label,
                              status="INSUFFICIENT_DATA")
@@ -180,26 +191,35 @@ def compare_query(before, after, *, threshold: float, min_samples: int, alpha: f
     result.staging_time_ms = statistics.median(after.samples)
     result.staging_mean_ms = statistics.mean(after.samples)
     result.performance_ratio = result.staging_time_ms / result.production_time_ms
+    factor = max(1.0, environment_factor)
+    result.adjusted_ratio = result.performance_ratio / factor
+    scaled_before = [v * factor * threshold for v in before.samples]
     result.ratio_ci_low, result.ratio_ci_high = statistics.bootstrap_ratio_ci(before.samples, after.samples)
-    result.p_value = statistics.mann_whitney_u(after.samples, before.samples, "greater").p_value
+    result.p_value = statistics.mann_whitney_u(after.samples, scaled_before, "greater").p_value
     result.plan_change = describe_plan_change(before.plan_shape, after.plan_shape)
-    slower_by = result.staging_time_ms - result.production_time_ms
-    if result.performance_ratio >= threshold and result.p_value < alpha and slower_by >= noise_floor_ms:
+    slower_by = result.staging_time_ms - result.production_time_ms * factor
+    if result.adjusted_ratio >= threshold and result.p_value < alpha and slower_by >= noise_floor_ms:
         result.status = "DEGRADED"
-        result.reason = f"{result.performance_ratio:.2f}x slower (p={result.p_value:.4f})"
+        adjusted = f", {result.adjusted_ratio:.2f}x after the environment factor {factor:.2f}" if factor > 1 else ""
+        result.reason = f"{result.performance_ratio:.2f}x slower{adjusted} (p={result.p_value:.4f})"
         result.recommendation = recommend(result.query_type, result.table_name, result.plan_change,
                                           lost_indexes(before.plan_shape, after.plan_shape), after.plan_shape, False)
         return result
     result.status = "PASS"
     if result.performance_ratio >= threshold:
-        why = f"not significant (p={result.p_value:.3f})" if result.p_value >= alpha else f"below the {noise_floor_ms} ms noise floor"
+        if result.adjusted_ratio < threshold:
+            why = f"{result.adjusted_ratio:.2f}x after the environment factor {factor:.2f}"
+        elif result.p_value >= alpha:
+            why = f"not significant (p={result.p_value:.3f})"
+        else:
+            why = f"below the {noise_floor_ms} ms noise floor"
         result.reason = f"{result.performance_ratio:.2f}x but {why}"
     return result
 
 
 def validate_performance(before: list, after: list, config=None, threshold_multiplier: float | None = None, *,
                          before_label: str = "production", after_label: str = "staging", alpha: float = ALPHA,
-                         noise_floor_ms: float | None = None) -> PerformanceValidation:
+                         noise_floor_ms: float | None = None, drift_correction: bool = True) -> PerformanceValidation:
     """Pair baselines by ``query_id`` and judge each; the overall status is the worst outcome."""
     threshold = float(threshold_multiplier if threshold_multiplier is not None
                       else _setting(config, "performance_degradation_threshold", DEFAULT_THRESHOLD))
@@ -209,9 +229,17 @@ def validate_performance(before: list, after: list, config=None, threshold_multi
     floor = float(noise_floor_ms if noise_floor_ms is not None else _setting(config, "baseline_noise_floor_ms", NOISE_FLOOR_MS))
     before_by_id = {b.query_id: b for b in map(_as_baseline, before or [])}
     after_by_id = {a.query_id: a for a in map(_as_baseline, after or [])}
-    comparisons = [compare_query(before_by_id.get(qid), after_by_id.get(qid), threshold=threshold, min_samples=min_samples,
-                                 alpha=alpha, noise_floor_ms=floor, after_label=after_label)
-                   for qid in list(before_by_id) + [q for q in after_by_id if q not in before_by_id]]
+    ids = list(before_by_id) + [q for q in after_by_id if q not in before_by_id]
+
+    def compare_all(factor: float) -> list[QueryComparison]:
+        return [compare_query(before_by_id.get(qid), after_by_id.get(qid), threshold=threshold, min_samples=min_samples,
+                              alpha=alpha, noise_floor_ms=floor, after_label=after_label, environment_factor=factor)
+                for qid in ids]
+
+    comparisons = compare_all(1.0)
+    factor = environment_factor(comparisons) if drift_correction else 1.0
+    if factor > 1.0:
+        comparisons = compare_all(factor)
     statuses = {c.status for c in comparisons}
     if "DEGRADED" in statuses:
         status = "DEGRADATION_DETECTED"
@@ -228,7 +256,15 @@ def validate_performance(before: list, after: list, config=None, threshold_multi
         recommendations.append(f"{len(unusable)} of {len(comparisons)} queries could not be compared "
                                f"(first: {unusable[0].query_label}: {unusable[0].reason}); fix and measure again.")
     return PerformanceValidation(status, threshold, comparisons, degradations, recommendations, _summary(comparisons),
-                                 before_label, after_label, alpha, min_samples)
+                                 before_label, after_label, alpha, min_samples, round(factor, 4))
+
+
+def environment_factor(comparisons: list[QueryComparison]) -> float:
+    """Median ratio over all timed comparisons (>= 1.0), or 1.0 with too few queries to tell."""
+    ratios = [c.performance_ratio for c in comparisons if c.performance_ratio is not None and not c.timed_out]
+    if len(ratios) < MIN_QUERIES_FOR_DRIFT:
+        return 1.0
+    return max(1.0, statistics.median(ratios))
 
 
 def _as_baseline(item):
