@@ -105,10 +105,13 @@ def plan_context(request, plan) -> dict:
     report = ReportView(analysis.report if analysis else None)
     roles = user_roles(request.user)
     is_author = plan.author_id == request.user.pk
+    operations = list(plan.operations.all())
     return {
         "plan": plan,
         "tabs": TABS,
-        "operations": list(plan.operations.all()),
+        "operations": operations,
+        # the analysis is of this exact SQL (same hash), so statement i is operation i
+        "operation_rows": [(op, report.statement_for(i)) for i, op in enumerate(operations)],
         "analysis": analysis,
         "latest_analysis": latest,
         "report": report,
