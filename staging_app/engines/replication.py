@@ -24,6 +24,7 @@ from staging_app.engines.sampling import (SampleSet, full_copy_query, load_forei
                                           resolve_tables_filter)
 
 LOCK_TIMEOUT = "10s"
+WORK_MEM = "64MB"
 PROGRESS_EVERY_SECONDS = 1.0
 
 
@@ -108,6 +109,9 @@ def replicate(source, staging, request: ReplicationRequest,
         src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         snapshot = src.execute("SELECT pg_export_snapshot()").fetchone()[0]
         src.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+        src.execute("SET LOCAL jit = off")  # compiling each COPY's SELECT costs more than it saves
+        # Room for the address hash in one batch (one session, for the length of the copy).
+        src.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(WORK_MEM)))
         for table in tables:
             # Keeps row addresses stable and DDL out while we read (pg_dump takes the same lock).
             src.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(table.identifier))

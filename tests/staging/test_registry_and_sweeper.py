@@ -46,7 +46,7 @@ def _exists(database: str) -> bool:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone() is not None
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_limit_holds_under_five_concurrent_creations(target, cleanup_copies):
     config = StagingEnvironmentConfig(max_staging_environments=2)
     start = threading.Barrier(5)
@@ -74,7 +74,7 @@ def test_the_limit_holds_under_five_concurrent_creations(target, cleanup_copies)
     assert all(_exists(env.database_name) for env in created)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_task_replicates_and_cleanup_through_the_registry_survives_a_new_process(target, cleanup_copies):
     env = manager_for(target).create_staging_environment(target.connection(), 0.1)
     outcome = tasks.replicate_staging_environment(env.staging_id)
@@ -88,7 +88,7 @@ def test_the_task_replicates_and_cleanup_through_the_registry_survives_a_new_pro
     assert not _exists(env.database_name)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_sweeper_drops_expired_copies_and_records_orphans(target, cleanup_copies):
     env = manager_for(target).create_staging_environment(target.connection(), 0.1)
     StagingEnvironment.objects.filter(staging_id=env.staging_id).update(
@@ -130,7 +130,7 @@ manager_for(row.target).replicate_production_schema(staging_id, progress=stall)
 """
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_during_the_copy_leaves_no_orphan_after_the_sweeper(target, cleanup_copies, tmp_path):
     env = manager_for(target).create_staging_environment(target.connection(), 0.1)
     flag = tmp_path / "copying"

@@ -1,0 +1,70 @@
+"""Staging pages: list, create (with a live progress bar), detail, cleanup with confirmation."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django_q.tasks import async_task
+
+from dataflow_site.roles import DBA, readers, role_required
+from migrations_app.models import AuditEvent
+from staging_app.engines.registry import StagingLimitExceeded
+from staging_app.engines.staging_environment_manager import StagingEnvironmentError
+from staging_app.forms import StagingCreateForm
+from staging_app.models import StagingEnvironment, StagingOrphan
+from staging_app.registry import manager_for, staging_server_override
+
+
+@readers
+def staging_list(request):
+    environments = StagingEnvironment.objects.select_related("target").order_by("-created_at")[:200]
+    orphans = StagingOrphan.objects.filter(resolved_at__isnull=True)
+    return render(request, "staging_app/list.html", {"environments": environments, "orphans": orphans})
+
+
+@role_required(DBA)
+def staging_create(request):
+    form = StagingCreateForm(request.POST or None, initial={"target": request.GET.get("target")})
+    if request.method == "POST" and form.is_valid():
+        target = form.cleaned_data["target"]
+        manager = manager_for(target, request.user)
+        try:
+            env = manager.create_staging_environment(
+                target.connection(), form.cleaned_data["data_sample_size"],
+                staging_db_override=staging_server_override(target),
+                tables_filter=form.cleaned_data["tables_filter"],
+                masking_rules=form.cleaned_data["parsed_masking_rules"])
+        except (StagingLimitExceeded, StagingEnvironmentError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            row = StagingEnvironment.objects.get(staging_id=env.staging_id)
+            AuditEvent.record(request.user, "staging.created", row,
+                              data={"target": target.name, "sample": env.data_sample_size,
+                                    "tables_filter": env.tables_filter, "masked": sorted(env.masking_rules)})
+            async_task("staging_app.tasks.replicate_staging_environment", env.staging_id,
+                       task_name=f"staging {env.staging_id}")
+            return redirect("staging_detail", staging_id=env.staging_id)
+    return render(request, "staging_app/create.html", {"form": form})
+
+
+@readers
+def staging_detail(request, staging_id):
+    env = get_object_or_404(StagingEnvironment.objects.select_related("target", "created_by"), staging_id=staging_id)
+    return render(request, "staging_app/detail.html", {"env": env, "result": env.replication_result or {}})
+
+
+@readers
+def staging_progress(request, staging_id):
+    """The progress bar fragment; it keeps polling itself only while the copy is running."""
+    env = get_object_or_404(StagingEnvironment, staging_id=staging_id)
+    return render(request, "staging_app/_progress.html", {"env": env})
+
+
+@role_required(DBA)
+def staging_cleanup(request, staging_id):
+    env = get_object_or_404(StagingEnvironment.objects.select_related("target"), staging_id=staging_id)
+    if request.method == "POST":
+        outcome = manager_for(env.target, request.user).cleanup_staging_environment(staging_id)
+        AuditEvent.record(request.user, "staging.cleanup", env, data=outcome)
+        level = messages.SUCCESS if outcome["cleanup_status"] == "SUCCESS" else messages.ERROR
+        messages.add_message(request, level, f"Cleanup {outcome['cleanup_status']}: {outcome['message']}")
+        return redirect("staging_detail", staging_id=staging_id)
+    return render(request, "staging_app/cleanup_confirm.html", {"env": env})
