@@ -21,9 +21,9 @@ def test_dba_writes_a_plan_manager_approves_it_author_cannot(browser_page, live_
     target = TargetDatabaseFactory(name="demo_shop", host=conn.host, port=conn.port, dbname=conn.dbname,
                                    user=conn.user, environment="production")
     dba = django_user_model.objects.create_user("dba", password="dba-pass-1")
-    dba.groups.add(Group.objects.get(name="DBA"))
+    dba.groups.add(Group.objects.get_or_create(name="DBA")[0])
     manager = django_user_model.objects.create_user("manager", password="manager-pass-1")
-    manager.groups.add(Group.objects.get(name="Manager"))
+    manager.groups.add(Group.objects.get_or_create(name="Manager")[0])
     page = browser_page
 
     # The DBA writes the plan from SQL.
