@@ -244,7 +244,7 @@ class DependencyAnalyzer:
     def analyze_table_dependencies(self, table: str, schema: str = "public") -> DependencyReport:
         return self._analyze(table, None, schema)
 
-    # -- the analysis: three queries, whatever the size of the schema ------------------
+    # -- the analysis: one query, one round trip, whatever the size of the schema ----------
     def _analyze(self, table: str, column: str | None, schema: str) -> DependencyReport:
         with catalog_session(self.connection, DependencyAnalysisError) as session:
             return self.analyze_with_session(session, table, column, schema)
@@ -253,21 +253,22 @@ class DependencyAnalyzer:
         """The analysis on an open ``CatalogSession`` (the rename analyzer shares its session)."""
         started = time.perf_counter()
         before = session.queries_run
-        rows = session.fetch("dep_target", {"schema": schema, "table": table, "column": column})
-        if not rows:
+        # Target, catalog dependents and candidate function bodies come back together (as
+        # JSON) from a single statement: one round trip and one snapshot.
+        row = session.fetch("dep_analysis", {"schema": schema, "table": table, "column": column,
+                                             "needle": column or table})[0]
+        target = row["target"]
+        if target is None:
             raise ObjectNotFoundError(f"table {schema}.{table} does not exist")
-        target = rows[0]
         if column is not None and target["attnum"] is None:
             raise ObjectNotFoundError(f"column {column} does not exist in {schema}.{table}")
-        dependents = session.fetch("dep_dependents", {"relid": target["relid"], "attnum": target["attnum"]})
-        bodies = session.fetch("dep_function_bodies", {"relid": target["relid"], "needle": column or table})
         queries = session.queries_run - before
         report = DependencyReport(schema=schema, table=table, column=column,
                                   column_type=target["column_type"], queries_run=queries)
         rules = _COLUMN_RULES if column else _TABLE_RULES
-        deps = [dep for row in dependents for dep in self._from_catalog(row, target, column, rules)]
+        deps = [dep for dep_row in row["dependents"] for dep in self._from_catalog(dep_row, target, column, rules)]
         deps += self._from_target(target, column)
-        deps += self._from_bodies(bodies, schema, table, column, rules)
+        deps += self._from_bodies(row["bodies"], schema, table, column, rules)
         deps.sort(key=lambda d: (-d.impact.rank, d.type.value, d.schema, d.name, d.line or 0))
         report.dependencies = deps
         report.duration_ms = (time.perf_counter() - started) * 1000
