@@ -64,6 +64,7 @@ class MitigationPlan:
                 "total_effort_hours": self.total_effort_hours}
 
 
+MAX_SAFE_SQL_EXAMPLES = 5   # a 15,000-statement file must not yield a megabyte of repeated SQL
 _PRIORITY_RANK = {"required": 0, "recommended": 1, "optional": 2}
 
 # Lint rule -> strategy (id, name, description, effort, categories, steps, reduction).
@@ -161,6 +162,7 @@ class MitigationStrategyEngine:
         factors = {f.name for f in risk_assessment.risk_factors}
         level = risk_assessment.risk_level
         strategies: dict[str, MitigationStrategy] = {}
+        examples: dict[str, list[str]] = {}
         for finding in findings:
             spec = _BY_RULE.get(finding.rule)
             if not spec:
@@ -173,8 +175,15 @@ class MitigationStrategyEngine:
                     list(cats), list(steps), None, "guard" if sid in ("set-timeouts", "wait-for-long-transactions")
                     else "rewrite", dict(reduction))
             strategy.triggered_by.append(f"{finding.rule} (line {finding.line})")
-            if finding.safe_sql and (strategy.safe_sql is None or finding.safe_sql not in strategy.safe_sql):
-                strategy.safe_sql = finding.safe_sql if strategy.safe_sql is None else strategy.safe_sql + "\n" + finding.safe_sql
+            if finding.safe_sql:
+                examples.setdefault(sid, [])
+                if len(examples[sid]) < MAX_SAFE_SQL_EXAMPLES and finding.safe_sql not in examples[sid]:
+                    examples[sid].append(finding.safe_sql)
+        for sid, sqls in examples.items():
+            strategy = strategies[sid]
+            more = len(strategy.triggered_by) - len(sqls)
+            strategy.safe_sql = "\n".join(sqls) + (f"\n-- ... and the same rewrite for {more} more statement(s)"
+                                                    if more > 0 else "")
         destroys = factors & {"destroys_data", "irreversible_data_loss"}
         if destroys and not ctx.get("has_backup"):
             strategies["backup-before-destructive-change"] = MitigationStrategy(

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from migrations_app.engines.lint import LintContext, lint
+from migrations_app.engines.lint import RULES_BY_ID, LintContext, lint
 from migrations_app.engines.mitigation_strategy_engine import MitigationPlan, MitigationStrategyEngine
 from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, RiskAssessmentEngine
 from migrations_app.engines.risk_catalog import CatalogFacts, Thresholds, fetch_catalog_facts, open_catalog
@@ -40,19 +40,27 @@ class PlanAnalysisReport:
     errors: list[str] = field(default_factory=list)
     facts: CatalogFacts | None = None
     timings_ms: dict = field(default_factory=dict)
+    _by_statement: dict | None = field(default=None, repr=False)
 
     def findings_for(self, index: int) -> list:
-        return [f for f in self.findings if f.statement_index == index]
+        if self._by_statement is None:
+            self._by_statement = {}
+            for f in self.findings:
+                self._by_statement.setdefault(f.statement_index, []).append(f)
+        return self._by_statement.get(index, [])
 
     def to_dict(self) -> dict:
         statements = []
         for stmt in self.statements:
             data = stmt.to_dict()
-            data["findings"] = [f.to_dict() for f in self.findings_for(stmt.index)]
+            data["findings"] = [f.to_dict(with_docs=False) for f in self.findings_for(stmt.index)]
             data["rollback"] = self.rollbacks[stmt.index].to_dict()
             statements.append(data)
         return {
             "statements": statements,
+            # problem/solution text once per rule that fired (not repeated on thousands of findings)
+            "rules": {rule.id: {"severity": rule.severity, "problem": rule.problem, "solution": rule.solution}
+                      for rule in (RULES_BY_ID[i] for i in sorted({f.rule for f in self.findings}))},
             "dependencies": [r.to_dict() for r in self.dependencies],
             "fk_impact": [r.to_dict() for r in self.fk_impact],
             "rename_impact": [r.to_dict() for r in self.rename_impact],

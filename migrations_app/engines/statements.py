@@ -112,7 +112,8 @@ class StatementInfo:
             "destroys_data": self.destroys_data,
             "objects": [o.to_dict() for o in self.objects],
             "subcommands": list(self.subcommands),
-            "details": _jsonable(self.details),
+            # raw parse-tree expressions stay internal; everything else is plain data
+            "details": _jsonable({k: v for k, v in self.details.items() if not k.endswith("_expr")}),
             "notes": list(self.notes),
         }
 

@@ -34,10 +34,13 @@ SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
 
 def lint(statements, ctx: LintContext, *, disabled: frozenset[str] = frozenset()) -> list[Finding]:
     findings: list[Finding] = []
-    rules = [r for r in RULES if r.id not in disabled]
+    # Catalog rules are dropped up front when static, so the inner loop only calls live checks.
+    checks = [r.checker for r in RULES if r.id not in disabled and (ctx.facts is not None or not r.needs_catalog)]
     for stmt in statements:
-        for rule in rules:
-            findings.extend(rule.run(stmt, ctx))
+        for check in checks:
+            found = check(stmt, ctx)
+            if found is not None:
+                findings.extend(found)
     return findings
 
 

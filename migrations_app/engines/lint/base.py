@@ -27,10 +27,12 @@ class Finding:
     line: int
     evidence: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return {"rule": self.rule, "severity": self.severity, "message": self.message, "problem": self.problem,
-                "solution": self.solution, "safe_sql": self.safe_sql, "statement_index": self.statement_index,
-                "line": self.line, "evidence": self.evidence}
+    def to_dict(self, with_docs: bool = True) -> dict:
+        data = {"rule": self.rule, "severity": self.severity, "message": self.message, "safe_sql": self.safe_sql,
+                "statement_index": self.statement_index, "line": self.line, "evidence": self.evidence}
+        if with_docs:
+            data.update(problem=self.problem, solution=self.solution)
+        return data
 
 
 @dataclass
@@ -93,9 +95,10 @@ class LintContext:
     in_transaction: list[bool] = field(default_factory=list)
     lock_timeout_set: list[bool] = field(default_factory=list)
     statement_timeout_set: list[bool] = field(default_factory=list)
-    new_tables: set = field(default_factory=set)
+    created_at: dict = field(default_factory=dict)    # (schema, table) -> index of its CREATE TABLE
     depth_before: list[int] = field(default_factory=list)
     open_begins: list[int] = field(default_factory=list)
+    _memo: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         depth, lock_t, stmt_t = 0, self.assume_session_timeouts, self.assume_session_timeouts
@@ -115,7 +118,13 @@ class LintContext:
                 depth = max(0, depth - 1)
                 self.open_begins = self.open_begins[:-1]
             if stmt.kind == "CREATE_TABLE" and stmt.table:
-                self.new_tables.add((self.schema_of(stmt), stmt.table))
+                self.created_at.setdefault((self.schema_of(stmt), stmt.table), stmt.index)
+
+    def memo(self, key: str, compute):
+        """Plan-wide values a rule computes once (keeps every rule linear in the plan size)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def in_transaction_before(self, index: int) -> bool:
         return self.depth_before[index] > 0
@@ -128,9 +137,8 @@ class LintContext:
 
     def is_new_table(self, stmt: StatementInfo) -> bool:
         """True when the plan created the table earlier: it is empty and unseen, most rules do not apply."""
-        key = (self.schema_of(stmt), stmt.table)
-        return key in self.new_tables and any(
-            s.kind == "CREATE_TABLE" and (self.schema_of(s), s.table) == key for s in self.statements[:stmt.index])
+        created = self.created_at.get((self.schema_of(stmt), stmt.table))
+        return created is not None and created < stmt.index
 
     def table_facts(self, stmt: StatementInfo):
         return self.facts.table(self.schema_of(stmt), stmt.table) if self.facts is not None else None

@@ -23,7 +23,9 @@ def check(stmt, ctx):
                                  f"{stmt.details['neighbor']!r} changes the order of {stmt.table}",
                            f"ALTER TYPE {stmt.table} ADD VALUE '{stmt.details['new_value']}';")
     value = str(stmt.details.get("new_value"))
+    if not ctx.in_transaction[stmt.index]:
+        return
     used_later = any(value in s.sql for s in ctx.statements[stmt.index + 1:] if ctx.in_transaction[s.index])
-    if ctx.in_transaction[stmt.index] and (not stmt.transactional or used_later):
+    if not stmt.transactional or used_later:
         yield RULE.finding(stmt, f"enum value {value!r} is added inside a transaction block"
                            + (" and used before commit" if used_later else ""), f"COMMIT;\n{stmt.sql};\nBEGIN;")

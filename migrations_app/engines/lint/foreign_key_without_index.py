@@ -18,8 +18,9 @@ def check(stmt, ctx):
     if fk and stmt.kind in ("ADD_CONSTRAINT", "ADD_COLUMN"):
         schema = ctx.schema_of(stmt)
         table = ctx.facts.table(schema, stmt.table)
-        covered = any(s.kind == "CREATE_INDEX" and s.table == stmt.table and
-                      s.objects[0].columns[:len(fk["columns"])] == fk["columns"] for s in ctx.statements)
+        planned = ctx.memo("planned-indexes", lambda: {(s.table, tuple(s.objects[0].columns)) for s in ctx.statements
+                                                       if s.kind == "CREATE_INDEX"})
+        covered = any(t == stmt.table and cols[:len(fk["columns"])] == tuple(fk["columns"]) for t, cols in planned)
         existing = [c for c in ctx.facts.columns.get((schema, stmt.table), [])] if table else []
         if not covered and _no_index_in_catalog(ctx, schema, stmt.table, fk["columns"]) and existing is not None:
             cols = ", ".join(ident(c) for c in fk["columns"])

@@ -20,7 +20,8 @@ def check(stmt, ctx):
     missing = [name for name, ok in (("lock_timeout", ctx.lock_timeout_set[stmt.index]),
                                      ("statement_timeout", ctx.statement_timeout_set[stmt.index])) if not ok]
     # Report once per script: at the first statement that needs it.
-    earlier = [s for s in ctx.statements[:stmt.index] if s.lock_mode in STRONG and not ctx.is_new_table(s)]
-    if missing and not earlier:
+    first = ctx.memo("first-strong-lock", lambda: next(
+        (s.index for s in ctx.statements if s.lock_mode in STRONG and not ctx.is_new_table(s)), None))
+    if missing and first == stmt.index:
         yield RULE.finding(stmt, f"{' and '.join(missing)} not set before the first {stmt.lock_mode} statement",
                            "SET lock_timeout = '5s';\nSET statement_timeout = '15min';")

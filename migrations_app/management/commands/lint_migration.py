@@ -54,7 +54,7 @@ class Command(BaseCommand):
             self.stderr.write(f"cannot analyse against the database: {exc}")
             sys.exit(2)
         if options["as_json"]:
-            self.stdout.write(json.dumps(report.to_dict(), indent=2, default=str))
+            self.stdout.write(json.dumps(report.to_dict(), indent=2 if len(report.statements) <= 200 else None, default=str))
         else:
             self._print(report)
         fail_on = options["fail_on"]
