@@ -8,6 +8,7 @@ SECTIONS = [
     ("Staging", "staging_list"),
     ("Baselines", "baseline_list"),
     ("Incidents", "incident_list"),
+    ("Alerts", "alert_list"),
     ("Targets", "target_list"),
     ("Audit", "audit_list"),
 ]

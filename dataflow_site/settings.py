@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dataflow_site.roles.roles_context",
                 "dataflow_site.navigation.navigation",
+                "migrations_app.context_processors.running_migrations",
             ],
         },
     },
@@ -206,3 +207,17 @@ LOGGING = {
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
 DATAFLOW_BASE_URL = env_str("DATAFLOW_BASE_URL", "http://127.0.0.1:8000")
+
+# Execution, alerts and incidents (issue 6). Alert channels left empty are skipped, never an
+# error. The webhook URL and routing key are secrets (``_FILE`` supported) and never shown.
+DATAFLOW_SLACK_WEBHOOK_URL = env_secret("DATAFLOW_SLACK_WEBHOOK_URL", "") or ""
+DATAFLOW_PAGERDUTY_URL = env_str("DATAFLOW_PAGERDUTY_URL", "https://events.pagerduty.com/v2/enqueue")
+DATAFLOW_PAGERDUTY_ROUTING_KEY = env_secret("DATAFLOW_PAGERDUTY_ROUTING_KEY", "") or ""
+DATAFLOW_ALERT_EMAILS = env_list("DATAFLOW_ALERT_EMAILS", [])
+DATAFLOW_ALERT_MAX_ATTEMPTS = env_int("DATAFLOW_ALERT_MAX_ATTEMPTS", 3)
+DATAFLOW_ALERT_RETRY_SECONDS = env_int("DATAFLOW_ALERT_RETRY_SECONDS", 5)
+DATAFLOW_MIGRATION_DURATION_LIMIT_SECONDS = env_int("DATAFLOW_MIGRATION_DURATION_LIMIT_SECONDS", 300)
+DATAFLOW_EXEC_LOCK_TIMEOUT_MS = env_int("DATAFLOW_EXEC_LOCK_TIMEOUT_MS", 2000)
+DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS = env_int("DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS", 15 * 60 * 1000)
+DATAFLOW_EXEC_MAX_ATTEMPTS = env_int("DATAFLOW_EXEC_MAX_ATTEMPTS", 5)
+DATAFLOW_EXEC_LOCK_WAIT_SECONDS = env_int("DATAFLOW_EXEC_LOCK_WAIT_SECONDS", 30)

@@ -270,3 +270,4 @@ class SignOff(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+from migrations_app.execution_models import *  # noqa: E402,F401,F403  (Execution, Incident, Alert)

@@ -52,3 +52,31 @@ def analyse(run) -> dict:
         progress=progress,
     )
     return report.to_dict()
+
+
+# Execution, alerts, monitor (issue 6). Ids only: never a secret or an object in a task argument.
+
+def execute_plan(execution_id: int) -> str:
+    """Safe to deliver twice: only the delivery that moves the Execution QUEUED -> RUNNING works."""
+    from migrations_app.execution import run_execution
+
+    return run_execution(execution_id)
+
+
+def rollback_execution(execution_id: int) -> str:
+    from migrations_app.execution import run_rollback
+
+    return run_rollback(execution_id)
+
+
+def deliver_alert_task(alert_id: int) -> str:
+    from migrations_app.incidents import deliver
+
+    return deliver(alert_id)
+
+
+def monitor_executions() -> dict:
+    """Scheduled every minute: duration limit and executions whose worker died."""
+    from migrations_app.execution_monitor import monitor_executions as monitor
+
+    return monitor()

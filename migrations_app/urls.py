@@ -32,3 +32,19 @@ urlpatterns = [
     path("plans/<int:pk>/reopen/", plan_actions.reopen, name="plan_reopen"),
     path("plans/<int:pk>/mitigation/<int:step>/apply/", plan_actions.apply_mitigation, name="plan_apply_mitigation"),
 ]
+
+# Execution, incidents, alerts (issue 6)
+from migrations_app.views import execution as execution_views  # noqa: E402
+from migrations_app.views import incidents as incident_views  # noqa: E402
+
+urlpatterns += [
+    path("plans/<int:pk>/execute/", execution_views.execution_start, name="execution_start"),
+    path("executions/<int:pk>/", execution_views.execution_detail, name="execution_detail"),
+    path("executions/<int:pk>/progress/", execution_views.execution_progress, name="execution_progress"),
+    path("executions/<int:pk>/rollback/", execution_views.execution_rollback, name="execution_rollback"),
+    path("executions/<int:pk>/stop/", execution_views.execution_stop, name="execution_stop"),
+    path("incidents/", incident_views.incident_list, name="incident_list"),
+    path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
+    path("incidents/<int:pk>/update/", incident_views.incident_update, name="incident_update"),
+    path("alerts/", incident_views.alert_list, name="alert_list"),
+]

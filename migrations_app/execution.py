@@ -1,0 +1,302 @@
+"""Executing a plan in the app: start, run (django-q2 task body), roll back, emergency stop,
+and the monitor that catches executions running too long or whose worker died.
+
+Outcome rules (documented in the README runbook map too):
+- success                                  -> execution SUCCEEDED, plan SUCCEEDED
+- a failure inside a transaction, nothing committed before it
+                                           -> FAILED, rollback_executed=True, digest unchanged
+- a failure after committed steps (autocommit statements such as CREATE INDEX CONCURRENTLY)
+  whose compensation (rollback_sql in reverse) completed
+                                           -> ROLLED_BACK
+- compensation failed or incomplete (missing rollback SQL, lock lost)
+                                           -> ROLLBACK_FAILED (CRITICAL incident)
+Every failure opens an incident; every state change writes an audit event. The plan moves only
+through ``workflow.transition`` (compare-and-set); the Execution row has its own compare-and-set
+on ``status`` so a second delivery of a task does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import ExitStack
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from dataflow_site.roles import DBA, MANAGER, user_roles
+from migrations_app.engines.catalog import query
+from migrations_app.engines.concurrent_access_manager import (
+    AtomicMigrationExecutor,
+    MigrationLockManager,
+    MigrationLockTimeout,
+    MigrationOperation,
+    RollbackPlan,
+)
+from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.execution_progress import ProgressRecorder
+from migrations_app.gate import executable
+from migrations_app.incidents import open_incident, queue_alert
+from migrations_app.models import AuditEvent, Execution, Incident, MigrationPlan, PlanStatus, Severity
+from migrations_app.workflow import WorkflowError, transition
+
+S = Execution.Status
+FT = Incident.FailureType
+
+
+# Starting -----------------------------------------------------------------------------------
+
+def start_execution(plan: MigrationPlan, user) -> Execution:
+    """"Execute": a DBA, the gate passes now (and again in the task). Queues the task on commit."""
+    if DBA not in user_roles(user):
+        raise PermissionDenied("only DBAs execute plans")
+    with transaction.atomic():
+        locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
+        ok, reason = executable(locked)
+        if not ok:
+            raise WorkflowError(f"cannot execute: {reason}")
+        if locked.executions.filter(status__in=Execution.ACTIVE).exists():
+            raise WorkflowError("an execution of this plan is already queued or running")
+        execution = Execution.objects.create(plan=locked, user=user, sql_hash=locked.sql_hash,
+                                             progress={"done": 0, "total": locked.operations.count()})
+        AuditEvent.record(user, "execution.queued", execution, data={"plan": plan.pk, "sql_hash": locked.sql_hash})
+        transaction.on_commit(lambda: _queue("execute_plan", execution.pk))
+    return execution
+
+
+def request_rollback(execution: Execution, user) -> Execution:
+    """"Roll back" a succeeded execution with the rollback plan stored from its run."""
+    if DBA not in user_roles(user):
+        raise PermissionDenied("only DBAs roll back plans")
+    with transaction.atomic():
+        plan = MigrationPlan.objects.select_for_update().get(pk=execution.plan_id)
+        execution.refresh_from_db()
+        if execution.kind != Execution.Kind.MIGRATION or execution.status != S.SUCCEEDED:
+            raise WorkflowError("only a succeeded migration is rolled back")
+        if plan.status != PlanStatus.SUCCEEDED:
+            raise WorkflowError(f"the plan is {plan.get_status_display().lower()}, not succeeded")
+        if not execution.rollback_plan:
+            raise WorkflowError("this execution stored no rollback plan")
+        if plan.executions.filter(status__in=Execution.ACTIVE).exists():
+            raise WorkflowError("an execution of this plan is already queued or running")
+        rollback = Execution.objects.create(plan=plan, kind=Execution.Kind.ROLLBACK, rollback_of=execution, user=user,
+                                            sql_hash=plan.sql_hash,
+                                            progress={"done": 0, "total": len(execution.rollback_plan.get("steps", []))})
+        AuditEvent.record(user, "execution.rollback_queued", rollback, data={"plan": plan.pk, "rollback_of": execution.pk})
+        transaction.on_commit(lambda: _queue("rollback_execution", rollback.pk))
+    return rollback
+
+
+def _queue(task: str, execution_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(f"migrations_app.tasks.{task}", execution_id, task_name=f"{task}:{execution_id}", group="executions")
+
+
+# Running (task bodies) ----------------------------------------------------------------------
+
+def _claim(execution_id: int) -> Execution | None:
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    now = timezone.now()
+    if not Execution.objects.filter(pk=execution_id, status=S.QUEUED).update(
+            status=S.RUNNING, started_at=now, heartbeat_at=now, worker=worker,
+            application_name=f"dataflow-exec-{execution_id}"):
+        return None
+    execution = Execution.objects.select_related("plan__target", "user", "rollback_of").get(pk=execution_id)
+    AuditEvent.record(None, "execution.started", execution, data={"worker": worker})
+    return execution
+
+
+def _refuse(execution: Execution, reason: str) -> str:
+    Execution.objects.filter(pk=execution.pk, status=S.RUNNING).update(
+        status=S.REFUSED, error=reason, finished_at=timezone.now())
+    AuditEvent.record(None, "execution.refused", execution, data={"reason": reason})
+    return "refused"
+
+
+def plan_operations(plan: MigrationPlan) -> list[MigrationOperation]:
+    return [MigrationOperation(type=op.type, table_name=op.table, sql=op.sql, rollback_sql=op.rollback_sql or None,
+                               schema=op.schema_name or plan.schema, column=op.column or None)
+            for op in plan.operations.all()]
+
+
+def _executor(execution: Execution) -> AtomicMigrationExecutor:
+    target = execution.plan.target.connection()
+    owner = f"execution {execution.pk} by {getattr(execution.user, 'username', 'system')}"
+    return AtomicMigrationExecutor(
+        target, lock_timeout_ms=settings.DATAFLOW_EXEC_LOCK_TIMEOUT_MS,
+        statement_timeout_ms=settings.DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS,
+        max_attempts=settings.DATAFLOW_EXEC_MAX_ATTEMPTS, lock_wait_seconds=settings.DATAFLOW_EXEC_LOCK_WAIT_SECONDS,
+        lock_manager=MigrationLockManager(target, owner=owner), application_name=application_name(execution))
+
+
+def application_name(execution: Execution) -> str:
+    return f"dataflow-exec-{execution.pk}"
+
+
+def run_execution(execution_id: int) -> str:
+    """The ``execute_plan`` task: APPROVED -> EXECUTING -> SUCCEEDED / FAILED / ROLLED_BACK / ROLLBACK_FAILED."""
+    execution = _claim(execution_id)
+    if execution is None:
+        return "already taken"
+    plan = execution.plan
+    ok, reason = executable(plan)  # the gate again: sign-offs may have been voided since "Execute"
+    if not ok:
+        return _refuse(execution, f"gate re-check failed: {reason}")
+    if plan.sql_hash != execution.sql_hash:
+        return _refuse(execution, "the plan's SQL changed after Execute was pressed")
+    if not transition(plan, [PlanStatus.APPROVED], PlanStatus.EXECUTING, None, "plan.execution_started",
+                      {"execution": execution.pk}):
+        return _refuse(execution, "the plan was no longer approved")
+    operations = plan_operations(plan)
+    executor = _executor(execution)
+    try:
+        schemas = sorted({op.schema for op in operations}
+                         | {d.schema for op in operations for d in op.facts().destroyed})
+    except Exception as exc:  # a statement pglast cannot parse: nothing ran
+        return _finish(execution, None, error=f"cannot prepare the migration: {exc}")
+    return _run_locked(execution, executor, schemas,
+                       lambda locks, progress: executor.execute_atomic_migration(operations, progress=progress, lock=locks),
+                       operations=operations)
+
+
+def run_rollback(execution_id: int) -> str:
+    """The ``rollback_execution`` task: SUCCEEDED -> EXECUTING -> ROLLED_BACK / ROLLBACK_FAILED."""
+    execution = _claim(execution_id)
+    if execution is None:
+        return "already taken"
+    plan = execution.plan
+    if not transition(plan, [PlanStatus.SUCCEEDED], PlanStatus.EXECUTING, None, "plan.rollback_started",
+                      {"execution": execution.pk, "rollback_of": execution.rollback_of_id}):
+        return _refuse(execution, "the plan is no longer in the succeeded state")
+    rollback_plan = RollbackPlan.from_dict(execution.rollback_of.rollback_plan)
+    executor = _executor(execution)
+    schemas = sorted(rollback_plan.schemas or {plan.schema})
+    return _run_locked(execution, executor, schemas,
+                       lambda locks, progress: executor.execute_rollback_plan(rollback_plan, progress=progress, lock=locks))
+
+
+def _run_locked(execution: Execution, executor, schemas, run, operations=None) -> str:
+    manager = executor.lock_manager
+    try:
+        with ExitStack() as stack:
+            locks = [stack.enter_context(manager.migration_lock(
+                schema, timeout=executor.lock_wait_seconds,
+                lock_data={"execution": execution.pk, "plan": execution.plan_id})) for schema in schemas]
+            execution.lock_holder = ", ".join(f"{lock.schema}: {lock.holder_process_id}" for lock in locks)
+            execution.lock_schemas = schemas
+            execution.digest_before = schema_digest(executor.connection, schemas).digest
+            execution.save(update_fields=["lock_holder", "lock_schemas", "digest_before"])
+            recorder = ProgressRecorder(execution, operations, on_stop=lambda: [manager.release_migration_lock(s)
+                                                                               for s in schemas])
+            result = run(locks, recorder)
+            # finished while still holding the lock: the monitor never sees a free lock on a RUNNING row
+            return _finish(execution, result)
+    except MigrationLockTimeout as exc:
+        return _finish(execution, None, error=str(exc), failure_type=FT.LOCK_TIMEOUT)
+    except Exception as exc:  # cannot connect, catalog error: the message is safe to show
+        return _finish(execution, None, error=f"{type(exc).__name__}: {exc}")
+
+
+# Finishing ----------------------------------------------------------------------------------
+
+def _finish(execution: Execution, result, *, error: str = "", failure_type: str = "") -> str:
+    execution.refresh_from_db(fields=["stop_requested_at", "stop_requested_by", "digest_before", "statement_log"])
+    rollback = execution.kind == Execution.Kind.ROLLBACK
+    data = result.to_dict() if result is not None else None
+    fields = {"finished_at": timezone.now(), "result": data}
+    if result is not None:
+        error = result.error_message or ""
+        fields.update(statement_log=data["statement_log"], rollback_executed=result.rollback_executed,
+                      rows_modified=result.rows_modified, sqlstate=result.sqlstate or "",
+                      digest_after=result.digest_after or "", backend_pid=result.backend_pid, verified=result.verified,
+                      progress={**execution.progress, "done": result.operations_completed, "current": None})
+        if result.digest_before and not execution.digest_before:
+            fields["digest_before"] = result.digest_before
+    stopped = execution.stop_requested_at is not None
+    if result is not None and result.success:
+        status, plan_to = S.SUCCEEDED, (PlanStatus.ROLLED_BACK if rollback else PlanStatus.SUCCEEDED)
+    elif rollback:
+        status, plan_to, failure_type = S.FAILED, PlanStatus.ROLLBACK_FAILED, FT.ROLLBACK_FAILED
+    elif result is not None and result.rollback_complete is False:
+        status, plan_to, failure_type = S.ROLLBACK_FAILED, PlanStatus.ROLLBACK_FAILED, FT.ROLLBACK_FAILED
+    elif result is not None and result.rollback_complete is True:
+        status, plan_to = S.ROLLED_BACK, PlanStatus.ROLLED_BACK
+        failure_type = FT.EMERGENCY_STOP if stopped else FT.COMPENSATED
+    else:
+        status, plan_to = S.FAILED, PlanStatus.FAILED
+        if stopped:
+            failure_type = FT.EMERGENCY_STOP
+        elif result is not None and result.sqlstate in ("55P03", "40P01"):
+            failure_type = FT.LOCK_TIMEOUT
+        failure_type = failure_type or FT.EXECUTION_FAILED
+    if stopped and status != S.SUCCEEDED:
+        who = execution.stop_requested_by.username if execution.stop_requested_by else "someone"
+        error = f"Emergency stop by {who}. {error}".strip()
+    fields.update(status=status, error=error, failure_type="" if status == S.SUCCEEDED else failure_type)
+    if not Execution.objects.filter(pk=execution.pk, status=S.RUNNING).update(**fields):
+        return "already finished"  # the monitor declared the worker lost first
+    for name, value in fields.items():
+        setattr(execution, name, value)
+    verb = f"execution.{status.lower()}"
+    AuditEvent.record(None, verb, execution, data={
+        "plan": execution.plan_id, "error": error[:500], "rollback_executed": execution.rollback_executed,
+        "digest_before": execution.digest_before, "digest_after": execution.digest_after,
+        "verified": execution.verified})
+    transition(execution.plan, [PlanStatus.EXECUTING], plan_to, None, f"plan.{plan_to.lower()}",
+               {"execution": execution.pk, "error": error[:500]})
+    if status == S.SUCCEEDED:
+        if rollback:
+            open_incident(execution, FT.ROLLBACK, _rollback_summary(execution))
+        else:
+            queue_alert(Severity.INFO, f"Migration succeeded: {execution.plan.title}",
+                        f"{execution.plan.title} on {execution.plan.target.name}: "
+                        f"{execution.progress.get('done')} operation(s), {execution.rows_modified} row(s).",
+                        execution=execution)
+    else:
+        open_incident(execution, failure_type, error or "the execution failed")
+    return status.lower()
+
+
+def _rollback_summary(execution: Execution) -> str:
+    verified = {True: "verified: the schema digest equals the one before the migration",
+                False: "NOT verified: the schema digest differs from the one before the migration",
+                None: "not verified (no digest to compare)"}[execution.verified]
+    return f"Rollback of execution #{execution.rollback_of_id} completed, {verified}."
+
+
+# Emergency stop -------------------------------------------------------------------------------
+
+def emergency_stop(execution: Execution, user) -> dict:
+    """Cancel the executing backend (its transaction rolls back). The task then ends the plan
+    FAILED with an incident; statements not started yet never run (the recorder sees the flag)."""
+    if not user_roles(user) & {DBA, MANAGER}:
+        raise PermissionDenied("only DBAs and managers stop migrations")
+    now = timezone.now()
+    if Execution.objects.filter(pk=execution.pk, status=S.QUEUED).update(
+            status=S.FAILED, stop_requested_at=now, stop_requested_by=user, finished_at=now,
+            error=f"Emergency stop by {user.username} before it started", failure_type=FT.EMERGENCY_STOP):
+        execution.refresh_from_db()
+        AuditEvent.record(user, "execution.emergency_stop", execution, data={"state": "queued"})
+        transition(execution.plan, [PlanStatus.APPROVED, PlanStatus.EXECUTING], PlanStatus.FAILED, user,
+                   "plan.failed", {"execution": execution.pk, "error": "emergency stop before start"})
+        open_incident(execution, FT.EMERGENCY_STOP, execution.error, actor=user)
+        return {"cancelled": False, "state": "queued"}
+    if not Execution.objects.filter(pk=execution.pk, status=S.RUNNING, stop_requested_at__isnull=True).update(
+            stop_requested_at=now, stop_requested_by=user):
+        raise WorkflowError("this execution is not running (or a stop was already requested)")
+    execution.refresh_from_db()
+    outcome = {"cancelled": False, "backend_pid": execution.backend_pid}
+    if execution.backend_pid:
+        try:
+            with execution.plan.target.connection().connect(autocommit=True) as conn:
+                row = conn.execute(query("exec_cancel_backend"), {
+                    "pid": execution.backend_pid, "application_name": execution.application_name
+                    or application_name(execution)}).fetchone()
+            outcome["cancelled"] = bool(row and row[1])
+        except Exception as exc:  # the stop flag still stops the next statement
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+    AuditEvent.record(user, "execution.emergency_stop", execution, data=outcome)
+    return outcome

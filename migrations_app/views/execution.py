@@ -1,0 +1,106 @@
+"""Execute, follow, roll back and emergency-stop a plan. Rules live in migrations_app.execution."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from dataflow_site.roles import DBA, MANAGER, readers, role_required
+from migrations_app import execution as runner
+from migrations_app.gate import evaluate_gate, executable
+from migrations_app.models import Execution, MigrationPlan
+from migrations_app.workflow import WorkflowError
+
+
+def _execution(pk):
+    return get_object_or_404(Execution.objects.select_related("plan__target", "user", "rollback_of",
+                                                              "stop_requested_by"), pk=pk)
+
+
+@role_required(DBA)
+@require_http_methods(["GET", "POST"])
+def execution_start(request, pk):
+    plan = get_object_or_404(MigrationPlan.objects.select_related("target", "author"), pk=pk)
+    if request.method == "POST":
+        try:
+            execution = runner.start_execution(plan, request.user)
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+            return redirect(plan)
+        messages.info(request, "Execution queued: the page follows it statement by statement.")
+        return redirect(execution)
+    ok, reason = executable(plan)
+    return render(request, "migrations_app/execution/confirm.html", {
+        "action": "execute", "plan": plan, "can_run": ok, "reason": reason, "gate": evaluate_gate(plan),
+        "operations": list(plan.operations.all())})
+
+
+@readers
+def execution_detail(request, pk):
+    execution = _execution(pk)
+    return render(request, "migrations_app/execution/detail.html", _context(request, execution))
+
+
+@readers
+def execution_progress(request, pk):
+    """HTMX: the live panel; it carries its own polling trigger only while the run is active."""
+    execution = _execution(pk)
+    if request.GET.get("compact"):  # the plan page header
+        from migrations_app.templatetags.execution_tags import execution_actions
+
+        response = render(request, "migrations_app/execution/_plan_status.html",
+                           execution_actions({"request": request}, execution.plan))
+        if not execution.is_active and request.GET.get("was_active"):
+            response["HX-Refresh"] = "true"  # the plan's status changed: reload the whole review page
+        return response
+    return render(request, "migrations_app/execution/_progress.html", _context(request, execution))
+
+
+def _context(request, execution):
+    from dataflow_site.roles import user_roles
+
+    roles = user_roles(request.user)
+    log = execution.statement_log or []
+    total = execution.progress.get("total") or 0
+    return {"execution": execution, "plan": execution.plan, "log": log, "total": total,
+            "incidents": execution.incidents.all(), "rollbacks": execution.rollbacks.all(),
+            "can_stop": bool(roles & {DBA, MANAGER}) and execution.is_active,
+            "can_rollback": DBA in roles and execution.kind == Execution.Kind.MIGRATION
+            and execution.status == Execution.Status.SUCCEEDED and execution.plan.status == "SUCCEEDED"}
+
+
+@role_required(DBA)
+@require_http_methods(["GET", "POST"])
+def execution_rollback(request, pk):
+    execution = _execution(pk)
+    if request.method == "POST":
+        try:
+            rollback = runner.request_rollback(execution, request.user)
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+            return redirect(execution)
+        messages.info(request, "Rollback queued.")
+        return redirect(rollback)
+    return render(request, "migrations_app/execution/confirm.html", {
+        "action": "rollback", "execution": execution, "plan": execution.plan,
+        "rollback_plan": execution.rollback_plan or {}, "can_run": _context(request, execution)["can_rollback"]})
+
+
+@role_required(DBA, MANAGER)
+@require_http_methods(["GET", "POST"])
+def execution_stop(request, pk):
+    execution = _execution(pk)
+    if request.method == "POST":
+        try:
+            outcome = runner.emergency_stop(execution, request.user)
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+            return redirect(execution)
+        except PermissionDenied:
+            raise
+        messages.warning(request, "Emergency stop sent" + (": the running statement was cancelled."
+                                                           if outcome.get("cancelled") else
+                                                           ": the migration stops before its next statement."))
+        return redirect(execution)
+    return render(request, "migrations_app/execution/confirm.html", {
+        "action": "stop", "execution": execution, "plan": execution.plan, "can_run": execution.is_active})

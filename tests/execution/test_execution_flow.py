@@ -1,0 +1,116 @@
+"""Executing plans through the app: outcome, log, digests, gate re-check, double delivery, rollback."""
+
+from migrations_app import execution as runner
+from migrations_app.engines.concurrent_access_manager import MigrationLockManager
+from migrations_app.models import AuditEvent, Execution, Incident, MigrationPlan, PlanStatus, SignOff
+from migrations_app.tasks import execute_plan
+from tests.execution.conftest import columns
+
+ADD_TWO = "ALTER TABLE customers ADD COLUMN email text;\nALTER TABLE orders ADD COLUMN note text;"
+
+
+def _run(plan, user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        execution = runner.start_execution(plan, user)
+    execution.refresh_from_db()
+    plan.refresh_from_db()
+    return execution
+
+
+def test_a_low_plan_executes_end_to_end_with_its_log_and_digests(shop, approved_plan, dba, django_capture_on_commit_callbacks):
+    plan = approved_plan(shop, ADD_TWO)
+    execution = _run(plan, dba, django_capture_on_commit_callbacks)
+    assert execution.status == Execution.Status.SUCCEEDED, execution.error
+    assert plan.status == PlanStatus.SUCCEEDED
+    assert "email" in columns(shop, "customers") and "note" in columns(shop, "orders")
+    migration_log = [e for e in execution.statement_log if e["phase"] == "migration"]
+    assert [e["sql"] for e in migration_log] == ["ALTER TABLE customers ADD COLUMN email text",
+                                                 "ALTER TABLE orders ADD COLUMN note text"]
+    assert all(e["sqlstate"] is None and e["duration_ms"] >= 0 for e in migration_log)
+    assert execution.digest_before and execution.digest_after and execution.digest_before != execution.digest_after
+    assert execution.progress["done"] == 2 and execution.backend_pid and "public" in execution.lock_holder
+    assert execution.result["rollback_plan"]["fully_reversible"] is True
+    verbs = set(AuditEvent.objects.values_list("verb", flat=True))
+    assert {"execution.queued", "execution.started", "execution.succeeded", "plan.execution_started",
+            "plan.succeeded"} <= verbs
+    assert not Incident.objects.exists()
+    assert MigrationLockManager(shop.connection()).check_lock_status("public").is_locked is False
+
+
+def test_a_failing_third_statement_fails_the_plan_with_the_digest_unchanged_and_an_incident_open(
+        shop, approved_plan, dba, django_capture_on_commit_callbacks):
+    plan = approved_plan(shop, ADD_TWO + "\nALTER TABLE orders ADD COLUMN total numeric;")
+    execution = _run(plan, dba, django_capture_on_commit_callbacks)
+    assert execution.status == Execution.Status.FAILED and plan.status == PlanStatus.FAILED
+    assert execution.rollback_executed is True and execution.sqlstate == "42701"
+    assert execution.digest_before == execution.digest_after
+    assert "email" not in columns(shop, "customers")
+    incident = Incident.objects.get(execution=execution)
+    assert incident.status == "open" and incident.severity == "error"
+    assert incident.failure_type == Incident.FailureType.EXECUTION_FAILED
+    assert incident.tables_affected == ["public.customers", "public.orders"]
+    assert any("digest after equals" in a for a in incident.recovery_actions)
+    assert incident.alerts.get().status == "skipped"  # no channel configured: skipped, never an error
+
+
+def test_the_gate_recheck_refuses_a_plan_whose_sign_off_was_voided(shop, approved_plan, dba):
+    plan = approved_plan(shop, "ALTER TABLE customers ADD COLUMN email text", risk="MEDIUM")
+    execution = runner.start_execution(plan, dba)  # queued on commit, which never comes here
+    SignOff.objects.filter(plan=plan).update(voided=True, voided_reason="withdrawn")
+    assert execute_plan(execution.pk) == "refused"
+    execution.refresh_from_db()
+    plan.refresh_from_db()
+    assert execution.status == Execution.Status.REFUSED and "review sign-off" in execution.error.lower()
+    assert plan.status == PlanStatus.APPROVED
+    assert "email" not in columns(shop, "customers")
+
+
+def test_delivering_the_execute_task_twice_runs_the_migration_once(shop, approved_plan, dba):
+    plan = approved_plan(shop, "ALTER TABLE customers ADD COLUMN email text")
+    execution = runner.start_execution(plan, dba)
+    assert execute_plan(execution.pk) == "succeeded"
+    events = AuditEvent.objects.count()
+    finished = Execution.objects.get(pk=execution.pk).finished_at
+    assert execute_plan(execution.pk) == "already taken"
+    assert AuditEvent.objects.count() == events
+    assert Execution.objects.get(pk=execution.pk).finished_at == finished
+    assert MigrationPlan.objects.get(pk=plan.pk).status == PlanStatus.SUCCEEDED
+
+
+def test_rolling_back_a_succeeded_execution_restores_the_schema_and_is_verified(
+        shop, approved_plan, dba, django_capture_on_commit_callbacks):
+    plan = approved_plan(shop, ADD_TWO)
+    execution = _run(plan, dba, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        rollback = runner.request_rollback(execution, dba)
+    rollback.refresh_from_db()
+    plan.refresh_from_db()
+    assert rollback.status == Execution.Status.SUCCEEDED, rollback.error
+    assert rollback.verified is True and rollback.digest_after == execution.digest_before
+    assert plan.status == PlanStatus.ROLLED_BACK
+    assert "email" not in columns(shop, "customers")
+    incident = Incident.objects.get(execution=rollback)
+    assert incident.failure_type == Incident.FailureType.ROLLBACK and "verified" in incident.summary
+
+
+def test_a_schema_lock_held_elsewhere_fails_with_a_lock_timeout_incident_naming_the_holder(
+        shop, approved_plan, dba, django_capture_on_commit_callbacks):
+    plan = approved_plan(shop, "ALTER TABLE customers ADD COLUMN email text")
+    other = MigrationLockManager(shop.connection(), owner="someone-else")
+    with other.migration_lock("public"):
+        execution = _run(plan, dba, django_capture_on_commit_callbacks)
+    assert execution.status == Execution.Status.FAILED and plan.status == PlanStatus.FAILED
+    assert "someone-else" in execution.error
+    incident = Incident.objects.get(execution=execution)
+    assert incident.failure_type == Incident.FailureType.LOCK_TIMEOUT and incident.severity == "warning"
+
+
+def test_a_failed_concurrent_step_compensates_the_committed_ones_and_ends_rolled_back(
+        shop, approved_plan, dba, django_capture_on_commit_callbacks):
+    plan = approved_plan(shop, "CREATE INDEX CONCURRENTLY customers_name_idx ON customers (name);\n"
+                               "CREATE UNIQUE INDEX CONCURRENTLY orders_customer_uniq ON orders (customer_id);")
+    execution = _run(plan, dba, django_capture_on_commit_callbacks)
+    assert execution.status == Execution.Status.ROLLED_BACK, execution.error
+    assert plan.status == PlanStatus.ROLLED_BACK
+    assert execution.digest_after == execution.digest_before  # index dropped again, no INVALID index left
+    assert Incident.objects.get(execution=execution).failure_type == Incident.FailureType.COMPENSATED
