@@ -5,8 +5,8 @@ before any work).
 ``monitor_performance`` is the runbook's monitoring loop as a schedule: it replays the read
 queries of the target's latest production baseline, read-only, and records a WARNING alert
 on the validation when a query is more than ``performance_degradation_threshold`` times slower.
-Delivery through the alert channels is the alerts module's job; the text is kept here so the
-baselines page shows it either way.
+The alert is queued through ``migrations_app.incidents.queue_alert`` (delivered to the
+channels by its own task); the text is also kept on the validation for the baselines page.
 """
 
 from __future__ import annotations
@@ -127,9 +127,24 @@ def monitor_performance(target_id: int, tables: list[str] | None = None) -> dict
     validation = PerformanceValidation.objects.create(
         before_run=reference, after_run=run, **_judge(reads, run, config, reference, target))
     if validation.alert_message:
+        from migrations_app.incidents import queue_alert
+
         AuditEvent.record(None, "baselines.degradation_alert", validation, data={"message": validation.alert_message})
         log.warning("%s", validation.alert_message)
+        queue_alert(validation.alert_severity, f"Performance degradation on {target.name}",
+                    f"{validation.alert_message}\n{_validation_url(validation)}")
     return {"target": target_id, "run": run.pk, "validation": validation.pk, "status": validation.validation_status}
+
+
+def _validation_url(validation: PerformanceValidation) -> str:
+    from django.conf import settings
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        path = reverse("baseline_validation", args=[validation.pk])
+    except NoReverseMatch:  # the baselines pages are not mounted in this URLconf
+        return ""
+    return f"{getattr(settings, 'DATAFLOW_BASE_URL', '').rstrip('/')}{path}"
 
 
 def _judge(reads, run, config, reference, target) -> dict:

@@ -7,6 +7,7 @@ import pytest
 
 from baselines_app.models import BaselineRun, PerformanceValidation
 from baselines_app.tasks import ensure_monitor_schedule, monitor_performance, queue_baseline_run, run_baseline_measurement
+from migrations_app.execution_models import Alert
 from migrations_app.models import TargetDatabase
 from tests.factories import TargetDatabaseFactory
 
@@ -69,13 +70,18 @@ def test_monitoring_after_an_index_is_dropped_records_a_warning_alert(production
         _measure(production_target, dba, tables_filter=["orders"])
     with shop.connect(autocommit=True) as conn:
         conn.execute("DROP INDEX orders_customer_idx")
-    result = monitor_performance(production_target.pk, ["orders"])
+    with django_capture_on_commit_callbacks(execute=False):
+        result = monitor_performance(production_target.pk, ["orders"])
     validation = PerformanceValidation.objects.get(pk=result["validation"])
     assert validation.validation_status == "DEGRADATION_DETECTED"
     assert validation.alert_severity == "warning"
     assert "SELECT orders by customer_id" in validation.alert_message
     assert "became Seq Scan on orders" in validation.alert_message
     assert validation.after_run.kind == BaselineRun.Kind.MONITOR
+    alert = Alert.objects.get()
+    assert alert.severity == "warning"
+    assert alert.subject == f"Performance degradation on {production_target.name}"
+    assert "SELECT orders by customer_id" in alert.message
 
 
 def test_the_monitor_schedule_is_created_once_per_target(production_target):
