@@ -15,7 +15,8 @@ SELECT c.oid AS relid,
        format_type(a.atttypid, a.atttypmod) AS column_type,
        a.attnotnull,
        a.attinhcount,
-       coalesce((
+       -- only partitions and partitioned tables have partition keys: skip the lookups otherwise
+       CASE WHEN c.relispartition OR c.relkind = 'p' THEN coalesce((
            SELECT array_agg(format('%%s.%%s', pn.nspname, pc.relname) ORDER BY anc.level)
            FROM pg_partition_ancestors(c.oid) WITH ORDINALITY AS anc(relid, level)
            JOIN pg_class pc ON pc.oid = anc.relid
@@ -26,9 +27,10 @@ SELECT c.oid AS relid,
                          WHERE pd.classid = 'pg_class'::regclass AND pd.objid = pc.oid
                            AND pd.objsubid = pa.attnum AND pd.refclassid = 'pg_class'::regclass
                            AND pd.refobjid = pc.oid AND pd.refobjsubid = 0 AND pd.deptype = 'i')
-       ), '{}') AS partition_key_of,
-       (SELECT pg_get_partkeydef(pc.oid) FROM pg_partition_root(c.oid) AS root(oid)
-          JOIN pg_class pc ON pc.oid = root.oid WHERE pc.relkind = 'p') AS partition_key_def
+       ), '{}') ELSE '{}' END AS partition_key_of,
+       CASE WHEN c.relispartition OR c.relkind = 'p' THEN
+           (SELECT pg_get_partkeydef(pc.oid) FROM pg_partition_root(c.oid) AS root(oid)
+              JOIN pg_class pc ON pc.oid = root.oid WHERE pc.relkind = 'p') END AS partition_key_def
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a
