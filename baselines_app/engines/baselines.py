@@ -128,7 +128,8 @@ def _refuse_writes_on_production(types: Iterable[str]) -> None:
 
 @contextmanager
 def _session(connection, *, production: bool, timeout_ms: int) -> Iterator[psycopg.Connection]:
-    """A session with the statement timeout, READ ONLY on production. Accepts an open connection too."""
+    """A session with the statement timeout, READ ONLY on production. An open psycopg connection is
+    accepted too; it must be idle (its pending transaction is rolled back)."""
     if isinstance(connection, TargetConnection):
         conn = connection.connect(read_only=production, statement_timeout_ms=timeout_ms,
                                   application_name="dataflow-baselines")
