@@ -94,6 +94,8 @@ def plan_detail(request, pk):
         context["dependency_graph"] = dependency_graph_html(context["report"])
     elif tab == "risk":
         context["risk_chart"] = risk_chart_html(context["report"])
+    if request.htmx and request.GET.get("part") == "summary":
+        return render(request, "migrations_app/plans/detail.html#summary", context)
     if request.htmx and request.GET.get("tab"):
         return render(request, f"migrations_app/plans/_tab_{tab}.html", context)
     return render(request, "migrations_app/plans/detail.html", context)

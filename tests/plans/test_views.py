@@ -154,3 +154,12 @@ def test_queue_shows_high_plans_to_managers_but_not_to_the_author(plan, analysed
     analysed(plan, "HIGH")
     assert plan.title in client_for(manager).get(reverse("plan_queue")).content.decode()
     assert plan.title not in client_for(dba).get(reverse("plan_queue")).content.decode()
+
+
+@pytest.mark.django_db
+def test_summary_partial_refreshes_header_and_gate_after_an_htmx_edit(plan, client_for, dba):
+    c = client_for(dba)
+    c.post(reverse("plan_operation_add", args=[plan.pk]), {"sql": "ALTER TABLE customers DROP COLUMN nickname"},
+           HTTP_HX_REQUEST="true")
+    body = c.get(reverse("plan_detail", args=[plan.pk]) + "?part=summary", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="plan-summary"' in body and "2 operations" in body and 'id="tab-body"' not in body
