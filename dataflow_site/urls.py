@@ -7,5 +7,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("staging/", include("staging_app.urls")),
+    path("baselines/", include("baselines_app.urls")),
     path("", include("migrations_app.urls")),
 ]
