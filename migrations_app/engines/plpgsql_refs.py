@@ -11,6 +11,8 @@ starts on, right after the opening dollar quote).
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import pglast
@@ -48,15 +50,128 @@ def find_references(*, language: str, body: str, target: TableTarget, column: st
     ``signature`` and ``returns`` are ``pg_get_function_arguments`` / ``pg_get_function_result``:
     the PL/pgSQL parser needs them to know the argument variables and NEW/OLD.
     """
+    if not may_mention(body, column or target.table):
+        return []
     matcher = _Matcher(target, column, trigger_on_target)
-    if language == "sql":
-        matcher.scan_sql(body, 1, False)
-    elif language == "plpgsql":
-        for text, line, dynamic in _plpgsql_fragments(body, signature, returns, is_procedure):
-            matcher.scan_sql(text, line, dynamic)
-    else:
-        raise BodyParseError(f"language {language!r} is not parsed")
+    for fragment in parsed_fragments(language, body, signature, returns, is_procedure):
+        matcher.scan_fragment(fragment)
     return matcher.found
+
+
+# -- candidate test ------------------------------------------------------------------------
+
+def _ident_char(char: str) -> bool:
+    # PostgreSQL's lexer: letters, digits, _ and $ continue an identifier, and so does
+    # every non-ASCII character.
+    return not char.isascii() or char.isalnum() or char in "_$"
+
+
+def may_mention(body: str, name: str) -> bool:
+    """Can ``body`` name ``name`` as a whole identifier? A cheap, deliberately generous
+    pre-test before parsing (``status`` inside ``legacy_status`` is not a mention). It
+    errs towards yes: any case, quoted forms with doubled quotes, and any ``U&"..."``
+    identifier (escapes can spell any name) count; only the parse decides."""
+    text = body.lower()
+    if 'u&"' in text:
+        return True
+    needle = name.lower()
+    for form in {needle, needle.replace('"', '""'), needle.replace("'", "''")}:
+        start = text.find(form)
+        while start >= 0:
+            end = start + len(form)
+            if (start == 0 or not _ident_char(text[start - 1])) and (end == len(text) or not _ident_char(text[end])):
+                return True
+            start = text.find(form, start + 1)
+    return False
+
+
+# -- parse cache ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fragment:
+    """One SQL statement or expression of a body, parsed (``tree``), or the parser's
+    complaint (``error``). Trees are shared through the cache: read them, never change them."""
+
+    tree: dict | None
+    raw: bytes
+    line: int
+    dynamic: bool
+    error: str | None = None
+
+
+class _ParseCache:
+    """Parsed bodies keyed by everything the parse depends on (language, body text, argument
+    list, result type, routine kind): a replaced function has another key, so an entry can
+    never be stale. Bounded by the total length of the cached bodies, least recently used
+    first out; thread-safe."""
+
+    def __init__(self, budget_chars: int):
+        self.budget = budget_chars
+        self.used = 0
+        self.entries: OrderedDict[tuple, tuple[Fragment, ...] | str] = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple):
+        with self.lock:
+            value = self.entries.get(key)
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value) -> None:
+        size = len(key[1])
+        if size > self.budget:
+            return
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = value
+            self.used += size
+            while self.used > self.budget:
+                old_key, _ = self.entries.popitem(last=False)
+                self.used -= len(old_key[1])
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.used = self.hits = self.misses = 0
+
+
+PARSE_CACHE = _ParseCache(budget_chars=2_000_000)
+
+
+def parsed_fragments(language: str, body: str, signature: str = "", returns: str = "void",
+                     is_procedure: bool = False) -> tuple[Fragment, ...]:
+    """Every SQL fragment of the body, parsed once per distinct body (see ``_ParseCache``)."""
+    key = (language, body, signature, returns, is_procedure)
+    cached = PARSE_CACHE.get(key)
+    if cached is None:
+        try:
+            if language == "sql":
+                cached = (_parse_fragment(body, 1, False),)
+            elif language == "plpgsql":
+                cached = tuple(_parse_fragment(text, line, dynamic)
+                               for text, line, dynamic in _plpgsql_fragments(body, signature, returns, is_procedure))
+            else:
+                raise BodyParseError(f"language {language!r} is not parsed")
+        except BodyParseError as exc:
+            cached = str(exc)  # a body that does not parse stays unparseable: remember that too
+        PARSE_CACHE.put(key, cached)
+    if isinstance(cached, str):
+        raise BodyParseError(cached)
+    return cached
+
+
+def _parse_fragment(text: str, line: int, dynamic: bool) -> Fragment:
+    raw = text.encode("utf-8")
+    try:
+        return Fragment(json.loads(pg_parser.parse_sql_json(text)), raw, line, dynamic)
+    except pglast.parser.ParseError as exc:
+        return Fragment(None, raw, line, dynamic, error=f"{exc} in: {text[:120]}")
 
 
 # -- PL/pgSQL ------------------------------------------------------------------------------
@@ -147,16 +262,13 @@ class _Matcher:
         self.trigger_on_target = trigger_on_target
         self.found: list[BodyReference] = []
 
-    def scan_sql(self, text: str, base_line: int, dynamic: bool) -> None:
-        try:
-            tree = json.loads(pg_parser.parse_sql_json(text))
-        except pglast.parser.ParseError as exc:
-            if dynamic:
-                return
-            raise BodyParseError(f"{exc} in: {text[:120]}") from None
-        raw = text.encode("utf-8")
-        for stmt in tree.get("stmts", []):
-            self._scan_statement(stmt, raw, base_line, dynamic)
+    def scan_fragment(self, fragment: Fragment) -> None:
+        if fragment.tree is None:
+            if fragment.dynamic:
+                return  # a string run by EXECUTE that is not a whole statement
+            raise BodyParseError(fragment.error)
+        for stmt in fragment.tree.get("stmts", []):
+            self._scan_statement(stmt, fragment.raw, fragment.line, fragment.dynamic)
 
     def _line(self, raw: bytes, location: int, base_line: int) -> int:
         return base_line + raw[:max(location, 0)].count(b"\n")

@@ -258,8 +258,10 @@ bodies AS (
       AND NOT EXISTS (SELECT 1 FROM pg_depend e
                       WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
       AND (strpos(lower(p.prosrc), lower(%(needle)s)) > 0
-           -- a quoted identifier doubles its inner quotes: "a""b" names a"b
+           -- a quoted identifier doubles its inner quotes ("a""b" names a"b), and so
+           -- does a string literal run by EXECUTE ('it''s')
            OR strpos(lower(p.prosrc), lower(replace(%(needle)s, '"', '""'))) > 0
+           OR strpos(lower(p.prosrc), lower(replace(%(needle)s, '''', ''''''))) > 0
            -- U&"d\0061ta" spells an identifier with escapes: only the parser can tell
            OR strpos(lower(p.prosrc), 'u&"') > 0)
 )
