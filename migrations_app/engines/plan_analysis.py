@@ -239,7 +239,7 @@ def _run_analyzers(conn, statements, facts: CatalogFacts, schema: str):
                         dep_list.append(reports[key])
             elif stmt.kind == "RENAME_TABLE":
                 rename_list.append(renames.analyze_table_rename(stmt.details["old_name"], stmt.details["new_name"], s))
-            if stmt.kind in FK_OPERATIONS:
+            if stmt.kind in FK_OPERATIONS and _touches_foreign_keys(stmt, facts, s):
                 key = (s, stmt.table, stmt.column if stmt.kind != "DROP_TABLE" else None, stmt.kind)
                 if key not in seen_fk:
                     seen_fk.add(key)
@@ -249,6 +249,18 @@ def _run_analyzers(conn, statements, facts: CatalogFacts, schema: str):
             # The statement names something that is not there: the plan would fail; say so.
             errors.append(f"line {stmt.line}: {exc}")
     return reports, dep_list, fk_list, rename_list, errors
+
+
+def _touches_foreign_keys(stmt: StatementInfo, facts: CatalogFacts, schema: str) -> bool:
+    """Whether the catalog facts (already read for the whole plan) show a foreign key on the
+    table or column; the FK analyzer reads every FK edge of the database, so it runs only then."""
+    fks = facts.fks_of(schema, stmt.table) + facts.fks_referencing(schema, stmt.table)
+    if stmt.kind in ("DROP_TABLE", "TRUNCATE"):
+        return bool(fks)
+    columns = set(stmt.objects[0].columns) if stmt.objects else set()
+    return any(columns & set(fk["columns"]) and (fk["schema_name"], fk["table_name"]) == (schema, stmt.table)
+               or columns & set(fk["ref_columns"]) and (fk["ref_schema"], fk["ref_table"]) == (schema, stmt.table)
+               for fk in fks)
 
 
 __all__ = ["analyze_plan", "PlanAnalysisReport", "SqlSyntaxError", "binary_coercible"]
