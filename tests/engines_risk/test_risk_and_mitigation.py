@@ -111,3 +111,15 @@ def test_backup_comes_before_the_rewrites_in_the_mitigation_order():
 def test_recorded_backup_removes_the_backup_strategy():
     plan = analyze_plan("ALTER TABLE customers DROP COLUMN legacy_status", has_backup=True).mitigation
     assert "backup-before-destructive-change" not in {s.strategy.id for s in plan.recommended_execution_order}
+
+
+def test_plan_operations_with_given_rollback_sql_are_analysed_in_order():
+    from types import SimpleNamespace
+
+    ops = [SimpleNamespace(sql="ALTER TABLE t ADD COLUMN c int", rollback_sql="ALTER TABLE t DROP COLUMN c", type="ADD_COLUMN"),
+           {"sql": "CREATE INDEX t_c ON t (c)"}]
+    data = analyze_plan(ops).to_dict()
+    assert [s["kind"] for s in data["statements"]] == ["ADD_COLUMN", "CREATE_INDEX"]
+    assert data["statements"][0]["rollback"] == {"sql": "ALTER TABLE t DROP COLUMN c", "reason": "given with the operation"}
+    assert data["statements"][1]["rollback"]["sql"] == "DROP INDEX CONCURRENTLY IF EXISTS t_c"
+    assert "require-concurrent-index-creation" in data["rules"]
