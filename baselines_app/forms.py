@@ -53,3 +53,14 @@ class ResultFilterForm(forms.Form):
 
 def _get(item, key):
     return item[key] if isinstance(item, dict) else getattr(item, key)
+
+
+class MonitorForm(forms.Form):
+    """Choose the production tables whose read baselines are re-measured on a schedule."""
+
+    target = forms.ModelChoiceField(queryset=TargetDatabase.objects.filter(environment="production"))
+    tables = forms.CharField(required=False, help_text="Comma-separated; blank monitors every table of the latest baseline.")
+    minutes = forms.IntegerField(min_value=5, max_value=24 * 60, initial=60, label="Every (minutes)")
+
+    def clean_tables(self):
+        return [t.strip() for t in self.cleaned_data["tables"].split(",") if t.strip()] or None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from baselines_app import charts
-from baselines_app.forms import MeasureForm, ResultFilterForm
+from baselines_app.forms import MeasureForm, MonitorForm, ResultFilterForm
 from baselines_app.models import BaselineRun, PerformanceBaseline, PerformanceValidation
-from baselines_app.tasks import queue_baseline_run
+from baselines_app.tasks import MONITOR_SCHEDULE_PREFIX, ensure_monitor_schedule, latest_production_baseline, queue_baseline_run
 from dataflow_site.roles import DBA, readers, role_required
-from migrations_app.models import TargetDatabase
+from migrations_app.models import AuditEvent, TargetDatabase
 
 
 @readers
@@ -17,7 +19,50 @@ def baseline_list(request):
     runs = BaselineRun.objects.select_related("target", "staging_environment")[:100]
     validations = PerformanceValidation.objects.select_related("before_run", "after_run", "after_run__target")[:100]
     alerts = [v for v in validations if v.alert_message][:20]
-    return render(request, "baselines_app/list.html", {"runs": runs, "validations": validations, "alerts": alerts})
+    return render(request, "baselines_app/list.html", {"runs": runs, "validations": validations, "alerts": alerts,
+                                                       "monitors": _monitors(), "monitor_form": MonitorForm()})
+
+
+def _monitors() -> list[dict]:
+    from django_q.models import Schedule
+
+    rows = []
+    for schedule in Schedule.objects.filter(name__startswith=MONITOR_SCHEDULE_PREFIX).order_by("name"):
+        target_id = int(schedule.name[len(MONITOR_SCHEDULE_PREFIX):])
+        rows.append({"schedule": schedule, "target": TargetDatabase.objects.filter(pk=target_id).first()})
+    return rows
+
+
+@role_required(DBA)
+@require_POST
+def monitor_schedule(request):
+    """Start (or change) the monitoring of a production target's read baselines (runbook monitor_performance)."""
+    form = MonitorForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a production target and an interval of 5 minutes or more.")
+        return redirect("baseline_list")
+    data = form.cleaned_data
+    if latest_production_baseline(data["target"]) is None:
+        messages.error(request, f"Measure a production baseline of {data['target'].name} first: monitoring compares against it.")
+        return redirect("baseline_list")
+    schedule = ensure_monitor_schedule(data["target"].pk, data["tables"], data["minutes"])
+    AuditEvent.record(request.user, "baselines.monitoring_scheduled", data["target"],
+                      data={"tables": data["tables"], "minutes": data["minutes"], "schedule": schedule.pk})
+    messages.success(request, f"Monitoring {data['target'].name} every {data['minutes']} minutes.")
+    return redirect("baseline_list")
+
+
+@role_required(DBA)
+@require_POST
+def monitor_stop(request, target_id):
+    from django_q.models import Schedule
+
+    target = get_object_or_404(TargetDatabase, pk=target_id)
+    deleted, _ = Schedule.objects.filter(name=f"{MONITOR_SCHEDULE_PREFIX}{target.pk}").delete()
+    if deleted:
+        AuditEvent.record(request.user, "baselines.monitoring_stopped", target)
+        messages.success(request, f"Monitoring of {target.name} stopped.")
+    return redirect("baseline_list")
 
 
 @role_required(DBA)

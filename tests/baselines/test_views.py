@@ -9,7 +9,6 @@ from baselines_app.models import BaselineRun, PerformanceValidation
 from migrations_app.models import TargetDatabase
 from tests.factories import TargetDatabaseFactory
 
-pytestmark = pytest.mark.urls("tests.baselines.urls")
 
 
 @pytest.fixture
