@@ -22,9 +22,15 @@ class ReportView:
     def __bool__(self):
         return bool(self.data)
 
-    @property
+    @cached_property
     def statements(self) -> list[dict]:
-        return self.data.get("statements") or []
+        """Statements with each finding's rule text (problem, solution) joined in from ``rules``."""
+        rules = self.data.get("rules") or {}
+        statements = []
+        for statement in self.data.get("statements") or []:
+            findings = [{**(rules.get(f.get("rule")) or {}), **f} for f in statement.get("findings") or []]
+            statements.append({**statement, "findings": findings})
+        return statements
 
     def statement_for(self, index: int) -> dict | None:
         statements = self.statements

@@ -50,6 +50,8 @@ def analyse(run) -> dict:
         is_production=plan.target.is_production,
         has_backup=plan.backup_completed and plan.backup_verified,
         progress=progress,
+        # the executor sets lock_timeout and statement_timeout on its session itself
+        assume_session_timeouts=True,
     )
     return report.to_dict()
 
