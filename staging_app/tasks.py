@@ -73,3 +73,11 @@ def sweep_staging_environments(in_flight_grace_seconds: int = 300) -> dict:
 
 def _any_production_target():
     return TargetDatabase.objects.filter(environment=TargetDatabase.Environment.PRODUCTION).first()
+
+
+def rehearse_plan(rehearsal_id: int) -> str:
+    """Rehearse a plan on its staging copy. Safe to deliver twice: only the delivery that moves
+    the Rehearsal QUEUED -> RUNNING does any work."""
+    from staging_app.rehearsals import run_rehearsal
+
+    return run_rehearsal(rehearsal_id)

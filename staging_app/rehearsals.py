@@ -1,0 +1,148 @@
+"""Rehearsals in the app: request one (view), run one (django-q2 task), store the engine's result.
+
+The task takes the rehearsal's id only and moves it QUEUED -> RUNNING by compare-and-set before
+any work, so a second delivery does nothing. The plan's operations are read when the task runs
+and rehearsed only if they still hash to the ``sql_hash`` that was requested: a rehearsal is
+always of one exact version of the SQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from dataflow_site.roles import DBA, user_roles
+from migrations_app.models import AuditEvent, MigrationPlan
+from staging_app.models import Rehearsal, StagingEnvironment
+from staging_app.registry import DjangoStagingRegistry, config_for
+
+log = logging.getLogger(__name__)
+
+
+class RehearsalRefused(Exception):
+    """The rehearsal cannot be requested; the message is for the user."""
+
+
+def ready_environments(plan: MigrationPlan):
+    return StagingEnvironment.objects.filter(target=plan.target, status=StagingEnvironment.Status.READY) \
+        .order_by("-created_at")
+
+
+def request_rehearsal(plan: MigrationPlan, user, environment: StagingEnvironment | None, *,
+                      measure_baselines: bool = True) -> Rehearsal:
+    if DBA not in user_roles(user):
+        raise PermissionDenied("only DBAs rehearse plans")
+    if not plan.operations.exists():
+        raise RehearsalRefused("the plan has no operations to rehearse")
+    if environment is None:
+        raise RehearsalRefused("choose a ready staging copy of the plan's target")
+    if environment.target_id != plan.target_id:
+        raise RehearsalRefused(f"{environment.database_name} is not a copy of {plan.target.name}")
+    with transaction.atomic():
+        # Row lock on the environment: two rehearsals on one copy would measure each other's locks.
+        env = StagingEnvironment.objects.select_for_update().get(pk=environment.pk)
+        if env.status != StagingEnvironment.Status.READY:
+            raise RehearsalRefused(f"{env.database_name} is {env.get_status_display().lower()}, not ready")
+        busy = env.rehearsals.filter(status__in=[Rehearsal.Status.QUEUED, Rehearsal.Status.RUNNING]).first()
+        if busy:
+            raise RehearsalRefused(f"{env.database_name} is busy with rehearsal #{busy.pk}; wait for it to finish")
+        rehearsal = Rehearsal.objects.create(plan=plan, sql_hash=plan.sql_hash, environment=env, requested_by=user,
+                                             measure_baselines=measure_baselines,
+                                             sample_fraction=env.data_sample_size,
+                                             progress={"phase": "queued", "step": 0, "steps": 6})
+        AuditEvent.record(user, "plan.rehearsal_requested", plan,
+                          data={"rehearsal": rehearsal.pk, "staging_id": env.staging_id, "sql_hash": plan.sql_hash,
+                                "baselines": measure_baselines})
+        transaction.on_commit(lambda: _queue(rehearsal.pk))
+    return rehearsal
+
+
+def _queue(rehearsal_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("staging_app.tasks.rehearse_plan", rehearsal_id, task_name=f"rehearsal:{rehearsal_id}",
+               group="rehearsal")
+
+
+def run_rehearsal(rehearsal_id: int) -> str:
+    from migrations_app.execution import plan_operations
+    from migrations_app.workflow import compute_sql_hash, refresh_approval
+    from staging_app.engines.rehearsal import rehearse_plan
+
+    claimed = Rehearsal.objects.filter(pk=rehearsal_id, status=Rehearsal.Status.QUEUED).update(
+        status=Rehearsal.Status.RUNNING, started_at=timezone.now(), progress={"phase": "starting", "step": 0, "steps": 6})
+    if not claimed:
+        return "already taken"
+    rehearsal = Rehearsal.objects.select_related("plan__target", "environment__target").get(pk=rehearsal_id)
+    plan, env = rehearsal.plan, rehearsal.environment
+    if compute_sql_hash(list(plan.operations.all())) != rehearsal.sql_hash:
+        return _fail(rehearsal, "the plan's SQL changed after the rehearsal was requested; rehearse the new version")
+    found = DjangoStagingRegistry().connections(env.staging_id)
+    if env.status != StagingEnvironment.Status.READY or not found:
+        return _fail(rehearsal, f"{env.database_name} is {env.get_status_display().lower()}: no copy to rehearse on")
+    _source, server = found
+    config = config_for(env.target)
+    if rehearsal.measure_baselines and not config.performance_baselines_enabled:
+        # The preset turns off automatic measurement; a DBA who asks for baselines gets them.
+        config = dataclasses.replace(config, performance_baselines_enabled=True)
+
+    def progress(state: dict) -> None:
+        Rehearsal.objects.filter(pk=rehearsal_id).update(progress=state)
+
+    try:
+        result = rehearse_plan(server.for_database(env.database_name), plan_operations(plan), plan.schema,
+                               sample_fraction=env.data_sample_size, table_fractions=table_fractions(env),
+                               measure_baselines=rehearsal.measure_baselines, config=config, progress=progress)
+    except Exception as exc:  # the engine reports step failures itself; this is a bug or a lost worker
+        log.exception("rehearsal %s crashed", rehearsal_id)
+        return _fail(rehearsal, f"{type(exc).__name__}: {exc}")
+    _store(rehearsal, result)
+    AuditEvent.record(rehearsal.requested_by, f"plan.rehearsal_{result.status.lower()}", plan,
+                      data={"rehearsal": rehearsal.pk, "staging_id": env.staging_id, "sql_hash": rehearsal.sql_hash,
+                            "rollback_verified": result.rollback_verified, "validation": result.validation_status,
+                            "projected_lock_ms": rehearsal.projected_lock_ms, "error": (result.error or "")[:500]})
+    if result.passed:
+        refresh_approval(plan, None)
+    return result.status.lower()
+
+
+def table_fractions(env: StagingEnvironment) -> dict[str, float]:
+    """staging rows / production rows per table, from the replication result (parents included)."""
+    result = env.replication_result or {}
+    estimates = result.get("source_rows_estimate") or {}
+    out = {}
+    for table, rows in (result.get("rows_sampled") or {}).items():
+        estimate = estimates.get(table)
+        if estimate and estimate > 0 and rows:
+            out[table] = min(1.0, rows / estimate)
+    return out
+
+
+def _store(rehearsal: Rehearsal, result) -> None:
+    data = result.to_dict()
+    projection = data["projection"] or {}
+    Rehearsal.objects.filter(pk=rehearsal.pk).update(
+        status=result.status, statements=data["statements"], forward_result=data["forward"],
+        rollback_result=data["rollback"], reapply_result=data["reapply"],
+        baselines_before=data["baselines_before"], baselines_after=data["baselines_after"],
+        validation=data["validation"], validation_status=result.validation_status or "",
+        baseline_error=result.baseline_error or "", digest_before=result.digest_before or "",
+        digest_after_forward=result.digest_after_forward or "", digest_after_rollback=result.digest_after_rollback or "",
+        digest_after_reapply=result.digest_after_reapply or "", rollback_verified=result.rollback_verified,
+        digest_differences=result.digest_differences, projection=projection or None,
+        projected_lock_ms=projection.get("projected_ms"), warnings=result.warnings, error=result.error or "",
+        progress={"phase": "done", "step": 6, "steps": 6}, finished_at=timezone.now())
+    rehearsal.refresh_from_db()
+
+
+def _fail(rehearsal: Rehearsal, error: str) -> str:
+    Rehearsal.objects.filter(pk=rehearsal.pk).update(status=Rehearsal.Status.FAILED, error=error,
+                                                     progress={"phase": "done", "step": 6, "steps": 6},
+                                                     finished_at=timezone.now())
+    AuditEvent.record(None, "plan.rehearsal_failed", rehearsal.plan,
+                      data={"rehearsal": rehearsal.pk, "sql_hash": rehearsal.sql_hash, "error": error[:500]})
+    return "failed"

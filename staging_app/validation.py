@@ -1,0 +1,41 @@
+"""What the sign-off gate's "staging validation" means (``migrations_app.gate.staging_validation``).
+
+HIGH (``full=False``): a PASSED rehearsal of this exact ``sql_hash`` on a staging copy of the
+plan's target: the plan applied, its rollback brought the schema digest back to the
+pre-rehearsal one, and it applied again.
+CRITICAL (``full=True``): the same rehearsal with baselines measured before and after the plan
+on the copy and a validation status of PASS (no degradation): the full staging test.
+"""
+
+from __future__ import annotations
+
+from staging_app.engines.lock_projection import percent
+from staging_app.models import Rehearsal
+
+
+def passed_validation(plan, *, full: bool) -> tuple[bool, str]:
+    """(met, detail): which rehearsal satisfies the requirement, or what is missing."""
+    of_this_sql = Rehearsal.objects.filter(plan=plan, sql_hash=plan.sql_hash, environment__target=plan.target) \
+        .select_related("environment").order_by("-finished_at", "-id")
+    passed = of_this_sql.filter(status=Rehearsal.Status.PASSED, rollback_verified=True)
+    satisfying = passed.filter(validation_status="PASS") if full else passed
+    found = satisfying.first()
+    if found is not None:
+        detail = (f"rehearsal #{found.pk} on {found.environment.database_name} "
+                  f"({percent(found.sample_fraction or 1)} sample) passed: rollback verified by the schema digest")
+        return True, detail + (", baselines PASS" if full else "")
+    if full and passed.exists():
+        latest = passed.first()
+        status = latest.validation_status or ("not measured" if not latest.measure_baselines else "not available")
+        return False, (f"rehearsal #{latest.pk} passed but its baselines are {status}: "
+                       "rehearse again with baselines and no degradation")
+    active = of_this_sql.filter(status__in=[Rehearsal.Status.QUEUED, Rehearsal.Status.RUNNING]).first()
+    if active is not None:
+        return False, f"rehearsal #{active.pk} of this SQL is {active.get_status_display().lower()}"
+    failed = of_this_sql.filter(status=Rehearsal.Status.FAILED).first()
+    if failed is not None:
+        return False, f"rehearsal #{failed.pk} of this SQL failed: {failed.error[:200]}"
+    if Rehearsal.objects.filter(plan=plan, status=Rehearsal.Status.PASSED).exists():
+        return False, "earlier rehearsals were of a different version of the SQL: rehearse this one"
+    what = "rehearse it with baselines" if full else "rehearse it"
+    return False, f"no rehearsal of this SQL yet: {what} on a staging copy of {plan.target.name}"
