@@ -91,8 +91,10 @@ def _raw_statements(operations) -> tuple[list[RawStatement], dict[int, str]]:
 
 def analyze_plan(operations, connection=None, schema: str = "public", *, is_production: bool = False,
                  has_backup: bool = False, progress: Callable[[str, int, int], None] | None = None,
-                 thresholds: Thresholds | None = None, assume_session_timeouts: bool = False) -> PlanAnalysisReport:
-    """Analyse a plan. Raises ``SqlSyntaxError`` on unparsable SQL and ``CatalogFactsError`` (or the
+                 thresholds: Thresholds | None = None, assume_session_timeouts: bool = False,
+                 rehearsal: dict | None = None) -> PlanAnalysisReport:
+    """Analyse a plan. ``rehearsal``: facts of a passed staging rehearsal of this SQL
+    (``Rehearsal.risk_input()``), whose projected lock time becomes a risk factor. Raises ``SqlSyntaxError`` on unparsable SQL and ``CatalogFactsError`` (or the
     dependency analyzers' errors) when the connected catalog cannot be read."""
     started = time.perf_counter()
     timings = {}
@@ -152,7 +154,7 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
     risk = RiskAssessmentEngine(thresholds=thresholds).assess_plan(
         statements, dependency_reports, facts=facts, findings_by_statement=by_stmt, is_production=is_production,
         has_backup=has_backup, default_schema=schema,
-        rollback_sql_by_statement={i: r.sql for i, r in enumerate(rollbacks) if r.sql})
+        rollback_sql_by_statement={i: r.sql for i, r in enumerate(rollbacks) if r.sql}, rehearsal=rehearsal)
     engine = MitigationStrategyEngine()
     destroyed = sorted({(s.schema or schema, s.table) for s in statements if s.destroys_data and s.table
                         and s.kind in ("DROP_TABLE", "DROP_COLUMN", "TRUNCATE", "DELETE", "UPDATE")})

@@ -192,9 +192,11 @@ class RiskAssessmentEngine:
 
     def assess_plan(self, operations, dependency_reports=None, *, facts: CatalogFacts | None = None,
                     findings_by_statement=None, is_production=False, has_backup=False,
-                    rollback_sql_by_statement=None, default_schema="public") -> PlanRiskAssessment:
+                    rollback_sql_by_statement=None, default_schema="public", rehearsal=None) -> PlanRiskAssessment:
         """Assess each operation; the plan's score is at least its riskiest operation's, and
-        category scores are the worst over the operations."""
+        category scores are the worst over the operations. ``rehearsal``: a passed staging
+        rehearsal's facts (``{"projection": {...}}``); its projected production lock time is a
+        measured factor that can raise, never lower, system availability."""
         reports = dependency_reports or {}
         per_op = []
         for i, op in enumerate(operations):
@@ -209,8 +211,15 @@ class RiskAssessmentEngine:
                 is_production=is_production, has_backup=has_backup, default_schema=default_schema,
                 rollback_sql=rollback, rollback_known=rollback_sql_by_statement is not None))
         categories = {c: max((op.category_scores[c] for op in per_op), default=0) for c in CATEGORIES}
-        overall = max([combine(categories)] + [op.overall_score for op in per_op])
         factors = []
+        if rehearsal:
+            from migrations_app.engines.risk_factors import rehearsal_factor
+
+            measured = rehearsal_factor(rehearsal)
+            if measured is not None:
+                factors.append(measured)
+                categories[measured.category] = min(100, max(categories[measured.category], measured.points))
+        overall = max([combine(categories)] + [op.overall_score for op in per_op])
         for i, op in enumerate(per_op):
             for f in op.risk_factors:
                 factors.append(RiskFactor(f.name, f.points, f.category, f"statement {i + 1}: {f.evidence}"))

@@ -146,3 +146,16 @@ def _size_text(ctx: OperationContext) -> str:
     if ctx.row_count is None and ctx.table_size_bytes is None:
         return f"{ctx.table} (size unknown)"
     return f"{ctx.table} has {format_count(ctx.row_count or 0)} rows, {format_bytes(ctx.table_size_bytes or 0)}"
+
+
+def rehearsal_factor(rehearsal: dict) -> RiskFactor | None:
+    """The lock time measured on a staging rehearsal and projected to production, as a factor
+    (same time bands as the estimated ``blocking_rewrite``); None without a projection."""
+    projection = (rehearsal or {}).get("projection") or {}
+    if projection.get("projected_ms") is None or not projection.get("mode"):
+        return None
+    seconds = projection["projected_ms"] / 1000
+    blocking = projection["mode"] in WRITE_BLOCKING
+    points = 0 if not blocking or seconds < 1 else 15 if seconds < 10 else 30 if seconds < 60 else 45 if seconds < 600 else 60
+    return RiskFactor("rehearsed_lock_time", points, "system_availability", projection.get("evidence") or
+                      f"rehearsal: {projection['mode']} projected {format_seconds(seconds)} on production")
