@@ -52,8 +52,18 @@ def analyse(run) -> dict:
         progress=progress,
         # the executor sets lock_timeout and statement_timeout on its session itself
         assume_session_timeouts=True,
+        rehearsal=_rehearsal_facts(plan, run.sql_hash),
     )
     return report.to_dict()
+
+
+def _rehearsal_facts(plan, sql_hash: str) -> dict | None:
+    """The latest passed staging rehearsal of this exact SQL: its projected lock time is a risk factor."""
+    from staging_app.models import Rehearsal
+
+    rehearsal = (Rehearsal.objects.filter(plan=plan, sql_hash=sql_hash, status=Rehearsal.Status.PASSED)
+                 .order_by("-finished_at", "-id").first())
+    return rehearsal.risk_input() if rehearsal else None
 
 
 # Execution, alerts, monitor (issue 6). Ids only: never a secret or an object in a task argument.
