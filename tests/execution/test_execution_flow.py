@@ -1,5 +1,7 @@
 """Executing plans through the app: outcome, log, digests, gate re-check, double delivery, rollback."""
 
+from django.utils import timezone
+
 from migrations_app import execution as runner
 from migrations_app.engines.concurrent_access_manager import MigrationLockManager
 from migrations_app.models import AuditEvent, Execution, Incident, MigrationPlan, PlanStatus, SignOff
@@ -114,3 +116,36 @@ def test_a_failed_concurrent_step_compensates_the_committed_ones_and_ends_rolled
     assert plan.status == PlanStatus.ROLLED_BACK
     assert execution.digest_after == execution.digest_before  # index dropped again, no INVALID index left
     assert Incident.objects.get(execution=execution).failure_type == Incident.FailureType.COMPENSATED
+
+
+def test_a_stop_requested_between_statements_runs_nothing_more_and_fails_the_plan(shop, approved_plan, dba, manager):
+    # PostgreSQL ignores a cancel that reaches an idle session, so the recorder also checks the
+    # stop flag before each attempt and statement and gives up the migration lock.
+    plan = approved_plan(shop, ADD_TWO)
+    execution = runner.start_execution(plan, dba)
+    Execution.objects.filter(pk=execution.pk).update(stop_requested_at=timezone.now(), stop_requested_by=manager)
+    assert execute_plan(execution.pk) == "failed"
+    execution.refresh_from_db()
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.FAILED and execution.error.startswith("Emergency stop by manager_carol")
+    assert [e for e in execution.statement_log if e["phase"] == "migration"] == []
+    assert "email" not in columns(shop, "customers")
+    assert Incident.objects.get(execution=execution).failure_type == Incident.FailureType.EMERGENCY_STOP
+    assert MigrationLockManager(shop.connection()).check_lock_status("public").is_locked is False
+
+
+def test_a_rollback_that_fails_ends_rollback_failed_with_a_critical_incident(
+        shop, approved_plan, dba, django_capture_on_commit_callbacks):
+    plan = approved_plan(shop, ADD_TWO)
+    execution = _run(plan, dba, django_capture_on_commit_callbacks)
+    with shop.connection().connect(autocommit=True) as conn:  # someone dropped it by hand meanwhile
+        conn.execute("ALTER TABLE orders DROP COLUMN note")
+    with django_capture_on_commit_callbacks(execute=True):
+        rollback = runner.request_rollback(execution, dba)
+    rollback.refresh_from_db()
+    plan.refresh_from_db()
+    assert rollback.status == Execution.Status.FAILED and plan.status == PlanStatus.ROLLBACK_FAILED
+    assert rollback.verified is False or rollback.verified is None
+    incident = Incident.objects.get(execution=rollback)
+    assert incident.severity == "critical" and incident.failure_type == Incident.FailureType.ROLLBACK_FAILED
+    assert incident.alerts.get().severity == "critical"
