@@ -28,8 +28,16 @@ class RehearsalRefused(Exception):
 
 
 def ready_environments(plan: MigrationPlan):
+    """READY copies of the plan's target that no rehearsal has changed yet."""
     return StagingEnvironment.objects.filter(target=plan.target, status=StagingEnvironment.Status.READY) \
-        .order_by("-created_at")
+        .exclude(rehearsals__in=applied_rehearsals()).order_by("-created_at")
+
+
+def applied_rehearsals():
+    """Rehearsals that changed their copy: a passed one ends with the plan applied again, a
+    failed one after the forward run left it after the plan or in between. A rehearsal must
+    start from the schema it will meet on production, so such a copy is not rehearsed again."""
+    return Rehearsal.objects.exclude(digest_after_forward="")
 
 
 def request_rehearsal(plan: MigrationPlan, user, environment: StagingEnvironment | None, *,
@@ -50,6 +58,10 @@ def request_rehearsal(plan: MigrationPlan, user, environment: StagingEnvironment
         busy = env.rehearsals.filter(status__in=[Rehearsal.Status.QUEUED, Rehearsal.Status.RUNNING]).first()
         if busy:
             raise RehearsalRefused(f"{env.database_name} is busy with rehearsal #{busy.pk}; wait for it to finish")
+        applied = applied_rehearsals().filter(environment=env).first()
+        if applied:
+            raise RehearsalRefused(f"{env.database_name} was changed by rehearsal #{applied.pk} "
+                                   f"({applied.plan.title}); rehearse on a fresh copy")
         rehearsal = Rehearsal.objects.create(plan=plan, sql_hash=plan.sql_hash, environment=env, requested_by=user,
                                              measure_baselines=measure_baselines,
                                              sample_fraction=env.data_sample_size,
