@@ -11,7 +11,7 @@ from tests.factories import TargetDatabaseFactory
 
 DEMO_SCHEMA = (Path(__file__).resolve().parents[2] / "migrations_app/demo/demo_shop_schema.sql").read_text()
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_dba_writes_a_plan_manager_approves_it_author_cannot(browser_page, live_server, target_db, django_user_model):

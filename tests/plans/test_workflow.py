@@ -159,7 +159,7 @@ def test_managers_are_emailed_when_a_high_plan_awaits_sign_off(plan, analysed, m
     assert [m.to for m in mail.outbox if "awaits your sign-off" in m.subject] == [[manager.email]]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_approval_and_edit_cannot_both_win(dba, other_dba, django_user_model):
     """An edit and a review race; whatever the order, a sign-off never survives on changed SQL."""
     from tests.factories import TargetDatabaseFactory
