@@ -129,7 +129,8 @@ def _executor(execution: Execution) -> AtomicMigrationExecutor:
         target, lock_timeout_ms=settings.DATAFLOW_EXEC_LOCK_TIMEOUT_MS,
         statement_timeout_ms=settings.DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS,
         max_attempts=settings.DATAFLOW_EXEC_MAX_ATTEMPTS, lock_wait_seconds=settings.DATAFLOW_EXEC_LOCK_WAIT_SECONDS,
-        lock_manager=MigrationLockManager(target, owner=owner), application_name=application_name(execution))
+        lock_manager=MigrationLockManager(target, owner=owner), application_name=application_name(execution),
+        search_path=execution.plan.schema)
 
 
 def application_name(execution: Execution) -> str:

@@ -21,6 +21,7 @@ from contextlib import ExitStack
 from typing import Callable, Iterable
 
 import psycopg
+from psycopg import sql
 
 from migrations_app.engines.catalog import query
 from migrations_app.engines.connections import TargetConnection
@@ -40,8 +41,11 @@ class AtomicMigrationExecutor:
                  backoff_base_seconds: float = 0.2, backoff_max_seconds: float = 10.0,
                  lock_wait_seconds: float = 30.0, verify_digest: bool = True,
                  lock_manager: MigrationLockManager | None = None,
-                 application_name: str = "dataflow-executor"):
+                 application_name: str = "dataflow-executor", search_path: str | None = None):
+        """``search_path``: the plan's schema; unqualified names in its SQL resolve there first
+        (then ``public``, where extensions usually live). None keeps the server's setting."""
         self.connection = connection
+        self.search_path = search_path
         self.lock_timeout_ms = lock_timeout_ms
         self.statement_timeout_ms = statement_timeout_ms
         self.max_attempts = max(1, max_attempts)
@@ -150,7 +154,8 @@ class AtomicMigrationExecutor:
             conn.execute(query("exec_session_settings"), {
                 "lock_timeout": f"{int(self.lock_timeout_ms)}ms",
                 "statement_timeout": f"{int(self.statement_timeout_ms)}ms",
-                "idle_timeout": f"{int(self.statement_timeout_ms)}ms"})
+                "idle_timeout": f"{int(self.statement_timeout_ms)}ms",
+                "search_path": _search_path(conn, self.search_path)})
             if conn.info.server_version >= 140000:
                 conn.execute(query("exec_client_check"), {"interval": "1s"})
         except BaseException:
@@ -163,6 +168,13 @@ class AtomicMigrationExecutor:
     def _backoff(self, attempt: int) -> float:
         cap = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
         return cap * random.uniform(0.5, 1.0)
+
+
+def _search_path(conn: psycopg.Connection, schema: str | None) -> str | None:
+    if not schema:
+        return None
+    quoted = sql.Identifier(schema).as_string(conn)
+    return quoted if schema == "public" else f"{quoted}, public"
 
 
 def _emitter(progress: Progress | None, result: MigrationResult) -> Progress:
