@@ -19,8 +19,9 @@ from psycopg import sql
 
 from staging_app.engines import schema_copy
 from staging_app.engines.catalog import query
+from staging_app.engines.copy_stream import relay
 from staging_app.engines.masking import ColumnMasker, MaskingRule, rules_to_dict
-from staging_app.engines.sampling import (SampleSet, full_copy_query, load_foreign_keys, load_tables,
+from staging_app.engines.sampling import (SampleSet, full_copy_query, load_foreign_keys, load_leaves, load_tables,
                                           resolve_tables_filter)
 
 LOCK_TIMEOUT = "10s"
@@ -54,12 +55,14 @@ class ReplicationResult:
     bytes_copied: int = 0
     data_sample_size: float = 0.0
     sample_seed: int = 0
-    sampling_method: str = "BERNOULLI"
+    sampling_method: str = "AUTO"
     tables_filter: list[str] | None = None
     include_data: bool = True
     closure_passes: int = 0
     duration_seconds: float = 0.0
-    copy_seconds: float = 0.0
+    sampling_seconds: float = 0.0  # TABLESAMPLE and foreign-key closure
+    copy_seconds: float = 0.0  # the COPY streams alone
+    data_seconds: float = 0.0  # sampling + copy: what a whole-table dump|restore is compared with
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -67,7 +70,8 @@ class ReplicationResult:
 
     @property
     def throughput_mb_per_second(self) -> float:
-        return self.bytes_copied / 1e6 / self.copy_seconds if self.copy_seconds else 0.0
+        """COPY bytes per second of the whole data phase (sampling included)."""
+        return self.bytes_copied / 1e6 / self.data_seconds if self.data_seconds else 0.0
 
 
 @dataclasses.dataclass
@@ -78,7 +82,7 @@ class ReplicationRequest:
     sample_seed: int
     tables_filter: list[str] | None
     masking_rules: list[MaskingRule]
-    sampling_method: str = "BERNOULLI"
+    sampling_method: str = "AUTO"
     statement_timeout_ms: int = 900_000
 
 
@@ -100,7 +104,7 @@ def replicate(source, staging, request: ReplicationRequest,
         tables = load_tables(src)
         edges = load_foreign_keys(src)
         sampler = SampleSet(src, tables, edges, fraction=request.data_sample_size, seed=request.sample_seed,
-                            method=request.sampling_method)
+                            method=request.sampling_method, leaves={})
         full_copy = request.data_sample_size >= 1 and request.tables_filter is None
         if request.include_data and not full_copy:
             sampler.prepare()
@@ -115,8 +119,9 @@ def replicate(source, staging, request: ReplicationRequest,
         for table in tables:
             # Keeps row addresses stable and DDL out while we read (pg_dump takes the same lock).
             src.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(table.identifier))
-        if {t.oid for t in load_tables(src)} != {t.oid for t in tables}:
-            raise SchemaChangedError("tables were created or dropped on production while the copy started; retry")
+        if load_tables(src) != tables or load_foreign_keys(src) != edges:
+            raise SchemaChangedError("tables or foreign keys changed on production while the copy started; retry")
+        sampler.leaves = load_leaves(src, tables)  # partitions as of the snapshot, with their sizes
         chosen = resolve_tables_filter(tables, request.tables_filter)
         masker = ColumnMasker(request.masking_rules, tables, edges, salt=request.staging_id)
         source_counts = schema_copy.object_counts(src)
@@ -128,14 +133,17 @@ def replicate(source, staging, request: ReplicationRequest,
 
         if request.include_data:
             report({"phase": "sampling", "tables_done": 0, "tables_total": len(tables), "rows_copied": 0})
+            data_started = time.monotonic()
             if not full_copy:
                 sampler.sample(chosen)
                 result.closure_passes = sampler.close_under_foreign_keys()
                 result.parent_rows_added = {sampler.tables[oid].qualified_name: n
                                             for oid, n in sorted(sampler.parent_rows_added.items())}
+            result.sampling_seconds = time.monotonic() - data_started
             copy_started = time.monotonic()
             _copy_tables(src, dst, tables, sampler, masker, full_copy, result, report)
             result.copy_seconds = time.monotonic() - copy_started
+            result.data_seconds = time.monotonic() - data_started
             _copy_sequences(src, dst)
             result.source_rows_estimate = _row_estimates(src, tables)
 
@@ -161,23 +169,34 @@ def replicate(source, staging, request: ReplicationRequest,
 
 
 def _copy_tables(src, dst, tables, sampler, masker, full_copy, result, report) -> None:
+    # Rows are fetched by address (see SampleSet.copy_queries): hash and merge joins would
+    # read each whole table. Set after the closure, whose semi-joins want hash joins.
+    src.execute("SET LOCAL enable_hashjoin = off")
+    src.execute("SET LOCAL enable_mergejoin = off")
+    # Staging is a disposable copy: a crash loses it anyway, so commits need not wait for the disk.
+    dst.execute("SET synchronous_commit = off")
     last_report = time.monotonic()
+
+    def on_block(nbytes: int) -> None:
+        nonlocal last_report
+        result.bytes_copied += nbytes
+        if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
+            last_report = time.monotonic()
+            report({"phase": "copying", "tables_done": done, "tables_total": len(tables),
+                    "current_table": table.qualified_name, "rows_copied": result.total_rows_sampled,
+                    "bytes_copied": result.bytes_copied})
+
     for done, table in enumerate(tables):
         select_list = masker.select_list(table)
-        out_query = full_copy_query(table, select_list) if full_copy else sampler.copy_query(table, select_list)
+        if full_copy:
+            out_queries = [full_copy_query(table, select_list)]
+        elif sampler.has_rows(table.oid):
+            out_queries = sampler.copy_queries(table, select_list)
+        else:
+            out_queries = []
         in_query = sql.SQL("COPY {} ({}) FROM STDIN").format(
             table.identifier, sql.SQL(", ").join(sql.Identifier(c) for c in table.columns))
-        with src.cursor() as scur, dst.cursor() as dcur:
-            with scur.copy(out_query) as out, dcur.copy(in_query) as inp:
-                for block in out:
-                    inp.write(block)
-                    result.bytes_copied += len(block)
-                    if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
-                        last_report = time.monotonic()
-                        report({"phase": "copying", "tables_done": done, "tables_total": len(tables),
-                                "current_table": table.qualified_name, "rows_copied": result.total_rows_sampled,
-                                "bytes_copied": result.bytes_copied})
-            rows = max(dcur.rowcount, 0)
+        rows = sum(relay(src, dst, out_query, in_query, on_block) for out_query in out_queries)
         dst.commit()
         result.rows_sampled[table.qualified_name] = rows
         result.total_rows_sampled += rows

@@ -50,7 +50,7 @@ class StagingEnvironmentConfig:
     min_baseline_queries: int = 5
     auto_cleanup_hours: int = 24
     # Beyond the runbook: how rows are sampled and how long one COPY may run on production.
-    sampling_method: str = "BERNOULLI"
+    sampling_method: str = "AUTO"  # SYSTEM for heaps of 10 MB and more, BERNOULLI below (sampling.py)
     copy_statement_timeout_seconds: int = 900
 
     def __post_init__(self):
