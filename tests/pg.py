@@ -34,6 +34,22 @@ def server_connection(dbname: str = "postgres") -> TargetConnection:
     )
 
 
+def dsn(target: TargetConnection) -> str:
+    """A libpq key=value connection string for ``target`` (works for TCP hosts and socket
+    directories alike, unlike a hand-built URL)."""
+    from psycopg.conninfo import make_conninfo
+
+    params = dict(host=target.host, port=target.port, dbname=target.dbname, user=target.user)
+    if target.password:
+        params["password"] = target.password
+    return make_conninfo(**params)
+
+
+def app_database_url() -> str:
+    """DATABASE_URL for a child process that must use the same (test) app database."""
+    return dsn(server_connection(settings.DATABASES["default"]["NAME"]))
+
+
 def admin_connect() -> psycopg.Connection:
     return server_connection("postgres").connect(autocommit=True)
 

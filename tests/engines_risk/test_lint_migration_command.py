@@ -4,6 +4,8 @@ import io
 import json
 
 import pytest
+
+from tests import pg
 from django.core.management import call_command
 
 PLAN = ("ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);\n"
@@ -54,7 +56,7 @@ def test_unparsable_input_exits_2_with_line_and_position(tmp_path):
 
 
 def test_dsn_adds_live_facts(tmp_path, shop):
-    dsn = f"postgresql://{shop.user}@{shop.host}:{shop.port}/{shop.dbname}"
+    dsn = pg.dsn(shop)
     data = json.loads(run(tmp_path, "ALTER TABLE customers DROP COLUMN legacy_status;", "--dsn", dsn, "--json"))
     assert data["static_only"] is False
     assert data["dependencies"][0]["column"] == "legacy_status"

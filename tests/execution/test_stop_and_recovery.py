@@ -24,6 +24,7 @@ from migrations_app.engines.concurrent_access_manager import MigrationLockManage
 from migrations_app.execution_monitor import monitor_executions
 from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus
 from migrations_app.tasks import execute_plan
+from tests import pg
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG_ALTER = "ALTER TABLE slow ADD CONSTRAINT slow_crawl CHECK (crawl(id))"  # about 30 s
@@ -101,9 +102,8 @@ def test_a_worker_killed_mid_alter_rolls_back_frees_the_lock_and_the_monitor_fai
         shop, approved_plan, dba):
     plan = approved_plan(shop, LONG_ALTER)
     execution = runner.start_execution(plan, dba)
-    db = settings.DATABASES["default"]
     child_env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "dataflow_site.settings",
-                 "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+                 "DATABASE_URL": pg.app_database_url()}
     child = subprocess.Popen([sys.executable, "-c", KILLED_WORKER, str(execution.pk)], env=child_env, cwd=ROOT)
     try:
         running = _wait_for_running_statement(execution.pk, child=child)

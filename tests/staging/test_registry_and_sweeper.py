@@ -134,9 +134,8 @@ manager_for(row.target).replicate_production_schema(staging_id, progress=stall)
 def test_a_worker_killed_during_the_copy_leaves_no_orphan_after_the_sweeper(target, cleanup_copies, tmp_path):
     env = manager_for(target).create_staging_environment(target.connection(), 0.1)
     flag = tmp_path / "copying"
-    db = settings.DATABASES["default"]
     child_env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "dataflow_site.settings",
-                 "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+                 "DATABASE_URL": pg.app_database_url()}
     child = subprocess.Popen([sys.executable, "-c", KILLED_WORKER, env.staging_id, str(flag)], env=child_env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
