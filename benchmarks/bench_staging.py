@@ -2,13 +2,19 @@
 same tables whole, same run, same server.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_staging.py --scale 1
+    ... bench_staging.py --demo      # create-to-ready of demo_shop at 10% (loaded into dfbench_demo_stg)
 
-Creates ``dfbench_staging_src`` (about 330 MB of heap at --scale 1, plus indexes), copies it
-both ways, prints the figures, and drops everything it made (the source, the pg_dump
-destination ``dfbench_staging_whole``, and our staging copy through the manager's cleanup).
-"MB landed" is the heap size of the copied tables in the destination (pg_table_size),
-so both sides are measured the same way. Peak RSS is this process's (our engine's), children
-(pg_dump/pg_restore) reported separately.
+Creates ``dfbench_staging_src`` (about 290 MB of heap at --scale 1, plus indexes), copies it
+both ways ``--repeat`` times, alternating, prints the medians, and drops everything it made
+(the source, the pg_dump destination ``dfbench_staging_whole``, and our staging copies through
+the manager's cleanup).
+
+"MB landed" is the heap size of the copied tables in the destination (pg_table_size), so both
+sides are measured the same way. Our time is the *data phase*: TABLESAMPLE, the foreign-key
+closure and the COPY streams (``ReplicationResult.data_seconds``); theirs is the dump piped
+into psql. Neither includes pre-data or post-data (indexes, constraints), reported separately
+as create-to-ready. Peak RSS is this process's (our engine's); the children (pg_dump, psql,
+pg_restore) are reported separately.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -30,7 +37,7 @@ from staging_app.engines.schema_copy import client_program  # noqa: E402
 from staging_app.engines.staging_environment_manager import (StagingEnvironmentConfig,  # noqa: E402
                                                             StagingEnvironmentManager)
 
-SOURCE, WHOLE = "dfbench_staging_src", "dfbench_staging_whole"
+SOURCE, WHOLE, DEMO = "dfbench_staging_src", "dfbench_staging_whole", "dfbench_demo_stg"
 TABLES = ("public.customers", "public.products", "public.orders", "public.order_items")
 
 SCHEMA = """
@@ -71,71 +78,124 @@ def heap_mb(conn_info: TargetConnection) -> float:
                             "c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'").fetchone()[0])
 
 
+def load_whole(source: TargetConnection, whole: TargetConnection) -> float:
+    """pg_dump --data-only | psql of TABLES into ``whole`` (emptied first); returns seconds."""
+    with whole.connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in TABLES)))
+    started = time.monotonic()
+    dump = subprocess.Popen([client_program("pg_dump"), "--data-only", *[f"--table={t}" for t in TABLES], SOURCE],
+                            env={**os.environ, **source.libpq_env()}, stdout=subprocess.PIPE)
+    subprocess.run([client_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", WHOLE],
+                   stdin=dump.stdout, env={**os.environ, **whole.libpq_env()}, check=True, stdout=subprocess.DEVNULL)
+    if dump.wait() != 0:
+        raise RuntimeError("pg_dump failed")
+    return time.monotonic() - started
+
+
+def generate(server: TargetConnection, source: TargetConnection, scale: float) -> None:
+    with admin(server) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(SOURCE)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(SOURCE)))
+    started = time.monotonic()
+    with source.connect(autocommit=True, statement_timeout_ms=0) as conn:
+        conn.execute(SCHEMA)
+        counts = {"customers": int(400_000 * scale), "orders": int(1_200_000 * scale)}
+        for statement in DATA.strip().split(";\n"):
+            conn.execute(statement, counts if "%(" in statement else None)
+    print(f"generated {SOURCE}: {heap_mb(source):.0f} MB heap in {time.monotonic() - started:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 400k customers, 1.2M orders, 2.4M items")
     parser.add_argument("--sample", type=float, default=0.1)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side, alternating; medians reported")
+    parser.add_argument("--reuse-source", action="store_true", help="keep an existing source database (and keep it after)")
+    parser.add_argument("--demo", action="store_true", help="measure create-to-ready of demo_shop at --sample instead")
     args = parser.parse_args()
     server = TargetConnection.from_dsn(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
                                        dbname="postgres", statement_timeout_ms=0)
+    if args.demo:
+        return demo(server, args.sample)
     source, whole = server.for_database(SOURCE), server.for_database(WHOLE)
     manager = StagingEnvironmentManager(StagingEnvironmentConfig(max_staging_environments=1))
-    env = None
+    ours, theirs = [], []
     try:
         with admin(server) as conn:
-            for name in (SOURCE, WHOLE):
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        started = time.monotonic()
-        with source.connect(autocommit=True, statement_timeout_ms=0) as conn:
-            conn.execute(SCHEMA)
-            counts = {"customers": int(400_000 * args.scale), "orders": int(1_200_000 * args.scale)}
-            for statement in DATA.strip().split(";\n"):
-                conn.execute(statement, counts if "%(" in statement else None)
-        print(f"generated {SOURCE}: {heap_mb(source):.0f} MB heap in {time.monotonic() - started:.0f} s")
-
-        # Ours: create + replicate (10%), measured end to end and copy phase alone.
-        started = time.monotonic()
-        env = manager.create_staging_environment(source, args.sample, sample_seed=1)
-        result = manager.replicate_production_schema(env.staging_id)
-        ours_total = time.monotonic() - started
-        ours_mb = heap_mb(server.for_database(env.database_name))
-
-        # Theirs: same tables whole, into a database holding the same pre-data schema.
-        env_vars = {**os.environ, **whole.libpq_env()}
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SOURCE]).fetchone()
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(WHOLE)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(WHOLE)))
+        if not (args.reuse_source and exists):
+            generate(server, source, args.scale)
+        else:
+            print(f"reusing {SOURCE}: {heap_mb(source):.0f} MB heap")
         dump = subprocess.Popen([client_program("pg_dump"), "--schema-only", "--section=pre-data", SOURCE],
                                 env={**os.environ, **source.libpq_env()}, stdout=subprocess.PIPE)
         subprocess.run([client_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", WHOLE],
-                       stdin=dump.stdout, env=env_vars, check=True, stdout=subprocess.DEVNULL)
+                       stdin=dump.stdout, env={**os.environ, **whole.libpq_env()}, check=True, stdout=subprocess.DEVNULL)
         dump.wait()
-        started = time.monotonic()
-        dump = subprocess.Popen([client_program("pg_dump"), "--data-only", *[f"--table={t}" for t in TABLES], SOURCE],
-                                env={**os.environ, **source.libpq_env()}, stdout=subprocess.PIPE)
-        subprocess.run([client_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", WHOLE],
-                       stdin=dump.stdout, env=env_vars, check=True, stdout=subprocess.DEVNULL)
-        dump.wait()
-        theirs_seconds = time.monotonic() - started
-        theirs_mb = heap_mb(whole)
-
-        ours_rate = ours_mb / result.copy_seconds
-        theirs_rate = theirs_mb / theirs_seconds
-        rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"ours   ({args.sample:.0%} sample, FK-closed): {result.total_rows_sampled} rows, {ours_mb:.1f} MB landed, "
-              f"copy {result.copy_seconds:.2f} s = {ours_rate:.1f} MB/s; create-to-ready {ours_total:.2f} s "
-              f"(end-to-end {ours_mb / ours_total:.1f} MB/s), {result.closure_passes} closure passes")
-        print(f"theirs (pg_dump --data-only | psql, whole): {theirs_mb:.1f} MB landed in {theirs_seconds:.2f} s "
-              f"= {theirs_rate:.1f} MB/s")
-        print(f"ratio ours/theirs (copy phase): {ours_rate / theirs_rate:.2f}x; "
-              f"end-to-end: {(ours_mb / ours_total) / theirs_rate:.2f}x")
-        print(f"peak RSS: our process {rss_self:.0f} MB, largest child (pg_dump/psql/pg_restore) {rss_children:.0f} MB")
-        print("rows per table:", result.rows_sampled)
+        for _ in range(args.repeat):
+            started = time.monotonic()
+            env = manager.create_staging_environment(source, args.sample, sample_seed=1)
+            try:
+                result = manager.replicate_production_schema(env.staging_id)
+                ready = time.monotonic() - started
+                landed = heap_mb(server.for_database(env.database_name))
+            finally:
+                print("cleanup:", manager.cleanup_staging_environment(env.staging_id)["cleanup_status"], end="; ")
+            ours.append((landed, result, ready))
+            seconds = load_whole(source, whole)
+            theirs.append((heap_mb(whole), seconds))
+            print(f"ours {landed:.1f} MB in {result.data_seconds:.2f} s (sampling {result.sampling_seconds:.2f} s, "
+                  f"copy {result.copy_seconds:.2f} s), ready in {ready:.2f} s; theirs {theirs[-1][0]:.1f} MB "
+                  f"in {seconds:.2f} s")
     finally:
-        if env is not None:
-            print("cleanup:", manager.cleanup_staging_environment(env.staging_id)["cleanup_status"])
         with admin(server) as conn:
-            for name in (SOURCE, WHOLE):
+            for name in ((WHOLE,) if args.reuse_source else (SOURCE, WHOLE)):
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    landed, result, _ = ours[0]
+    data_rate = statistics.median(mb / r.data_seconds for mb, r, _ in ours)
+    copy_rate = statistics.median(mb / r.copy_seconds for mb, r, _ in ours)
+    theirs_rate = statistics.median(mb / seconds for mb, seconds in theirs)
+    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"ours   ({args.sample:.0%} sample, FK-closed): {result.total_rows_sampled} rows, {landed:.1f} MB landed; "
+          f"median data phase (sampling + closure + COPY) {data_rate:.1f} MB/s, COPY streams alone {copy_rate:.1f} MB/s; "
+          f"median create-to-ready {statistics.median(r for _, _, r in ours):.2f} s; {result.closure_passes} closure passes")
+    print(f"theirs (pg_dump --data-only | psql, whole): {theirs[0][0]:.1f} MB landed; median {theirs_rate:.1f} MB/s")
+    print(f"ratio ours/theirs: data phase {data_rate / theirs_rate:.2f}x, COPY streams alone {copy_rate / theirs_rate:.2f}x")
+    print(f"peak RSS: our process {rss_self:.0f} MB, largest child (pg_dump/psql/pg_restore) {rss_children:.0f} MB")
+    print("rows per table:", result.rows_sampled)
+
+
+def demo(server: TargetConnection, sample: float) -> None:
+    """Create-to-ready of a ``sample`` copy of demo_shop, loaded into its own database."""
+    demo_dir = Path(__file__).resolve().parents[1] / "migrations_app" / "demo"
+    source = server.for_database(DEMO)
+    manager = StagingEnvironmentManager(StagingEnvironmentConfig(max_staging_environments=1))
+    try:
+        with admin(server) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DEMO)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEMO)))
+        with source.connect(autocommit=True, statement_timeout_ms=0) as conn:
+            conn.execute((demo_dir / "demo_shop_schema.sql").read_text())
+            conn.execute((demo_dir / "demo_shop_data.sql").read_text())
+        print(f"loaded {DEMO}: {heap_mb(source):.0f} MB heap")
+        for _ in range(3):
+            started = time.monotonic()
+            env = manager.create_staging_environment(source, sample, sample_seed=1)
+            try:
+                result = manager.replicate_production_schema(env.staging_id)
+                ready = time.monotonic() - started
+            finally:
+                manager.cleanup_staging_environment(env.staging_id)
+            print(f"demo_shop at {sample:.0%}: create-to-ready {ready:.2f} s (replication {result.duration_seconds:.2f} s, "
+                  f"data phase {result.data_seconds:.2f} s), {result.total_rows_sampled} rows, "
+                  f"{result.bytes_copied / 1e6:.1f} MB streamed, warnings {result.warnings}")
+        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    finally:
+        with admin(server) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DEMO)))
 
 
 if __name__ == "__main__":

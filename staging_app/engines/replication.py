@@ -60,9 +60,10 @@ class ReplicationResult:
     include_data: bool = True
     closure_passes: int = 0
     duration_seconds: float = 0.0
-    sampling_seconds: float = 0.0  # TABLESAMPLE and foreign-key closure
-    copy_seconds: float = 0.0  # the COPY streams alone
-    data_seconds: float = 0.0  # sampling + copy: what a whole-table dump|restore is compared with
+    # Rows stream into staging as they are picked: TABLESAMPLE statements, then the closure's.
+    sampling_seconds: float = 0.0
+    closure_seconds: float = 0.0
+    data_seconds: float = 0.0  # all rows picked and landed: what a whole-table dump|restore is compared with
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -103,8 +104,9 @@ def replicate(source, staging, request: ReplicationRequest,
         # Before the snapshot: temp tables for the sample (not allowed in a READ ONLY transaction).
         tables = load_tables(src)
         edges = load_foreign_keys(src)
+        masker = ColumnMasker(request.masking_rules, tables, edges, salt=request.staging_id)
         sampler = SampleSet(src, tables, edges, fraction=request.data_sample_size, seed=request.sample_seed,
-                            method=request.sampling_method, leaves={})
+                            method=request.sampling_method, leaves={}, select_list=masker.select_list)
         full_copy = request.data_sample_size >= 1 and request.tables_filter is None
         if request.include_data and not full_copy:
             sampler.prepare()
@@ -123,7 +125,6 @@ def replicate(source, staging, request: ReplicationRequest,
             raise SchemaChangedError("tables or foreign keys changed on production while the copy started; retry")
         sampler.leaves = load_leaves(src, tables)  # partitions as of the snapshot, with their sizes
         chosen = resolve_tables_filter(tables, request.tables_filter)
-        masker = ColumnMasker(request.masking_rules, tables, edges, salt=request.staging_id)
         source_counts = schema_copy.object_counts(src)
 
         report({"phase": "schema", "tables_done": 0, "tables_total": len(tables), "rows_copied": 0})
@@ -132,17 +133,20 @@ def replicate(source, staging, request: ReplicationRequest,
         schema_copy.restore_section(staging, dump, "pre-data")
 
         if request.include_data:
-            report({"phase": "sampling", "tables_done": 0, "tables_total": len(tables), "rows_copied": 0})
+            report({"phase": "copying", "tables_done": 0, "tables_total": len(tables), "rows_copied": 0})
             data_started = time.monotonic()
-            if not full_copy:
-                sampler.sample(chosen)
-                result.closure_passes = sampler.close_under_foreign_keys()
+            stream = _Stream(src, dst, tables, masker, result, report)
+            if full_copy:
+                for table in tables:
+                    stream(table, full_copy_query(table, masker.select_list(table)))
+            else:
+                sampler.sample(chosen, stream)
+                result.sampling_seconds = time.monotonic() - data_started
+                result.closure_passes = sampler.close_under_foreign_keys(stream)
+                result.closure_seconds = time.monotonic() - data_started - result.sampling_seconds
                 result.parent_rows_added = {sampler.tables[oid].qualified_name: n
                                             for oid, n in sorted(sampler.parent_rows_added.items())}
-            result.sampling_seconds = time.monotonic() - data_started
-            copy_started = time.monotonic()
-            _copy_tables(src, dst, tables, sampler, masker, full_copy, result, report)
-            result.copy_seconds = time.monotonic() - copy_started
+            dst.commit()
             result.data_seconds = time.monotonic() - data_started
             _copy_sequences(src, dst)
             result.source_rows_estimate = _row_estimates(src, tables)
@@ -168,41 +172,48 @@ def replicate(source, staging, request: ReplicationRequest,
     return result
 
 
-def _copy_tables(src, dst, tables, sampler, masker, full_copy, result, report) -> None:
-    # Rows are fetched by address (see SampleSet.copy_queries): hash and merge joins would
-    # read each whole table. Set after the closure, whose semi-joins want hash joins.
-    src.execute("SET LOCAL enable_hashjoin = off")
-    src.execute("SET LOCAL enable_mergejoin = off")
-    # Staging is a disposable copy: a crash loses it anyway, so commits need not wait for the disk.
-    dst.execute("SET synchronous_commit = off")
-    last_report = time.monotonic()
+class _Stream:
+    """The sink of every COPY: streams it into the table on staging and keeps the counts."""
 
-    def on_block(nbytes: int) -> None:
-        nonlocal last_report
-        result.bytes_copied += nbytes
-        if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
-            last_report = time.monotonic()
-            report({"phase": "copying", "tables_done": done, "tables_total": len(tables),
-                    "current_table": table.qualified_name, "rows_copied": result.total_rows_sampled,
-                    "bytes_copied": result.bytes_copied})
+    def __init__(self, src, dst, tables, masker: ColumnMasker, result: ReplicationResult, report):
+        self.src, self.dst, self.masker, self.result, self.report = src, dst, masker, result, report
+        self.total = len(tables)
+        self.rows = {t.oid: 0 for t in tables}
+        self.current = tables[0] if tables else None
+        self.last_report = time.monotonic()
+        for table in tables:
+            result.rows_sampled[table.qualified_name] = 0
+        # Staging is a disposable copy: a crash loses it anyway, so commits need not wait for the disk.
+        dst.execute("SET synchronous_commit = off")
 
-    for done, table in enumerate(tables):
-        select_list = masker.select_list(table)
-        if full_copy:
-            out_queries = [full_copy_query(table, select_list)]
-        elif sampler.has_rows(table.oid):
-            out_queries = sampler.copy_queries(table, select_list)
-        else:
-            out_queries = []
-        in_query = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            table.identifier, sql.SQL(", ").join(sql.Identifier(c) for c in table.columns))
-        rows = sum(relay(src, dst, out_query, in_query, on_block) for out_query in out_queries)
-        dst.commit()
-        result.rows_sampled[table.qualified_name] = rows
-        result.total_rows_sampled += rows
-        report({"phase": "copying", "tables_done": done + 1, "tables_total": len(tables),
-                "current_table": table.qualified_name, "rows_copied": result.total_rows_sampled,
-                "bytes_copied": result.bytes_copied})
+    def __call__(self, table, select) -> int:
+        # Binary saves formatting and parsing (measured 1.5x on timestamps and numerics), but
+        # is only safe when the SELECT yields the staging columns' exact types: plain column
+        # references of built-in types, no masking expressions.
+        options = sql.SQL(" (FORMAT binary)" if table.binary_copy and not self.masker.masked_columns(table) else "")
+        out_query = sql.SQL("COPY ({}) TO STDOUT{}").format(select, options)
+        in_query = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+            table.identifier, sql.SQL(", ").join(sql.Identifier(c) for c in table.columns), options)
+        self.current = table
+        rows = relay(self.src, self.dst, out_query, in_query, self._on_block)
+        self.rows[table.oid] += rows
+        self.result.rows_sampled[table.qualified_name] += rows
+        self.result.total_rows_sampled += rows
+        self._report(force=True)
+        return rows
+
+    def _on_block(self, nbytes: int) -> None:
+        self.result.bytes_copied += nbytes
+        self._report()
+
+    def _report(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self.last_report < PROGRESS_EVERY_SECONDS:
+            return
+        self.last_report = time.monotonic()
+        # A table counts as done once rows have landed in it; the closure may still add parents.
+        self.report({"phase": "copying", "tables_done": sum(1 for n in self.rows.values() if n), "tables_total": self.total,
+                     "current_table": self.current.qualified_name, "rows_copied": self.result.total_rows_sampled,
+                     "bytes_copied": self.result.bytes_copied})
 
 
 def _copy_sequences(src, dst) -> None:
