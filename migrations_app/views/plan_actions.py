@@ -2,6 +2,7 @@
 redirects (or, for HTMX, re-renders the part that changed). Rules live in migrations_app.workflow."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,6 +17,12 @@ from migrations_app.views.plans import plan_context
 
 def _plan(pk):
     return get_object_or_404(MigrationPlan.objects.select_related("target", "author"), pk=pk)
+
+
+def _require_author(request, plan):
+    """Edit forms are the author's; the workflow refuses anyone else's POST as well."""
+    if plan.author_id != request.user.pk:
+        raise PermissionDenied("only the author edits a plan")
 
 
 def _operations_fragment(request, plan):
@@ -67,10 +74,7 @@ def operation_edit(request, pk, op_id):
         except workflow.WorkflowError as exc:
             messages.error(request, str(exc))
         return _operations_fragment(request, plan) if request.htmx else redirect(plan)
-    if not (plan.author_id == request.user.pk and plan.status in workflow.EDITABLE):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("only the author edits a plan")
+    _require_author(request, plan)
     template = "migrations_app/plans/_operation_edit.html"
     return render(request, template, {"plan": plan, "operation": operation, "form": form})
 
@@ -101,10 +105,7 @@ def operation_move(request, pk, op_id, direction):
 @require_http_methods(["GET", "POST"])
 def replace_sql(request, pk):
     plan = _plan(pk)
-    if plan.author_id != request.user.pk:
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("only the author edits a plan")
+    _require_author(request, plan)
     initial = ";\n\n".join(op.sql for op in plan.operations.all()) + ";"
     form = ReplaceSqlForm(request.POST or None, plan=plan, initial={"sql": initial})
     if request.method == "POST" and form.is_valid():
@@ -122,10 +123,7 @@ def replace_sql(request, pk):
 @require_http_methods(["GET", "POST"])
 def edit_details(request, pk):
     plan = _plan(pk)
-    if plan.author_id != request.user.pk:
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("only the author edits a plan")
+    _require_author(request, plan)
     form = PlanDetailsForm(request.POST or None, initial={"title": plan.title, "description": plan.description})
     if request.method == "POST" and form.is_valid():
         workflow.update_details(plan, request.user, **form.cleaned_data)
