@@ -1,10 +1,21 @@
 """Benchmark: a generated 200-statement migration through AtomicMigrationExecutor versus
 ``psql -1 -f`` of the same file, in the same run, plus the migration lock's acquire+release cost.
 
-Creates its own databases (dfbench_exec_*) on the server of ``--dsn`` (default: DATABASE_URL's
-server, else postgresql://postgres@127.0.0.1:5432/postgres) and drops them at the end.
+Honest by construction:
 
-    .venv/bin/python benchmarks/bench_executor.py [--rounds 3]
+- every timed run gets its own freshly created database (dfbench_exec_*), all of a round's
+  databases are created before any of its timings, and the order of the runs alternates
+  between rounds, so neither side always runs on a quieter or warmer server;
+- ``psql -1 -f`` is timed as a user runs it (process start, connect, the file in one
+  transaction); the executor as the app runs it: migration lock taken and released, lock and
+  statement timeouts, search_path, before/after schema digests, per-statement log and a progress
+  callback receiving every event;
+- the figures are medians over the rounds (at least 5), with each round's own ratio shown too.
+
+Creates its own databases on the server of ``--dsn`` (default: DATABASE_URL's server, else
+postgresql://postgres@127.0.0.1:5432/postgres) and drops exactly those at the end.
+
+    .venv/bin/python benchmarks/bench_executor.py [--rounds 7]
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from migrations_app.engines.concurrent_access_manager import (  # noqa: E402
 from migrations_app.engines.connections import TargetConnection  # noqa: E402
 
 PREFIX = "dfbench_exec_"
+MIN_ROUNDS = 5
 
 
 def migration_script(tables: int = 20) -> str:
@@ -54,11 +66,46 @@ def migration_script(tables: int = 20) -> str:
     return "\n".join(out) + "\n"
 
 
+class ProgressSink:
+    """Stands in for the app's progress recorder: keeps every event, as the plan page needs them."""
+
+    def __init__(self):
+        self.events: list[dict] = []
+
+    def __call__(self, event: dict) -> None:
+        self.events.append(dict(event))
+
+
+def run_psql(target: TargetConnection, path: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", path],
+                   env={**os.environ, **target.libpq_env()}, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def run_executor(target: TargetConnection, operations, *, digest: bool) -> float:
+    executor = AtomicMigrationExecutor(
+        target, verify_digest=digest, search_path="public", application_name="dfbench-exec",
+        lock_manager=MigrationLockManager(target, owner="bench_executor"))
+    sink = ProgressSink()
+    started = time.perf_counter()
+    result = executor.execute_atomic_migration(operations, progress=sink)
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        raise SystemExit(f"executor failed: {result.error_message}")
+    if digest and not (result.digest_before and result.digest_after):
+        raise SystemExit("executor ran without its schema digests")
+    if sum(1 for e in sink.events if e["event"] == "statement_finished") != len(operations):
+        raise SystemExit("the progress callback missed statements")
+    return elapsed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
+    rounds = max(MIN_ROUNDS, args.rounds)
     server = TargetConnection.from_dsn(args.dsn).for_database("postgres")
     script = migration_script()
     operations = operations_from_script(script)
@@ -72,26 +119,19 @@ def main() -> int:
         made.append(name)
         return server.for_database(name)
 
-    timings = {"psql": [], "executor": [], "executor_no_digest": []}
+    timings: dict[str, list[float]] = {"psql": [], "executor": [], "executor_no_digest": []}
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+        handle.write(script)
     try:
-        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
-            handle.write(script)
-        for _ in range(args.rounds):
-            target = fresh()
-            started = time.perf_counter()
-            subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", handle.name],
-                           env={**os.environ, **target.libpq_env()}, check=True, stdout=subprocess.DEVNULL)
-            timings["psql"].append(time.perf_counter() - started)
-            for label, digest in (("executor", True), ("executor_no_digest", False)):
-                target = fresh()
-                executor = AtomicMigrationExecutor(target, verify_digest=digest)
-                started = time.perf_counter()
-                result = executor.execute_atomic_migration(operations)
-                timings[label].append(time.perf_counter() - started)
-                if not result.success:
-                    raise SystemExit(f"executor failed: {result.error_message}")
-        target = server.for_database(made[-1])
-        manager = MigrationLockManager(target)
+        runs = {"psql": lambda target: run_psql(target, handle.name),
+                "executor": lambda target: run_executor(target, operations, digest=True),
+                "executor_no_digest": lambda target: run_executor(target, operations, digest=False)}
+        for number in range(rounds):
+            targets = {label: fresh() for label in runs}  # created before any timing of the round
+            order = list(runs) if number % 2 == 0 else list(reversed(runs))
+            for label in order:
+                timings[label].append(runs[label](targets[label]))
+        manager = MigrationLockManager(server.for_database(made[-1]), owner="bench_executor")
         lock_ms = []
         for _ in range(20):
             started = time.perf_counter()
@@ -106,11 +146,13 @@ def main() -> int:
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     med = {label: statistics.median(values) * 1000 for label, values in timings.items()}
-    print(f"statements: {len(operations)}, rounds: {args.rounds} (medians)")
+    per_round = [e / p for e, p in zip(timings["executor"], timings["psql"])]
+    print(f"statements: {len(operations)}, rounds: {rounds} (medians; fresh database per run)")
     print(f"psql -1 -f:                      {med['psql']:8.1f} ms")
     print(f"executor (lock + digests):       {med['executor']:8.1f} ms  ratio {med['executor'] / med['psql']:.2f}")
     print(f"executor (lock, no digests):     {med['executor_no_digest']:8.1f} ms  "
           f"ratio {med['executor_no_digest'] / med['psql']:.2f}")
+    print("per-round ratio (lock + digests): " + " ".join(f"{r:.2f}" for r in per_round))
     print(f"lock acquire+release:            {statistics.median(lock_ms):8.1f} ms (median of 20)")
     return 0
 

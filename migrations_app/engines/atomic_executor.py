@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from contextlib import ExitStack
 from typing import Callable, Iterable
@@ -60,7 +61,9 @@ class AtomicMigrationExecutor:
     # -- the runbook API ------------------------------------------------------------------
     def prepare_rollback_plan(self, operations: list[MigrationOperation], preserve_data: bool = False,
                               *, backup_tag: str | None = None) -> RollbackPlan:
-        facts = [op.facts() for op in operations]
+        return self._rollback_plan(operations, [op.facts() for op in operations], preserve_data, backup_tag)
+
+    def _rollback_plan(self, operations, facts, preserve_data: bool, backup_tag: str | None = None) -> RollbackPlan:
         if not preserve_data:
             return build_rollback_plan(None, operations, facts, preserve_data=False, backup_tag=backup_tag)
         with self.connection.read_only() as conn:
@@ -72,14 +75,17 @@ class AtomicMigrationExecutor:
         """``lock``: lock(s) already held by the caller; None takes the schemas' locks here.
         The result's ``rollback_plan`` (with its backups) undoes this execution."""
         result = MigrationResult(mode="migration")
+        opening = _SessionOpening(self)  # the server forks the session while the SQL is parsed
         try:
+            # parsing is the costliest client-side step: the facts are read once, for both uses
             facts = [op.facts() for op in operations]
-            plan = rollback_plan or self.prepare_rollback_plan(operations, preserve_data)
+            plan = rollback_plan or self._rollback_plan(operations, facts, preserve_data)
         except Exception as exc:  # a parse or catalog error: nothing ran
+            opening.discard()
             return result.finish(error=f"cannot prepare the migration: {exc}")
         backups = {b.operation_index: b for b in plan.backups} if preserve_data else {}
         result.rollback_plan = plan
-        return self._execute(operations, facts, backups, result, progress, lock, plan)
+        return self._execute(operations, facts, backups, result, progress, lock, plan, opening=opening)
 
     def execute_rollback_plan(self, plan: RollbackPlan, *, progress: Progress | None = None,
                               lock: MigrationLock | Iterable | None = None) -> MigrationResult:
@@ -104,7 +110,7 @@ class AtomicMigrationExecutor:
 
     # -- execution ------------------------------------------------------------------------
     def _execute(self, operations, facts, backups, result: MigrationResult, progress, lock, plan,
-                 schemas=None, compensate=True) -> MigrationResult:
+                 schemas=None, compensate=True, opening: "_SessionOpening | None" = None) -> MigrationResult:
         started = time.monotonic()
         self._emit = _emitter(progress, result)
         schemas = sorted(set(schemas or []) | {op.schema for op in operations}
@@ -112,20 +118,27 @@ class AtomicMigrationExecutor:
         result.schemas = schemas
         try:
             with ExitStack() as stack:
+                # the executing session connects in the background while the lock is taken and the
+                # digest read: it runs nothing before both are done
+                opening = opening or _SessionOpening(self)
+                stack.callback(opening.discard)
                 locks = self._locks(stack, lock, schemas, result)
-                conn = stack.enter_context(self._connect(result))
+                if self.verify_digest and locks:  # on the idle lock session, while the other connects
+                    result.digest_before = locks[0].schema_digest(schemas).digest
+                conn = stack.enter_context(self._session(opening, result))
                 for held in locks:
                     stack.callback(held.on_lost(_canceller(conn)))
                 if self.verify_digest:
-                    result.digest_before = schema_digest(conn, schemas).digest
+                    if result.digest_before is None:
+                        result.digest_before = schema_digest(conn, schemas).digest
                     if plan is not None and result.mode == "migration":
                         plan.digest_before = result.digest_before
                 run = _Run(self, conn, locks, result, backups)
                 completed = run.operations(operations, facts, phase=result.mode)
                 if completed < len(operations) and compensate and completed:
                     result.rollback_executed = run.compensate(operations[:completed]) or result.rollback_executed
-                if self.verify_digest and not conn.closed and not any(h.lost for h in locks):
-                    result.digest_after = schema_digest(conn, schemas).digest
+                if self.verify_digest and not any(h.lost for h in locks):
+                    result.digest_after = self._digest_after(locks, run.conn, schemas)
         except MigrationLockLost as exc:
             result.lock_lost = True
             result.error_message = result.error_message or str(exc)
@@ -136,6 +149,18 @@ class AtomicMigrationExecutor:
         result.finish()
         self._emit({"event": "finished", "success": result.success, "rollback_executed": result.rollback_executed})
         return result
+
+    @staticmethod
+    def _digest_after(locks, conn: psycopg.Connection, schemas) -> str | None:
+        """Read on the lock session, whose catalog caches the digest before warmed (the DDL just
+        run invalidates only the touched entries). A lock lost after the last COMMIT leaves the
+        digest unknown, as a lost executing session does."""
+        if locks:
+            try:
+                return locks[0].schema_digest(schemas).digest
+            except MigrationLockLost:
+                return None
+        return None if conn.closed else schema_digest(conn, schemas).digest
 
     def _locks(self, stack: ExitStack, lock, schemas, result) -> list[MigrationLock]:
         if lock is not None:
@@ -149,25 +174,66 @@ class AtomicMigrationExecutor:
         return locks
 
     def _connect(self, result: MigrationResult) -> psycopg.Connection:
+        return self._connected(self._open_session(), result)
+
+    def _session(self, opening: "_SessionOpening", result: MigrationResult) -> psycopg.Connection:
+        return self._connected(opening.take(), result)
+
+    def _connected(self, conn: psycopg.Connection, result: MigrationResult) -> psycopg.Connection:
+        # emitted from the calling thread: the app's progress sink writes through Django
+        self.backend_pid = result.backend_pid = conn.info.backend_pid
+        self._emit({"event": "connected", "backend_pid": conn.info.backend_pid})
+        return conn
+
+    def _open_session(self) -> psycopg.Connection:
+        """A new executing session with its guards set, in one round trip after the connect."""
         conn = self.connection.connect(autocommit=True, application_name=self.application_name)
         try:
             conn.execute(query("exec_session_settings"), {
                 "lock_timeout": f"{int(self.lock_timeout_ms)}ms",
                 "statement_timeout": f"{int(self.statement_timeout_ms)}ms",
                 "idle_timeout": f"{int(self.statement_timeout_ms)}ms",
-                "search_path": _search_path(conn, self.search_path)})
-            if conn.info.server_version >= 140000:
-                conn.execute(query("exec_client_check"), {"interval": "1s"})
+                "search_path": _search_path(conn, self.search_path),
+                "client_check": "1s" if conn.info.server_version >= 140000 else None})
         except BaseException:
             conn.close()
             raise
-        self.backend_pid = result.backend_pid = conn.info.backend_pid
-        self._emit({"event": "connected", "backend_pid": conn.info.backend_pid})
         return conn
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
         return cap * random.uniform(0.5, 1.0)
+
+
+class _SessionOpening:
+    """Opens the executing session on a helper thread; ``take`` waits for it (re-raising its
+    error), ``discard`` closes a session nobody took (lock timeout, failed digest)."""
+
+    def __init__(self, executor: AtomicMigrationExecutor):
+        self._conn: psycopg.Connection | None = None
+        self._error: BaseException | None = None
+        self._taken = False
+        self._thread = threading.Thread(target=self._open, args=(executor,), daemon=True,
+                                        name="dataflow-executor-connect")
+        self._thread.start()
+
+    def _open(self, executor: AtomicMigrationExecutor) -> None:
+        try:
+            self._conn = executor._open_session()
+        except BaseException as exc:  # handed to the caller by take()
+            self._error = exc
+
+    def take(self) -> psycopg.Connection:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self._taken = True
+        return self._conn
+
+    def discard(self) -> None:
+        self._thread.join()
+        if not self._taken and self._conn is not None:
+            self._conn.close()
 
 
 def _search_path(conn: psycopg.Connection, schema: str | None) -> str | None:

@@ -119,8 +119,10 @@ class _Run:
             try:
                 self._check_lock()
                 self._prepare_backups(indices, phase)
-                self.conn.execute("BEGIN")
-                txid = record.txid = self.conn.execute(query("exec_txid")).fetchone()[0]
+                with self.conn.pipeline():  # BEGIN and the transaction id in one round trip
+                    self.conn.execute("BEGIN")
+                    cursor = self.conn.execute(query("exec_txid"))
+                txid = record.txid = cursor.fetchone()[0]
                 for index in indices:
                     self._backup(index, phase, attempt, txid)
                     self._statement(index, operations[index].sql, phase, attempt, True, txid)

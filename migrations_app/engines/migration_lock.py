@@ -37,6 +37,7 @@ from psycopg.types.json import Jsonb
 
 from migrations_app.engines.catalog import query
 from migrations_app.engines.connections import TargetConnection
+from migrations_app.engines.schema_digest import SchemaDigest, SchemaDigestError, schema_digest
 
 LOCK_TABLE = "dataflow_migration_locks"
 FALLBACK_LOCK_SCHEMA = "dataflow"
@@ -161,6 +162,20 @@ class MigrationLock:
             self._mark_lost(self.lost_reason or "the advisory lock is no longer held")
             raise MigrationLockLost(f"migration lock on schema {self.schema!r} lost: {self.lost_reason}")
 
+    def schema_digest(self, schemas) -> SchemaDigest:
+        """The schema digest read on the lock session: it is idle (autocommit) between calls, so
+        the executor reads it here while its own session is still connecting. A failure of the
+        lock session here is a lost lock, as anywhere else."""
+        self.ensure_held()
+        try:
+            with self._io:
+                return schema_digest(self._conn, schemas)
+        except SchemaDigestError:
+            if self._conn.closed or self._conn.broken:
+                self._mark_lost("the lock connection failed during the schema digest")
+                self.ensure_held()
+            raise
+
     def _beat(self, interval: float) -> None:
         params = {"schema": self.schema, "holder": self.holder_process_id, "lease_seconds": self._lease}
         statement = sql.SQL(query("lock_heartbeat")).format(lock_table=self._table)
@@ -198,7 +213,7 @@ class MigrationLock:
         if self.lost:
             return False
         try:
-            with self._io:
+            with self._io, self._conn.pipeline():  # one round trip for both
                 self._conn.execute(sql.SQL(query("lock_delete_row")).format(lock_table=self._table),
                                    {"schema": self.schema, "holder": self.holder_process_id})
                 self._conn.execute(query("lock_unlock_advisory"), {"key": self.key})
@@ -233,7 +248,11 @@ class MigrationLockManager:
         if schema in self._held:
             raise MigrationLockError(f"this manager already holds the lock on schema {schema!r}")
         key = lock_key(self.connection.dbname, schema)
-        conn = self.connection.connect(autocommit=True, application_name=f"dataflow-lock {schema}"[:63])
+        # The row is informational (the advisory lock is the truth, a stale row is overwritten or
+        # cleaned up), so its writes need not wait for a WAL flush: on a busy disk that wait was
+        # most of the acquire and release time.
+        conn = self.connection.connect(autocommit=True, application_name=f"dataflow-lock {schema}"[:63],
+                                       extra_options="-c synchronous_commit=off")
         try:
             table = self._ensure_lock_table(conn)
             self._poll(conn, schema, key, timeout)
