@@ -16,6 +16,7 @@ exception class (``QueryCanceled`` for a statement timeout, and so on).
 from __future__ import annotations
 
 import select
+import threading
 from typing import Callable
 
 import psycopg
@@ -65,3 +66,56 @@ def _finish_copy_out(pgconn, encoding: str) -> None:
             error = errors.error_from_result(result, encoding=encoding)
     if error is not None:
         raise error
+
+
+class SideCopier:
+    """Streams a list of COPY statements on a second source session (sharing the exported
+    snapshot) into a second staging session, from a worker thread, while the main session
+    samples and closes the rest. With two cores this overlaps the biggest sample-only tables
+    with the foreign-key closure.
+
+    The connections are the caller's (opened and closed by it); the worker only uses them.
+    ``stop()`` cancels whatever is running; ``join()`` re-raises the worker's error.
+    """
+
+    def __init__(self, src: psycopg.Connection, dst: psycopg.Connection,
+                 jobs: list[tuple[int, sql.Composable, sql.Composable]]):
+        self.src, self.dst, self.jobs = src, dst, jobs
+        self.rows: dict[int, int] = {}
+        self.bytes_copied = 0
+        self.error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="dataflow-staging-side-copier", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _on_block(self, nbytes: int) -> None:
+        self.bytes_copied += nbytes
+
+    def _run(self) -> None:
+        try:
+            for key, out_query, in_query in self.jobs:
+                if self._stopping:
+                    return
+                self.rows[key] = self.rows.get(key, 0) + relay(self.src, self.dst, out_query, in_query, self._on_block)
+            self.dst.commit()
+        except BaseException as exc:  # handed to join(); the thread must not die silently
+            self.error = exc
+
+    def stop(self) -> None:
+        """Cancel the running statement (if any) and wait for the worker to finish."""
+        self._stopping = True
+        if self._thread.is_alive():
+            for conn in (self.src, self.dst):
+                try:
+                    conn.cancel_safe(timeout=5)
+                except Exception:  # already closed or broken: the join below still ends the worker
+                    pass
+        if self._thread.ident is not None:
+            self._thread.join()
+
+    def join(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error

@@ -8,6 +8,7 @@ STDIN`` on staging, block by block: a table is never held in memory.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
 import time
@@ -19,13 +20,14 @@ from psycopg import sql
 
 from staging_app.engines import schema_copy
 from staging_app.engines.catalog import query
-from staging_app.engines.copy_stream import relay
+from staging_app.engines.copy_stream import SideCopier, relay
 from staging_app.engines.masking import ColumnMasker, MaskingRule, rules_to_dict
 from staging_app.engines.sampling import (SampleSet, full_copy_query, load_foreign_keys, load_leaves, load_tables,
                                           resolve_tables_filter)
 
 LOCK_TIMEOUT = "10s"
 WORK_MEM = "64MB"
+TEMP_BUFFERS = "128MB"
 PROGRESS_EVERY_SECONDS = 1.0
 
 
@@ -101,6 +103,10 @@ def replicate(source, staging, request: ReplicationRequest,
     with source.connect(application_name=app, statement_timeout_ms=request.statement_timeout_ms) as src, \
             staging.connect(application_name=app) as dst, \
             tempfile.TemporaryDirectory(prefix="dataflow-staging-") as tmp:
+        # The address sets live in local buffers up to temp_buffers and are written out to
+        # files beyond it (the 8 MB default spilled on every closure statement). It can only be
+        # raised before the session's first temp table; memory is taken only as the sets grow.
+        src.execute(sql.SQL("SET temp_buffers = {}").format(sql.Literal(TEMP_BUFFERS)))
         # Before the snapshot: temp tables for the sample (not allowed in a READ ONLY transaction).
         tables = load_tables(src)
         edges = load_foreign_keys(src)
@@ -136,17 +142,22 @@ def replicate(source, staging, request: ReplicationRequest,
             report({"phase": "copying", "tables_done": 0, "tables_total": len(tables), "rows_copied": 0})
             data_started = time.monotonic()
             stream = _Stream(src, dst, tables, masker, result, report)
-            if full_copy:
-                for table in tables:
-                    stream(table, full_copy_query(table, masker.select_list(table)))
-            else:
-                sampler.sample(chosen, stream)
-                result.sampling_seconds = time.monotonic() - data_started
-                result.closure_passes = sampler.close_under_foreign_keys(stream)
-                result.closure_seconds = time.monotonic() - data_started - result.sampling_seconds
-                result.parent_rows_added = {sampler.tables[oid].qualified_name: n
-                                            for oid, n in sorted(sampler.parent_rows_added.items())}
-            dst.commit()
+            side_tables = _side_tables(tables, sampler, chosen, full_copy)
+            with _side_copier(source, staging, snapshot, app, request, stream, sampler, side_tables, full_copy) as side:
+                stream.side = side
+                if full_copy:
+                    for table in tables:
+                        if table.oid not in side_tables:
+                            stream(table, full_copy_query(table, masker.select_list(table)))
+                else:
+                    sampler.sample(chosen, stream, streamed_elsewhere=side_tables)
+                    result.sampling_seconds = time.monotonic() - data_started
+                    result.closure_passes = sampler.close_under_foreign_keys(stream)
+                    result.closure_seconds = time.monotonic() - data_started - result.sampling_seconds
+                    result.parent_rows_added = {sampler.tables[oid].qualified_name: n
+                                                for oid, n in sorted(sampler.parent_rows_added.items())}
+                dst.commit()
+                stream.merge_side(side, sampler.sampled_rows)
             result.data_seconds = time.monotonic() - data_started
             _copy_sequences(src, dst)
             result.source_rows_estimate = _row_estimates(src, tables)
@@ -172,13 +183,59 @@ def replicate(source, staging, request: ReplicationRequest,
     return result
 
 
+def _side_tables(tables, sampler: SampleSet, chosen: set[int], full_copy: bool) -> set[int]:
+    """The tables the second session streams: in a full copy, about half of the pages
+    (largest first, each to the less loaded side); in a sample, the sample-only tables
+    (nothing references them), the largest first, up to half of the sampled pages."""
+    pages = {t.oid: sum(leaf.pages for leaf in sampler.leaves[t.oid]) for t in tables}
+    candidates = set(pages) if full_copy else sampler.sample_only(chosen)
+    budget = sum(pages[oid] for oid in (pages if full_copy else chosen)) / 2
+    side, load = set(), 0
+    for oid in sorted(candidates, key=lambda oid: -pages[oid]):
+        if load + pages[oid] <= budget or not side:
+            side.add(oid)
+            load += pages[oid]
+    return side if len(tables) > 1 else set()
+
+
+@contextlib.contextmanager
+def _side_copier(source, staging, snapshot, app, request, stream, sampler, side_tables, full_copy):
+    """A second source session on the same snapshot and a second staging session, streaming
+    ``side_tables`` from a worker thread; stopped (its statement cancelled) if the main
+    session fails, joined (re-raising its error) if it succeeds."""
+    if not side_tables:
+        yield None
+        return
+    with source.connect(application_name=app, statement_timeout_ms=request.statement_timeout_ms) as src2, \
+            staging.connect(application_name=app) as dst2:
+        src2.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        src2.read_only = True
+        src2.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        src2.execute("SET LOCAL jit = off")
+        dst2.execute("SET synchronous_commit = off")
+        jobs = []
+        for table in (sampler.tables[oid] for oid in sorted(side_tables)):
+            selects = ([full_copy_query(table, stream.masker.select_list(table))] if full_copy
+                       else sampler.sample_selects(table))
+            jobs += [(table.oid, *stream.statements(table, select)) for select in selects]
+        side = SideCopier(src2, dst2, jobs)
+        side.start()
+        try:
+            yield side
+        except BaseException:
+            side.stop()
+            raise
+        side.join()
+
+
 class _Stream:
     """The sink of every COPY: streams it into the table on staging and keeps the counts."""
 
     def __init__(self, src, dst, tables, masker: ColumnMasker, result: ReplicationResult, report):
         self.src, self.dst, self.masker, self.result, self.report = src, dst, masker, result, report
-        self.total = len(tables)
+        self.tables = {t.oid: t for t in tables}
         self.rows = {t.oid: 0 for t in tables}
+        self.side: SideCopier | None = None
         self.current = tables[0] if tables else None
         self.last_report = time.monotonic()
         for table in tables:
@@ -186,21 +243,38 @@ class _Stream:
         # Staging is a disposable copy: a crash loses it anyway, so commits need not wait for the disk.
         dst.execute("SET synchronous_commit = off")
 
-    def __call__(self, table, select) -> int:
+    def statements(self, table, select) -> tuple[sql.Composable, sql.Composable]:
         # Binary saves formatting and parsing (measured 1.5x on timestamps and numerics), but
         # is only safe when the SELECT yields the staging columns' exact types: plain column
         # references of built-in types, no masking expressions.
         options = sql.SQL(" (FORMAT binary)" if table.binary_copy and not self.masker.masked_columns(table) else "")
-        out_query = sql.SQL("COPY ({}) TO STDOUT{}").format(select, options)
-        in_query = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-            table.identifier, sql.SQL(", ").join(sql.Identifier(c) for c in table.columns), options)
+        return (sql.SQL("COPY ({}) TO STDOUT{}").format(select, options),
+                sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+                    table.identifier, sql.SQL(", ").join(sql.Identifier(c) for c in table.columns), options))
+
+    def __call__(self, table, select) -> int:
         self.current = table
-        rows = relay(self.src, self.dst, out_query, in_query, self._on_block)
+        rows = relay(self.src, self.dst, *self.statements(table, select), self._on_block)
+        self._count(table, rows)
+        self._report(force=True)
+        return rows
+
+    def _count(self, table, rows: int) -> None:
         self.rows[table.oid] += rows
         self.result.rows_sampled[table.qualified_name] += rows
         self.result.total_rows_sampled += rows
-        self._report(force=True)
-        return rows
+
+    def merge_side(self, side: SideCopier | None, recorded: dict[int, int]) -> None:
+        """Add the second session's counts; a sample-only table whose keys were recorded here
+        must have streamed exactly the recorded rows there, or the closure missed parents."""
+        if side is None:
+            return
+        for oid, rows in side.rows.items():
+            if oid in recorded and recorded[oid] != rows:
+                raise RuntimeError(f"{self.tables[oid].qualified_name}: the sample recorded {recorded[oid]} rows but "
+                                   f"{rows} were streamed; the snapshot did not hold")
+            self._count(self.tables[oid], rows)
+        self.result.bytes_copied += side.bytes_copied
 
     def _on_block(self, nbytes: int) -> None:
         self.result.bytes_copied += nbytes
@@ -210,10 +284,13 @@ class _Stream:
         if not force and time.monotonic() - self.last_report < PROGRESS_EVERY_SECONDS:
             return
         self.last_report = time.monotonic()
+        side_rows = sum(self.side.rows.values()) if self.side else 0
+        side_bytes = self.side.bytes_copied if self.side else 0
+        done = sum(1 for oid, n in self.rows.items() if n or (self.side and self.side.rows.get(oid)))
         # A table counts as done once rows have landed in it; the closure may still add parents.
-        self.report({"phase": "copying", "tables_done": sum(1 for n in self.rows.values() if n), "tables_total": self.total,
-                     "current_table": self.current.qualified_name, "rows_copied": self.result.total_rows_sampled,
-                     "bytes_copied": self.result.bytes_copied})
+        self.report({"phase": "copying", "tables_done": done, "tables_total": len(self.tables),
+                     "current_table": self.current.qualified_name, "rows_copied": self.result.total_rows_sampled + side_rows,
+                     "bytes_copied": self.result.bytes_copied + side_bytes})
 
 
 def _copy_sequences(src, dst) -> None:

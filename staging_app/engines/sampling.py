@@ -184,6 +184,9 @@ class SampleSet:
                 temp=self._temp(oid), table=table.identifier,
                 cols=sql.SQL(", ").join([sql.SQL("t.tableoid AS row_tableoid, t.ctid AS row_ctid, 0 AS gen"), *keys])))
 
+    def _temp_names(self, oid: int) -> sql.Composable:
+        return sql.SQL(", ").join(sql.Identifier(n) for n in ["row_tableoid", "row_ctid", "gen", *self._keys[oid].values()])
+
     def _streamed(self, oid: int, source: sql.Composable, gen: int) -> sql.Composable:
         """The query that records the rows ``source`` (``FROM ... AS t ...``) picks and returns them."""
         table, keys = self.tables[oid], self._keys[oid]
@@ -191,7 +194,7 @@ class SampleSet:
         picked = sql.SQL(", ").join([sql.SQL("t.tableoid AS {}").format(sql.Identifier(TABLEOID)),
                                      sql.SQL("t.ctid AS {}").format(sql.Identifier(CTID)),
                                      *(sql.SQL("t.{}").format(sql.Identifier(c)) for c in carried)])
-        names = sql.SQL(", ").join(sql.Identifier(n) for n in ["row_tableoid", "row_ctid", "gen", *keys.values()])
+        names = self._temp_names(oid)
         values = sql.SQL(", ").join([sql.Identifier(TABLEOID), sql.Identifier(CTID), sql.Literal(gen),
                                      *(sql.Identifier(c) for c in keys)])
         return sql.SQL("WITH picked AS MATERIALIZED (SELECT {picked} {source}), "
@@ -200,15 +203,44 @@ class SampleSet:
             picked=picked, source=source, temp=self._temp(oid), names=names, values=values,
             select_list=self.select_list(table))
 
-    def sample(self, table_oids: Iterable[int], sink: Sink) -> dict[int, int]:
-        """TABLESAMPLE the chosen tables (leaf by leaf) into ``sink``; returns the rows per table."""
+    def _tablesample(self, leaf: Leaf) -> sql.Composable:
+        return sql.SQL("FROM {leaf} AS t TABLESAMPLE {method} ({percent}) REPEATABLE ({seed})").format(
+            leaf=leaf.identifier, method=sql.SQL(self.method_for(leaf)),
+            percent=sql.Literal(self.fraction * 100), seed=sql.Literal(self.seed))
+
+    def sample_only(self, table_oids: Iterable[int]) -> set[int]:
+        """The chosen tables no foreign key points at: their rows are exactly their sample,
+        so another session on the same snapshot can stream them (``sample_selects``)."""
+        referenced = {edge.parent_oid for edge in self.edges}
+        return {oid for oid in table_oids if oid not in referenced}
+
+    def sample_selects(self, table: TableInfo) -> list[sql.Composable]:
+        """The rows ``sample()`` picks from ``table``, one SELECT per leaf. TABLESAMPLE with
+        REPEATABLE returns the same rows on every run under the same snapshot and locks."""
+        return [sql.SQL("SELECT {cols} {source}").format(cols=self.select_list(table), source=self._tablesample(leaf))
+                for leaf in self.leaves[table.oid]]
+
+    def sample(self, table_oids: Iterable[int], sink: Sink, *, streamed_elsewhere: Iterable[int] = ()) -> dict[int, int]:
+        """TABLESAMPLE the chosen tables (leaf by leaf) into ``sink``; returns the rows per table.
+
+        For tables in ``streamed_elsewhere`` (sample-only tables another session streams)
+        only the addresses and keys are recorded here, for the closure, and only when the
+        table has foreign keys of its own; their count is what the other session must match.
+        """
+        elsewhere = set(streamed_elsewhere)
+        children = {edge.child_oid for edge in self.edges}
         for oid in sorted(table_oids):
             picked = 0
             for leaf in self.leaves[oid]:
-                source = sql.SQL("FROM {leaf} AS t TABLESAMPLE {method} ({percent}) REPEATABLE ({seed})").format(
-                    leaf=leaf.identifier, method=sql.SQL(self.method_for(leaf)),
-                    percent=sql.Literal(self.fraction * 100), seed=sql.Literal(self.seed))
-                picked += sink(self.tables[oid], self._streamed(oid, source, 0))
+                if oid not in elsewhere:
+                    picked += sink(self.tables[oid], self._streamed(oid, self._tablesample(leaf), 0))
+                elif oid in children:
+                    picked += self.conn.execute(sql.SQL("INSERT INTO {temp} ({names}) SELECT {values} {source}").format(
+                        temp=self._temp(oid), names=self._temp_names(oid), source=self._tablesample(leaf),
+                        values=sql.SQL(", ").join([sql.SQL("t.tableoid, t.ctid, 0"), *(
+                            sql.SQL("t.{}").format(sql.Identifier(c)) for c in self._keys[oid])]))).rowcount
+            if oid in elsewhere and oid not in children:
+                continue
             self.sampled_rows[oid] = picked
             if picked:
                 self._last_gen[oid] = 0
