@@ -157,7 +157,7 @@ def replicate(source, staging, request: ReplicationRequest,
                     result.parent_rows_added = {sampler.tables[oid].qualified_name: n
                                                 for oid, n in sorted(sampler.parent_rows_added.items())}
                 dst.commit()
-                stream.merge_side(side, sampler.sampled_rows)
+            stream.merge_side(side, sampler.sampled_rows)  # after the worker has been joined
             result.data_seconds = time.monotonic() - data_started
             _copy_sequences(src, dst)
             result.source_rows_estimate = _row_estimates(src, tables)
