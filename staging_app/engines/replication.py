@@ -169,7 +169,12 @@ def replicate(source, staging, request: ReplicationRequest,
         if request.include_data:
             result.warnings += _refresh_materialized_views(dst)
         dst.autocommit = True
-        dst.execute("ANALYZE")  # plans on staging should resemble production's, for rehearsals/baselines
+        # Plans on staging should resemble production's (rehearsals, baselines). Only the copied
+        # tables and materialized views: a bare ANALYZE also walks every system catalog, which
+        # was half of the time on demo_shop (0.23 s).
+        relations = [t.identifier for t in tables] + [sql.Identifier(*row) for row in dst.execute(query("stg_matviews"))]
+        if relations:
+            dst.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(relations)))
         staging_counts = schema_copy.object_counts(dst)
 
     for kind, count in staging_counts.items():
