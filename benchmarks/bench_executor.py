@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -40,6 +41,7 @@ from migrations_app.engines.concurrent_access_manager import (  # noqa: E402
     operations_from_script,
 )
 from migrations_app.engines.connections import TargetConnection  # noqa: E402
+from migrations_app.engines.schema_digest import schema_digest  # noqa: E402
 
 PREFIX = "dfbench_exec_"
 MIN_ROUNDS = 5
@@ -83,13 +85,27 @@ def run_psql(target: TargetConnection, path: str) -> float:
     return time.perf_counter() - started
 
 
-def run_executor(target: TargetConnection, operations, *, digest: bool) -> float:
+def run_executor(target: TargetConnection, operations, *, digest: bool = True, caller_locks: bool = False,
+                 app_digest: bool = False) -> float:
+    """``caller_locks``: the app's sequence (migrations_app/execution.py ``_run_locked``): the
+    caller takes the schemas' locks with its lock data, then hands them to the executor.
+    ``app_digest``: also the extra digest the app reads itself on a new read-only session."""
     executor = AtomicMigrationExecutor(
         target, verify_digest=digest, search_path="public", application_name="dfbench-exec",
         lock_manager=MigrationLockManager(target, owner="bench_executor"))
     sink = ProgressSink()
     started = time.perf_counter()
-    result = executor.execute_atomic_migration(operations, progress=sink)
+    if caller_locks:
+        schemas = sorted({op.schema for op in operations}
+                         | {d.schema for op in operations for d in op.facts().destroyed})
+        with ExitStack() as stack:
+            locks = [stack.enter_context(executor.lock_manager.migration_lock(
+                schema, timeout=executor.lock_wait_seconds, lock_data={"execution": 0})) for schema in schemas]
+            if app_digest:
+                schema_digest(executor.connection, schemas)
+            result = executor.execute_atomic_migration(operations, progress=sink, lock=locks)
+    else:
+        result = executor.execute_atomic_migration(operations, progress=sink)
     elapsed = time.perf_counter() - started
     if not result.success:
         raise SystemExit(f"executor failed: {result.error_message}")
@@ -119,12 +135,20 @@ def main() -> int:
         made.append(name)
         return server.for_database(name)
 
-    timings: dict[str, list[float]] = {"psql": [], "executor": [], "executor_no_digest": []}
+    labels = {"psql": "psql -1 -f",
+              "executor": "executor, app sequence (caller's lock, digests, progress)",
+              "executor_own_lock": "executor taking the lock itself (digests, progress)",
+              "executor_app_extra_digest": "  + the app's own extra digest (execution.py)",
+              "executor_no_digest": "executor taking the lock, no digests"}
+    timings: dict[str, list[float]] = {label: [] for label in labels}
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
         handle.write(script)
     try:
         runs = {"psql": lambda target: run_psql(target, handle.name),
-                "executor": lambda target: run_executor(target, operations, digest=True),
+                "executor": lambda target: run_executor(target, operations, caller_locks=True),
+                "executor_own_lock": lambda target: run_executor(target, operations),
+                "executor_app_extra_digest": lambda target: run_executor(target, operations, caller_locks=True,
+                                                                         app_digest=True),
                 "executor_no_digest": lambda target: run_executor(target, operations, digest=False)}
         for number in range(rounds):
             targets = {label: fresh() for label in runs}  # created before any timing of the round
@@ -148,12 +172,11 @@ def main() -> int:
     med = {label: statistics.median(values) * 1000 for label, values in timings.items()}
     per_round = [e / p for e, p in zip(timings["executor"], timings["psql"])]
     print(f"statements: {len(operations)}, rounds: {rounds} (medians; fresh database per run)")
-    print(f"psql -1 -f:                      {med['psql']:8.1f} ms")
-    print(f"executor (lock + digests):       {med['executor']:8.1f} ms  ratio {med['executor'] / med['psql']:.2f}")
-    print(f"executor (lock, no digests):     {med['executor_no_digest']:8.1f} ms  "
-          f"ratio {med['executor_no_digest'] / med['psql']:.2f}")
-    print("per-round ratio (lock + digests): " + " ".join(f"{r:.2f}" for r in per_round))
-    print(f"lock acquire+release:            {statistics.median(lock_ms):8.1f} ms (median of 20)")
+    for label, title in labels.items():
+        ratio = "" if label == "psql" else f"  ratio {med[label] / med['psql']:.2f}"
+        print(f"{title:60s} {med[label]:8.1f} ms{ratio}")
+    print("per-round ratio, app sequence: " + " ".join(f"{r:.2f}" for r in per_round))
+    print(f"lock acquire+release: {statistics.median(lock_ms):.1f} ms (median of 20)")
     return 0
 
 

@@ -75,17 +75,27 @@ class AtomicMigrationExecutor:
         """``lock``: lock(s) already held by the caller; None takes the schemas' locks here.
         The result's ``rollback_plan`` (with its backups) undoes this execution."""
         result = MigrationResult(mode="migration")
-        opening = _SessionOpening(self)  # the server forks the session while the SQL is parsed
+        lock = _held_list(lock)
+        # While the SQL is parsed (the costliest client-side step), the server forks the executing
+        # session and, when the caller already holds the locks, reads the digest on the lock
+        # session: both only wait on the server, so they cost no parse time.
+        opening = _Background(self._open_session, discard=lambda conn: conn.close())
+        early = None
+        if lock and self.verify_digest:
+            guess = sorted({op.schema for op in operations} | {held.schema for held in lock})
+            early = _Background(lambda: (guess, lock[0].schema_digest(guess).digest))
         try:
-            # parsing is the costliest client-side step: the facts are read once, for both uses
-            facts = [op.facts() for op in operations]
+            facts = [op.facts() for op in operations]  # read once, for the plan and the run
             plan = rollback_plan or self._rollback_plan(operations, facts, preserve_data)
         except Exception as exc:  # a parse or catalog error: nothing ran
             opening.discard()
+            if early is not None:
+                early.discard()
             return result.finish(error=f"cannot prepare the migration: {exc}")
         backups = {b.operation_index: b for b in plan.backups} if preserve_data else {}
         result.rollback_plan = plan
-        return self._execute(operations, facts, backups, result, progress, lock, plan, opening=opening)
+        return self._execute(operations, facts, backups, result, progress, lock, plan, opening=opening,
+                             early_digest=early)
 
     def execute_rollback_plan(self, plan: RollbackPlan, *, progress: Progress | None = None,
                               lock: MigrationLock | Iterable | None = None) -> MigrationResult:
@@ -110,7 +120,8 @@ class AtomicMigrationExecutor:
 
     # -- execution ------------------------------------------------------------------------
     def _execute(self, operations, facts, backups, result: MigrationResult, progress, lock, plan,
-                 schemas=None, compensate=True, opening: "_SessionOpening | None" = None) -> MigrationResult:
+                 schemas=None, compensate=True, opening: "_Background | None" = None,
+                 early_digest: "_Background | None" = None) -> MigrationResult:
         started = time.monotonic()
         self._emit = _emitter(progress, result)
         schemas = sorted(set(schemas or []) | {op.schema for op in operations}
@@ -120,12 +131,14 @@ class AtomicMigrationExecutor:
             with ExitStack() as stack:
                 # the executing session connects in the background while the lock is taken and the
                 # digest read: it runs nothing before both are done
-                opening = opening or _SessionOpening(self)
+                opening = opening or _Background(self._open_session, discard=lambda conn: conn.close())
                 stack.callback(opening.discard)
+                if early_digest is not None:
+                    stack.callback(early_digest.discard)
                 locks = self._locks(stack, lock, schemas, result)
                 if self.verify_digest and locks:  # on the idle lock session, while the other connects
-                    result.digest_before = locks[0].schema_digest(schemas).digest
-                conn = stack.enter_context(self._session(opening, result))
+                    result.digest_before = self._digest_before(locks, schemas, early_digest)
+                conn = stack.enter_context(self._connected(opening.take(), result))
                 for held in locks:
                     stack.callback(held.on_lost(_canceller(conn)))
                 if self.verify_digest:
@@ -149,6 +162,17 @@ class AtomicMigrationExecutor:
         result.finish()
         self._emit({"event": "finished", "success": result.success, "rollback_executed": result.rollback_executed})
         return result
+
+    @staticmethod
+    def _digest_before(locks, schemas, early: "_Background | None") -> str:
+        """The digest read while the SQL was parsed counts only if it covered exactly these
+        schemas (the caller's locks and the operations' schemas; a statement destroying data in
+        yet another schema widens them); an error there stops the run as it would here."""
+        if early is not None:
+            covered, digest = early.take()
+            if covered == schemas:
+                return digest
+        return locks[0].schema_digest(schemas).digest
 
     @staticmethod
     def _digest_after(locks, conn: psycopg.Connection, schemas) -> str | None:
@@ -176,9 +200,6 @@ class AtomicMigrationExecutor:
     def _connect(self, result: MigrationResult) -> psycopg.Connection:
         return self._connected(self._open_session(), result)
 
-    def _session(self, opening: "_SessionOpening", result: MigrationResult) -> psycopg.Connection:
-        return self._connected(opening.take(), result)
-
     def _connected(self, conn: psycopg.Connection, result: MigrationResult) -> psycopg.Connection:
         # emitted from the calling thread: the app's progress sink writes through Django
         self.backend_pid = result.backend_pid = conn.info.backend_pid
@@ -205,35 +226,43 @@ class AtomicMigrationExecutor:
         return cap * random.uniform(0.5, 1.0)
 
 
-class _SessionOpening:
-    """Opens the executing session on a helper thread; ``take`` waits for it (re-raising its
-    error), ``discard`` closes a session nobody took (lock timeout, failed digest)."""
+class _Background:
+    """Runs ``work`` on a helper thread; ``take`` waits for its value (re-raising its error),
+    ``discard`` waits and hands a value nobody took to ``discard`` (closing an unused session)."""
 
-    def __init__(self, executor: AtomicMigrationExecutor):
-        self._conn: psycopg.Connection | None = None
+    def __init__(self, work: Callable[[], object], discard: Callable[[object], None] | None = None):
+        self._value = None
         self._error: BaseException | None = None
         self._taken = False
-        self._thread = threading.Thread(target=self._open, args=(executor,), daemon=True,
-                                        name="dataflow-executor-connect")
+        self._on_discard = discard
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True, name="dataflow-executor-prep")
         self._thread.start()
 
-    def _open(self, executor: AtomicMigrationExecutor) -> None:
+    def _run(self, work) -> None:
         try:
-            self._conn = executor._open_session()
+            self._value = work()
         except BaseException as exc:  # handed to the caller by take()
             self._error = exc
 
-    def take(self) -> psycopg.Connection:
+    def take(self):
         self._thread.join()
         if self._error is not None:
             raise self._error
         self._taken = True
-        return self._conn
+        return self._value
 
     def discard(self) -> None:
         self._thread.join()
-        if not self._taken and self._conn is not None:
-            self._conn.close()
+        if not self._taken and self._value is not None and self._on_discard is not None:
+            self._taken = True
+            self._on_discard(self._value)
+
+
+def _held_list(lock) -> list[MigrationLock] | None:
+    """The caller's lock(s) as a list (an iterable is read once), or None to take them here."""
+    if lock is None:
+        return None
+    return [lock] if isinstance(lock, MigrationLock) else list(lock)
 
 
 def _search_path(conn: psycopg.Connection, schema: str | None) -> str | None:

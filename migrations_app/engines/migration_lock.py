@@ -169,7 +169,7 @@ class MigrationLock:
         self.ensure_held()
         try:
             with self._io:
-                return schema_digest(self._conn, schemas)
+                return schema_digest(self._conn, schemas, prepare=True)
         except SchemaDigestError:
             if self._conn.closed or self._conn.broken:
                 self._mark_lost("the lock connection failed during the schema digest")
@@ -251,8 +251,10 @@ class MigrationLockManager:
         # The row is informational (the advisory lock is the truth, a stale row is overwritten or
         # cleaned up), so its writes need not wait for a WAL flush: on a busy disk that wait was
         # most of the acquire and release time.
+        # The executor reads its schema digests on this session, before and after the migration:
+        # with generic plans its prepared digest queries are planned once, not twice.
         conn = self.connection.connect(autocommit=True, application_name=f"dataflow-lock {schema}"[:63],
-                                       extra_options="-c synchronous_commit=off")
+                                       extra_options="-c synchronous_commit=off -c plan_cache_mode=force_generic_plan")
         try:
             table = self._ensure_lock_table(conn)
             self._poll(conn, schema, key, timeout)

@@ -48,7 +48,11 @@ class SchemaDigest:
         return out
 
 
-def schema_digest(conn_or_target: TargetConnection | psycopg.Connection, schemas: Iterable[str]) -> SchemaDigest:
+def schema_digest(conn_or_target: TargetConnection | psycopg.Connection, schemas: Iterable[str], *,
+                  prepare: bool | None = None) -> SchemaDigest:
+    """``prepare=True`` keeps the ten queries prepared on ``conn`` (a session that reads the digest
+    again, like the lock session before and after a migration: the second read skips parsing
+    and, with plan_cache_mode=force_generic_plan, planning). The digest is the same either way."""
     names = sorted(set(schemas))
     if not names:
         raise SchemaDigestError("schema_digest needs at least one schema")
@@ -58,7 +62,7 @@ def schema_digest(conn_or_target: TargetConnection | psycopg.Connection, schemas
             # one pipeline: ten catalog queries cost one round trip, not ten
             with conn.pipeline():
                 cursors = {family: conn.cursor(row_factory=dict_row).execute(
-                    query(f"digest_{family}"), {"schemas": names}) for family in FAMILIES}
+                    query(f"digest_{family}"), {"schemas": names}, prepare=prepare) for family in FAMILIES}
             for family, cur in cursors.items():
                 objects[family] = [{k: _plain(v) for k, v in row.items()} for row in cur.fetchall()]
         except psycopg.Error as exc:
