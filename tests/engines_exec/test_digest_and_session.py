@@ -1,0 +1,126 @@
+"""The executor's faster paths keep their guarantees: digests read on the lock session (prepared,
+generic plans) equal a fresh read and still change on every kind of schema change; the executing
+session opened in the background has its guards and is closed when nobody takes it."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+
+from migrations_app.engines.concurrent_access_manager import MigrationLockManager, MigrationOperation
+from migrations_app.engines.schema_digest import schema_digest
+
+# Each change, applied in order to the shop schema, must change the digest of "public".
+SCHEMA_CHANGES = [
+    ("column added", "ALTER TABLE customers ADD COLUMN email text"),
+    ("column type", "ALTER TABLE customers ALTER COLUMN email TYPE varchar(200)"),
+    ("column default", "ALTER TABLE customers ALTER COLUMN email SET DEFAULT 'x@example.com'"),
+    ("nullability", "UPDATE customers SET email = name || '@example.com'; "
+                    "ALTER TABLE customers ALTER COLUMN email SET NOT NULL"),
+    ("check constraint", "ALTER TABLE customers ADD CONSTRAINT email_at CHECK (position('@' in email) > 0)"),
+    ("constraint validation", "ALTER TABLE orders ADD CONSTRAINT total_pos CHECK (total >= 0) NOT VALID"),
+    ("unique constraint", "ALTER TABLE customers ADD CONSTRAINT email_unique UNIQUE (email)"),
+    ("index", "CREATE INDEX customers_name_idx ON customers (name)"),
+    ("index definition", "DROP INDEX customers_name_idx; CREATE INDEX customers_name_idx ON customers (lower(name))"),
+    ("view definition", "CREATE OR REPLACE VIEW customer_totals AS SELECT c.id, sum(o.total) AS total, "
+                        "count(*) AS n FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY c.id"),
+    ("function", "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$"),
+    ("function body", "CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql "
+                      "AS $$BEGIN NEW.name := trim(NEW.name); RETURN NEW; END$$"),
+    ("trigger", "CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch()"),
+    ("trigger enabled", "ALTER TABLE customers DISABLE TRIGGER customers_touch"),
+    ("sequence", "CREATE SEQUENCE invoice_no START 100"),
+    ("sequence parameters", "ALTER SEQUENCE invoice_no INCREMENT BY 5"),
+    ("row security", "ALTER TABLE orders ENABLE ROW LEVEL SECURITY"),
+    ("policy", "CREATE POLICY own_orders ON orders USING (customer_id > 0)"),
+    ("policy expression", "ALTER POLICY own_orders ON orders USING (customer_id > 1)"),
+    ("enum", "CREATE TYPE mood AS ENUM ('ok', 'sad')"),
+    ("enum label", "ALTER TYPE mood ADD VALUE 'happy'"),
+    ("domain", "CREATE DOMAIN positive AS integer CHECK (VALUE > 0)"),
+    ("table renamed", "ALTER TABLE orders RENAME TO purchase_orders"),
+    ("column renamed", "ALTER TABLE customers RENAME COLUMN legacy_status TO status"),
+    ("column dropped", "ALTER TABLE customers DROP COLUMN status"),
+]
+
+
+def op(sql, **kwargs):
+    return MigrationOperation(type="SQL", table_name="customers", sql=sql, **kwargs)
+
+
+def test_the_lock_session_digest_equals_a_fresh_read_and_changes_on_every_kind_of_schema_change(shop):
+    manager = MigrationLockManager(shop, owner="pytest")
+    seen = {}
+    with manager.migration_lock("public", timeout=5) as lock, shop.connect(autocommit=True) as ddl:
+        for label, statement in [("start", None), *SCHEMA_CHANGES]:
+            if statement:
+                ddl.execute(statement)
+            on_lock = lock.schema_digest(["public"]).digest  # prepared, generic plans, read again and again
+            fresh = schema_digest(shop, ["public"]).digest
+            assert on_lock == fresh, label
+            assert fresh not in seen, f"{label}: digest equals the one after {seen.get(fresh)}"
+            seen[fresh] = label
+        # data changes (rows, sequence values) are not schema changes
+        ddl.execute("INSERT INTO customers (id, name, email) VALUES (9, 'flo', 'f@example.com')")
+        ddl.execute("SELECT nextval('invoice_no')")
+        assert lock.schema_digest(["public"]).digest == fresh
+
+
+def test_digests_read_for_a_caller_holding_the_lock_match_fresh_reads_before_and_after(shop, fast_executor):
+    executor = fast_executor(shop)
+    before = schema_digest(shop, ["public"]).digest
+    with executor.lock_manager.migration_lock("public", timeout=5) as lock:
+        result = executor.execute_atomic_migration([op("ALTER TABLE customers ADD COLUMN email text")], lock=[lock])
+    assert result.success, result.error_message
+    assert result.digest_before == before == result.rollback_plan.digest_before
+    assert result.digest_after == schema_digest(shop, ["public"]).digest != before
+
+
+def test_a_statement_destroying_data_in_another_schema_widens_the_digest_to_it(shop, fast_executor):
+    executor = fast_executor(shop)
+    before = schema_digest(shop, ["billing", "public"]).digest
+    with executor.lock_manager.migration_lock("billing", timeout=5) as billing, \
+            executor.lock_manager.migration_lock("public", timeout=5) as public:
+        # the caller's locks cover both schemas, the operation names only public
+        result = executor.execute_atomic_migration([op("DROP TABLE billing.invoices")], lock=[public, billing])
+    assert result.success, result.error_message
+    assert result.schemas == ["billing", "public"]
+    assert result.digest_before == before
+    assert result.digest_after == schema_digest(shop, ["billing", "public"]).digest != before
+
+
+def test_the_executing_session_has_its_guards_and_the_plans_search_path(shop, fast_executor):
+    result = fast_executor(shop, search_path="billing").execute_atomic_migration([op(
+        "CREATE TABLE guards AS SELECT current_setting('lock_timeout') AS lock_timeout, "
+        "current_setting('statement_timeout') AS statement_timeout, "
+        "current_setting('idle_in_transaction_session_timeout') AS idle_timeout, "
+        "current_setting('client_connection_check_interval') AS client_check, "
+        "current_setting('search_path') AS search_path", schema="billing")])
+    assert result.success, result.error_message
+    with shop.connect() as conn:
+        row = conn.execute("SELECT * FROM billing.guards").fetchone()
+    assert row == ("200ms", "15min", "15min", "1s", '"billing", public')
+
+
+def test_a_lock_timeout_closes_the_session_opened_in_the_background(shop, fast_executor):
+    holder = MigrationLockManager(shop, owner="other worker")
+    executor = fast_executor(shop, lock_wait_seconds=0.3, application_name="dataflow-bg-session-test")
+    with holder.migration_lock("public", timeout=5):
+        result = executor.execute_atomic_migration([op("ALTER TABLE customers ADD COLUMN email text")])
+    assert not result.success and "other worker" in result.error_message
+    assert result.statement_log == []
+    with psycopg.connect(**shop.conninfo_kwargs(), autocommit=True) as conn:
+        deadline = time.monotonic() + 5
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                           ["dataflow-bg-session-test"]).fetchone()[0]:
+            assert time.monotonic() < deadline, "the background session was left open"
+            time.sleep(0.05)
+
+
+def test_a_parse_error_reports_nothing_ran_and_closes_the_background_session(shop, fast_executor):
+    executor = fast_executor(shop, application_name="dataflow-bg-parse-test")
+    result = executor.execute_atomic_migration([op("ALTER TABLE customers ADD COLUMN")])
+    assert not result.success and result.error_message.startswith("cannot prepare the migration")
+    with psycopg.connect(**shop.conninfo_kwargs(), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                            ["dataflow-bg-parse-test"]).fetchone()[0] == 0
