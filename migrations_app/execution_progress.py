@@ -7,6 +7,7 @@ The engine swallows exceptions raised here, so a failing write never breaks a mi
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from django.utils import timezone
@@ -15,8 +16,18 @@ from migrations_app.models import Execution
 
 
 class ProgressRecorder:
+    # The page polls once a second: writing both events of every statement of a 200-statement
+    # plan would be ~400 row updates of a growing JSON log. A finished statement is written at
+    # most this often (otherwise with the next statement's start, which is always written so a
+    # long statement shows as running); the final log comes from the engine's result. The stop
+    # flag is read at most this often too.
+    MIN_INTERVAL_SECONDS = 0.25
+
     def __init__(self, execution: Execution, operations=None, on_stop: Callable[[], object] | None = None):
         self.execution = execution
+        self._last_save = 0.0
+        self._last_stop_check = 0.0
+        self._pending: set[str] = set()
         self.operations = operations
         self.on_stop = on_stop
         self.stopping = False
@@ -31,9 +42,15 @@ class ProgressRecorder:
         if handler is not None:
             handler(event)
 
-    def _save(self, *fields: str) -> None:
+    def _save(self, *fields: str, throttle: bool = False) -> None:
+        now = time.monotonic()
+        self._pending.update(fields)
+        if throttle and now - self._last_save < self.MIN_INTERVAL_SECONDS:
+            return
         self.execution.heartbeat_at = timezone.now()
-        self.execution.save(update_fields=[*fields, "heartbeat_at"])
+        self.execution.save(update_fields=[*sorted(self._pending), "heartbeat_at"])
+        self._pending.clear()
+        self._last_save = now
 
     # -- events -----------------------------------------------------------------------------
     def _on_connected(self, event: dict) -> None:
@@ -55,7 +72,7 @@ class ProgressRecorder:
                          "attempt": event.get("attempt"), "sql": self._sql(index, phase), "status": "running",
                          "started_at": timezone.now().isoformat(timespec="milliseconds")})
         self.execution.progress = {**self.execution.progress, "current": index, "phase": phase}
-        self._save("statement_log", "progress")
+        self._save("statement_log", "progress")  # always: a long statement must show as running
 
     def _on_statement_finished(self, event: dict) -> None:
         entry = self._entry(event)
@@ -64,7 +81,7 @@ class ProgressRecorder:
             if entry["phase"] == self.execution.kind:
                 self.done += 1
         self.execution.progress = {**self.execution.progress, "done": self.done}
-        self._save("statement_log", "progress")
+        self._save("statement_log", "progress", throttle=True)
 
     def _on_statement_failed(self, event: dict) -> None:
         entry = self._entry(event)
@@ -104,6 +121,10 @@ class ProgressRecorder:
         "stop now" -- the open transaction is rolled back before COMMIT and nothing else runs."""
         if self.stopping or self.on_stop is None:
             return
+        now = time.monotonic()
+        if now - self._last_stop_check < self.MIN_INTERVAL_SECONDS:
+            return
+        self._last_stop_check = now
         if Execution.objects.filter(pk=self.execution.pk, stop_requested_at__isnull=False).exists():
             self.stopping = True
             self.on_stop()
