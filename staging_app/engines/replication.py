@@ -2,8 +2,14 @@
 
 Everything read from production comes from ONE snapshot: a ``REPEATABLE READ, READ ONLY``
 transaction that exports its snapshot for pg_dump and then samples and streams the rows
-itself. Rows travel with ``COPY (SELECT ...) TO STDOUT`` on the source and ``COPY ... FROM
-STDIN`` on staging, block by block: a table is never held in memory.
+itself. Rows travel with ``COPY (...) TO STDOUT`` on the source and ``COPY ... FROM STDIN``
+on staging, relayed block by block (``copy_stream.relay``): a table is never held in memory.
+Each sampling or closure statement streams the rows it picks as it picks them (see
+``sampling``), so no row is read twice. A second session that imports the snapshot streams
+the sample-only tables (or half of a whole copy) at the same time, from a worker thread.
+
+Tables are loaded without indexes or constraints (pre-data only); post-data adds them after
+the rows are in, so every foreign key is validated against the copy.
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ from staging_app.engines.sampling import (SampleSet, full_copy_query, load_forei
 
 LOCK_TIMEOUT = "10s"
 WORK_MEM = "64MB"
-TEMP_BUFFERS = "128MB"
 PROGRESS_EVERY_SECONDS = 1.0
 
 
@@ -103,10 +108,6 @@ def replicate(source, staging, request: ReplicationRequest,
     with source.connect(application_name=app, statement_timeout_ms=request.statement_timeout_ms) as src, \
             staging.connect(application_name=app) as dst, \
             tempfile.TemporaryDirectory(prefix="dataflow-staging-") as tmp:
-        # The address sets live in local buffers up to temp_buffers and are written out to
-        # files beyond it (the 8 MB default spilled on every closure statement). It can only be
-        # raised before the session's first temp table; memory is taken only as the sets grow.
-        src.execute(sql.SQL("SET temp_buffers = {}").format(sql.Literal(TEMP_BUFFERS)))
         # Before the snapshot: temp tables for the sample (not allowed in a READ ONLY transaction).
         tables = load_tables(src)
         edges = load_foreign_keys(src)
@@ -122,7 +123,7 @@ def replicate(source, staging, request: ReplicationRequest,
         snapshot = src.execute("SELECT pg_export_snapshot()").fetchone()[0]
         src.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
         src.execute("SET LOCAL jit = off")  # compiling each COPY's SELECT costs more than it saves
-        # Room for the address hash in one batch (one session, for the length of the copy).
+        # Room for the closure's key and address hashes in one batch (one session, for the copy).
         src.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(WORK_MEM)))
         for table in tables:
             # Keeps row addresses stable and DDL out while we read (pg_dump takes the same lock).
@@ -189,9 +190,9 @@ def replicate(source, staging, request: ReplicationRequest,
 
 
 def _side_tables(tables, sampler: SampleSet, chosen: set[int], full_copy: bool) -> set[int]:
-    """The tables the second session streams: in a full copy, about half of the pages
-    (largest first, each to the less loaded side); in a sample, the sample-only tables
-    (nothing references them), the largest first, up to half of the sampled pages."""
+    """The tables the second session streams, largest first while they fit in half of the
+    pages (and at least one): any table in a whole copy; in a sample, only the sample-only
+    tables (nothing references them, so their rows need no address set)."""
     pages = {t.oid: sum(leaf.pages for leaf in sampler.leaves[t.oid]) for t in tables}
     candidates = set(pages) if full_copy else sampler.sample_only(chosen)
     budget = sum(pages[oid] for oid in (pages if full_copy else chosen)) / 2
