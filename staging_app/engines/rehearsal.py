@@ -109,8 +109,9 @@ class _ObservedExecutor(AtomicMigrationExecutor):
 
     observed = None
 
-    def _connect(self, result):
-        conn = super()._connect(result)
+    def _connected(self, conn, result):
+        # every path to the executing session (opened inline or on the prep thread) ends here
+        conn = super()._connected(conn, result)
         self.observed = conn
         return conn
 
