@@ -38,7 +38,7 @@ def execution_start(request, pk):
 @readers
 def execution_detail(request, pk):
     execution = _execution(pk)
-    return render(request, "migrations_app/execution/detail.html", _context(request, execution))
+    return render(request, "migrations_app/execution/detail.html", panel_context(request, execution))
 
 
 @readers
@@ -53,10 +53,10 @@ def execution_progress(request, pk):
         if not execution.is_active and request.GET.get("was_active"):
             response["HX-Refresh"] = "true"  # the plan's status changed: reload the whole review page
         return response
-    return render(request, "migrations_app/execution/_progress.html", _context(request, execution))
+    return render(request, "migrations_app/execution/_progress.html", panel_context(request, execution))
 
 
-def _context(request, execution):
+def panel_context(request, execution):
     from dataflow_site.roles import user_roles
 
     roles = user_roles(request.user)
@@ -83,7 +83,7 @@ def execution_rollback(request, pk):
         return redirect(rollback)
     return render(request, "migrations_app/execution/confirm.html", {
         "action": "rollback", "execution": execution, "plan": execution.plan,
-        "rollback_plan": execution.rollback_plan or {}, "can_run": _context(request, execution)["can_rollback"]})
+        "rollback_plan": execution.rollback_plan or {}, "can_run": panel_context(request, execution)["can_rollback"]})
 
 
 @role_required(DBA, MANAGER)
