@@ -171,3 +171,30 @@ class Rehearsal(models.Model):
         """What the risk assessment takes from a passed rehearsal (``analyze_plan(rehearsal=...)``)."""
         return {"rehearsal_id": self.pk, "sql_hash": self.sql_hash, "sample_fraction": self.sample_fraction,
                 "projection": self.projection or {}}
+
+
+class TargetMaskingRules(models.Model):
+    """A target's saved masking rules (``table.column`` -> strategy), applied to every staging copy
+    of that target unless the DBA chooses otherwise on the create form."""
+
+    target = models.OneToOneField("migrations_app.TargetDatabase", on_delete=models.CASCADE, related_name="masking")
+    rules = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"masking rules of {self.target}"
+
+    def as_text(self) -> str:
+        return rules_as_text(self.rules)
+
+
+def rules_as_text(rules: dict) -> str:
+    """The create form's one-rule-a-line notation: ``table.column strategy [value]``."""
+    lines = []
+    for column, spec in sorted((rules or {}).items()):
+        spec = {"strategy": spec} if isinstance(spec, str) else spec
+        value = spec.get("value")
+        lines.append(" ".join(str(p) for p in (column, spec.get("strategy"), value) if p not in (None, "")))
+    return "\n".join(lines)

@@ -5,6 +5,7 @@ from staging_app import views
 urlpatterns = [
     path("", views.staging_list, name="staging_list"),
     path("new/", views.staging_create, name="staging_create"),
+    path("masking/<int:target_id>/", views.masking_rules, name="staging_masking"),
     path("plans/<int:plan_id>/rehearse/", views.rehearse, name="rehearse"),
     path("plans/<int:plan_id>/rehearsals/", views.plan_rehearsals, name="plan_rehearsals"),
     path("rehearsals/<int:rehearsal_id>/", views.rehearsal_detail, name="rehearsal_detail"),

@@ -7,11 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django_q.tasks import async_task
 
 from dataflow_site.roles import DBA, readers, role_required, user_roles
-from migrations_app.models import AuditEvent, MigrationPlan
+from migrations_app.models import AuditEvent, MigrationPlan, TargetDatabase
 from staging_app.engines.registry import StagingLimitExceeded
 from staging_app.engines.staging_environment_manager import StagingEnvironmentError
-from staging_app.forms import StagingCreateForm
-from staging_app.models import Rehearsal, StagingEnvironment, StagingOrphan
+from staging_app.forms import MaskingRulesForm, StagingCreateForm
+from staging_app.models import Rehearsal, StagingEnvironment, StagingOrphan, TargetMaskingRules
 from staging_app.registry import manager_for, staging_server_override
 from staging_app.rehearsals import RehearsalRefused, ready_environments, request_rehearsal
 
@@ -20,7 +20,9 @@ from staging_app.rehearsals import RehearsalRefused, ready_environments, request
 def staging_list(request):
     environments = StagingEnvironment.objects.select_related("target").order_by("-created_at")[:200]
     orphans = StagingOrphan.objects.filter(resolved_at__isnull=True)
-    return render(request, "staging_app/list.html", {"environments": environments, "orphans": orphans})
+    targets = TargetDatabase.objects.select_related("masking")
+    return render(request, "staging_app/list.html", {"environments": environments, "orphans": orphans,
+                                                     "targets": targets})
 
 
 @role_required(DBA)
@@ -46,6 +48,28 @@ def staging_create(request):
                        task_name=f"staging {env.staging_id}")
             return redirect("staging_detail", staging_id=env.staging_id)
     return render(request, "staging_app/create.html", {"form": form})
+
+
+@readers
+def masking_rules(request, target_id):
+    """A target's saved masking rules: every role reads them, DBAs change them."""
+    target = get_object_or_404(TargetDatabase, pk=target_id)
+    saved = TargetMaskingRules.objects.filter(target=target).first()
+    can_edit = DBA in user_roles(request.user)
+    form = MaskingRulesForm(request.POST or None, initial={"rules": saved.as_text() if saved else ""})
+    if request.method == "POST":
+        if not can_edit:
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("only DBAs change masking rules")
+        if form.is_valid():
+            rules = form.cleaned_data["rules"]
+            TargetMaskingRules.objects.update_or_create(target=target, defaults={"rules": rules, "updated_by": request.user})
+            AuditEvent.record(request.user, "staging.masking_rules_saved", target, data={"columns": sorted(rules)})
+            messages.success(request, f"Masking rules of {target.name} saved: {len(rules)} column(s).")
+            return redirect("staging_masking", target_id=target.pk)
+    return render(request, "staging_app/masking.html", {"target": target, "saved": saved, "form": form,
+                                                         "can_edit": can_edit})
 
 
 @readers

@@ -13,6 +13,11 @@ DEMO_DIR = Path(__file__).parent
 DEMO_DATABASE = "demo_shop"
 DEMO_USERS = (("dba", "DBA"), ("dba2", "DBA"), ("manager", "Manager"), ("engineer", "Engineer"))
 DEMO_MARKER = "dataflow demo database (created by seed_demo)"
+# Personal data of the demo shop, masked in every staging copy.
+DEMO_MASKING_RULES = {
+    "public.customers.email": {"strategy": "fake_email"},
+    "public.customers.full_name": {"strategy": "fixed", "value": "Demo Customer"},
+}
 
 
 def app_server_params(dbname: str) -> dict:
@@ -86,6 +91,9 @@ def ensure_demo_target(log=print):
         target.save(update_fields=["password_encrypted"])
         AuditEvent.record(None, "target.created", target, data={**target.audit_data(), "source": "seed_demo"})
         log(f"Registered target {DEMO_DATABASE} ({target.describe()}).")
+    from staging_app.models import TargetMaskingRules
+
+    TargetMaskingRules.objects.get_or_create(target=target, defaults={"rules": DEMO_MASKING_RULES})
     return target
 
 

@@ -9,7 +9,7 @@ from staging_app.models import StagingEnvironment
 from staging_app.registry import manager_for
 from tests.staging.conftest import drop_leftover_copies
 
-pytestmark = [pytest.mark.urls("tests.staging.urls"), pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
@@ -77,3 +77,30 @@ def test_cleanup_asks_for_confirmation_then_drops_the_copy(client_for, dba, targ
     response = client.post(f"/staging/{env.staging_id}/cleanup/", follow=True)
     assert "Cleanup SUCCESS" in response.content.decode()
     assert StagingEnvironment.objects.get(staging_id=env.staging_id).status == "CLEANED"
+
+
+def test_a_copy_uses_the_targets_saved_masking_rules(client_for, dba, engineer, target):
+    client = client_for(dba)
+    response = client.post(f"/staging/masking/{target.pk}/", {"rules": "customers.email fake_email\ncustomers.full_name fixed Redacted"})
+    assert response.status_code == 302
+    assert engineer and client_for(engineer).post(f"/staging/masking/{target.pk}/", {"rules": ""}).status_code == 403
+    assert "customers.full_name fixed Redacted" in client_for(engineer).get(f"/staging/masking/{target.pk}/").content.decode()
+    client.post("/staging/new/", {"target": target.pk, "data_sample_size": "0.1", "masking_preset": "target"})
+    env = StagingEnvironment.objects.get()
+    assert env.masking_rules == {"customers.email": {"strategy": "fake_email"}, "customers.full_name": {"strategy": "fixed", "value": "Redacted"}}
+    assert env.status == "READY", env.error
+    with target.connection().for_database(env.database_name).connect() as conn:
+        names = conn.execute("SELECT count(*) FILTER (WHERE full_name <> 'Redacted'), count(*) FROM shop.customers").fetchone()
+    assert names[0] == 0 and names[1] > 0
+
+
+def test_a_target_without_saved_rules_never_copies_unmasked_by_default(client_for, dba, target):
+    response = client_for(dba).post("/staging/new/", {"target": target.pk, "data_sample_size": "0.1",
+                                                      "masking_preset": "target"})
+    assert response.status_code == 200 and "has no saved masking rules" in response.content.decode()
+    assert not StagingEnvironment.objects.exists()
+
+
+def test_invalid_masking_rules_are_refused_with_the_line(client_for, dba, target):
+    response = client_for(dba).post(f"/staging/masking/{target.pk}/", {"rules": "customers.email scramble"})
+    assert response.status_code == 200 and "scramble" in response.content.decode()
