@@ -168,6 +168,12 @@ def rehearse_plan(staging: TargetConnection, operations: list[MigrationOperation
                 why += f" ({len(forward.rollback_plan.irreversible_operations)} operation(s) have no rollback)"
             result.warnings.append("not re-applied: the copy is neither before nor after the plan; clean it up")
             return _finish(result, f"rollback not verified: {why}")
+        if not forward.rollback_plan.fully_reversible:
+            # the digest covers the schema only: say plainly what the rollback did not undo
+            result.warnings.append(
+                f"{len(forward.rollback_plan.irreversible_operations)} operation(s) cannot be undone by the rollback "
+                "(no rollback SQL, or data destroyed without a preserved copy): the schema came back, their data "
+                "changes did not")
         emit({"phase": "reapply", "step": 6, "steps": len(STEPS)})
         reapply = executor.execute_atomic_migration(operations)
         reapply.rollback_plan = None  # the forward run's plan is the one that matters

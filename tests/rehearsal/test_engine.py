@@ -82,3 +82,10 @@ def test_a_non_transactional_create_index_concurrently_is_rehearsed_in_autocommi
     stmt = result.statements[0]
     assert not stmt.transactional and stmt.txid is None
     assert stmt.projection["projected_lock_ms"] == stmt.projection["projected_ms"]  # held for itself only
+
+
+def test_a_data_change_without_rollback_sql_passes_on_schema_but_says_its_data_is_not_restored(staging_copy):
+    data_only = [op("DELETE FROM shop.orders WHERE id < 0", None, "orders")]
+    result = rehearse_plan(staging_copy, data_only, "shop", sample_fraction=0.5)
+    assert result.status == "PASSED" and result.rollback_verified
+    assert any("data changes did not" in w for w in result.warnings)
