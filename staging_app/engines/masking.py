@@ -96,6 +96,9 @@ class ColumnMasker:
             if (table.oid, rule.column) in key_columns:
                 raise MaskingRuleError(f"masking rule {rule.target}: the column is part of a foreign key, "
                                        "masking it would break the sampled rows' references")
+            if rule.strategy == "null" and rule.column in table.not_null_columns:
+                raise MaskingRuleError(f"masking rule {rule.target}: the column is NOT NULL, so 'null' cannot be "
+                                       "loaded; use 'fixed' or 'hash'")
             if rule.strategy in ("hash", "fake_email") and rule.column not in table.text_columns:
                 raise MaskingRuleError(f"masking rule {rule.target}: '{rule.strategy}' needs a text column")
             self._by_table.setdefault(table.oid, {})[rule.column] = rule

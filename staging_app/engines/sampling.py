@@ -62,6 +62,7 @@ class TableInfo:
     columns: tuple[str, ...]
     text_columns: frozenset[str]
     binary_copy: bool = False  # every column can travel in COPY's binary format (stg_tables.sql)
+    not_null_columns: frozenset[str] = frozenset()
 
     @property
     def qualified_name(self) -> str:
@@ -97,8 +98,9 @@ class Leaf:
 
 def load_tables(conn: psycopg.Connection) -> list[TableInfo]:
     rows = conn.execute(query("stg_tables")).fetchall()
-    return [TableInfo(int(oid), schema, name, kind, tuple(cols), frozenset(text_cols), bool(binary))
-            for oid, schema, name, kind, cols, text_cols, binary in rows]
+    return [TableInfo(int(oid), schema, name, kind, tuple(cols), frozenset(text_cols), bool(binary),
+                      frozenset(not_null))
+            for oid, schema, name, kind, cols, text_cols, not_null, binary in rows]
 
 
 def load_foreign_keys(conn: psycopg.Connection) -> list[ForeignKeyEdge]:

@@ -110,6 +110,15 @@ def test_masking_a_foreign_key_column_is_refused_and_leaves_no_database(make_man
     assert not _exists(env.database_name)
 
 
+def test_masking_a_not_null_column_with_null_is_refused_before_any_row_is_copied(make_manager, source_db):
+    manager = make_manager()
+    env = manager.create_staging_environment(source_db, 0.1)
+    with pytest.raises(StagingEnvironmentError, match="NOT NULL"):
+        manager.replicate_production_schema(env.staging_id, masking_rules={"shop.customers.full_name": "null"})
+    assert manager.registry.get(env.staging_id).status == ERROR
+    assert not _exists(env.database_name)
+
+
 def test_masking_rules_name_real_text_columns():
     with pytest.raises(MaskingRuleError, match="unknown masking strategy"):
         parse_masking_rules({"shop.customers.email": "scramble"})

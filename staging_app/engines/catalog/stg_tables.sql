@@ -11,6 +11,7 @@ SELECT c.oid::bigint AS oid,
        coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}') AS columns,
        coalesce(array_agg(a.attname::text ORDER BY a.attnum)
                 FILTER (WHERE t.typcategory = 'S' OR bt.typcategory = 'S'), '{}') AS text_columns,
+       coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnotnull), '{}') AS not_null_columns,
        coalesce(bool_and(coalesce(bt.oid, t.oid) < 16384
                          AND coalesce(bt.typsend, t.typsend) <> 0 AND coalesce(bt.typreceive, t.typreceive) <> 0
                          AND coalesce(bt.typtype, t.typtype) = 'b'
