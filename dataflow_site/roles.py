@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.views.decorators.http import require_safe
 
 DBA = "DBA"
 MANAGER = "Manager"
@@ -53,7 +54,11 @@ def role_required(*roles: str):
     return decorator
 
 
-readers = role_required(*ALL_ROLES)
+def readers(view):
+    """Pages every role reads. GET and HEAD only: a page that only reads answers any other method
+    with 405, so no POST can ever reach a reader (an engineer) through it. A page that also takes
+    a POST from some roles uses ``role_required(*ALL_ROLES)`` and checks the role itself."""
+    return role_required(*ALL_ROLES)(require_safe(view))
 
 
 def roles_context(request):

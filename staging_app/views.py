@@ -6,7 +6,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django_q.tasks import async_task
 
-from dataflow_site.roles import DBA, readers, role_required, user_roles
+from dataflow_site.roles import ALL_ROLES, DBA, readers, role_required, user_roles
 from migrations_app.models import AuditEvent, MigrationPlan, TargetDatabase
 from staging_app.engines.registry import StagingLimitExceeded
 from staging_app.engines.staging_environment_manager import StagingEnvironmentError
@@ -50,7 +50,7 @@ def staging_create(request):
     return render(request, "staging_app/create.html", {"form": form})
 
 
-@readers
+@role_required(*ALL_ROLES)  # not @readers: DBAs POST here (checked below)
 def masking_rules(request, target_id):
     """A target's saved masking rules: every role reads them, DBAs change them."""
     target = get_object_or_404(TargetDatabase, pk=target_id)
