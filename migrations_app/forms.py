@@ -1,6 +1,7 @@
 from django import forms
 
 from migrations_app.models import TargetDatabase
+from migrations_app.plan_sql import AUTHOR_ROLLBACK_NOTE
 
 
 class TargetDatabaseForm(forms.ModelForm):
@@ -111,9 +112,22 @@ class OperationForm(forms.Form):
                                    widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
                                    help_text="Leave blank to have one suggested where it can be derived.")
 
-    def __init__(self, *args, plan=None, **kwargs):
+    def __init__(self, *args, plan=None, operation=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.plan = plan
+        self.editing = operation
+
+    def _rollback_to_use(self, data) -> str:
+        """The edit form comes pre-filled with the stored rollback. When the SQL changes and that
+        rollback was a suggestion derived from the old SQL (not the author's own), it no longer
+        undoes the new statement: derive a fresh one instead of saving the stale text as the author's."""
+        rollback = data.get("rollback_sql", "")
+        old = self.editing
+        if (old is not None and data["sql"].strip().rstrip(";") != old.sql.strip().rstrip(";")
+                and old.rollback_note != AUTHOR_ROLLBACK_NOTE
+                and rollback.strip().rstrip(";") == old.rollback_sql.strip().rstrip(";")):
+            return ""
+        return rollback
 
     def clean(self):
         data = super().clean()
@@ -121,7 +135,7 @@ class OperationForm(forms.Form):
             from migrations_app.plan_sql import ScriptError, single_operation
 
             try:
-                self.operation = single_operation(data["sql"], data.get("rollback_sql", ""), self.plan.schema, self.plan.target)
+                self.operation = single_operation(data["sql"], self._rollback_to_use(data), self.plan.schema, self.plan.target)
             except ScriptError as exc:
                 self.add_error("sql", str(exc))
         return data

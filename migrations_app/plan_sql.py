@@ -10,6 +10,9 @@ from migrations_app.engines.statements import SqlSyntaxError, parse_script
 log = logging.getLogger(__name__)
 
 
+AUTHOR_ROLLBACK_NOTE = "written by the author"
+
+
 class ScriptError(Exception):
     pass
 
@@ -68,5 +71,5 @@ def single_operation(sql_text: str, rollback_sql: str, schema: str, target=None)
         except SqlSyntaxError as exc:
             raise ScriptError(f"Rollback SQL: syntax error at line {exc.line}, position {exc.position}: {exc.message}") from None
         operation["rollback_sql"] = rollback_sql.strip().rstrip(";")
-        operation["rollback_note"] = "written by the author"
+        operation["rollback_note"] = AUTHOR_ROLLBACK_NOTE
     return operation

@@ -66,7 +66,7 @@ def operation_add(request, pk):
 def operation_edit(request, pk, op_id):
     plan = _plan(pk)
     operation = get_object_or_404(plan.operations, pk=op_id)
-    form = OperationForm(request.POST or None, plan=plan,
+    form = OperationForm(request.POST or None, plan=plan, operation=operation,
                          initial={"sql": operation.sql, "rollback_sql": operation.rollback_sql})
     if request.method == "POST" and form.is_valid():
         try:
