@@ -133,6 +133,8 @@ if USING_EMBEDDED_POSTGRES:
     DATABASE_URL = embedded_database_url(EMBEDDED_PGDATA)
 
 DATABASES = {"default": _database_from_url(DATABASE_URL)}
+# Error pages and reports hide the webhook and database URLs and the target password (POST) too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "dataflow_site.error_reports.SecretSafeExceptionReporterFilter"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

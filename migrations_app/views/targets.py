@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_q.tasks import async_task
 
@@ -20,6 +21,7 @@ def target_list(request):
     return render(request, "migrations_app/targets/list.html", {"targets": targets})
 
 
+@sensitive_post_parameters("password")
 @role_required(DBA)
 @require_http_methods(["GET", "POST"])
 def target_add(request):
@@ -33,6 +35,7 @@ def target_add(request):
     return render(request, "migrations_app/targets/form.html", {"form": form, "target": None})
 
 
+@sensitive_post_parameters("password")
 @role_required(DBA)
 @require_http_methods(["GET", "POST"])
 def target_edit(request, pk):
@@ -67,6 +70,7 @@ def target_delete(request, pk):
     return render(request, "migrations_app/targets/confirm_delete.html", {"target": target})
 
 
+@sensitive_post_parameters("password")
 @role_required(DBA)
 @require_POST
 def target_test_connection(request, pk=None):
