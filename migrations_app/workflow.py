@@ -121,6 +121,21 @@ def add_operation(plan, user, **fields) -> MigrationPlan:
     return change_operations(plan, user, "plan.operation_added", mutate, {"type": fields.get("type"), "sql": fields.get("sql", "")[:200]})
 
 
+def add_operations(plan, user, operations: list[dict], *, at_start: bool = False) -> MigrationPlan:
+    """Several operations in one change; ``at_start`` puts them before the existing ones, in order
+    (a backup or a timeout guard only helps when it runs before the statements it protects)."""
+    def mutate(p):
+        if at_start:
+            p.operations.update(position=F("position") + len(operations))
+            start = 1
+        else:
+            start = (p.operations.aggregate(m=Max("position"))["m"] or 0) + 1
+        PlanOperation.objects.bulk_create(
+            [PlanOperation(plan=p, position=start + i, **op) for i, op in enumerate(operations)])
+    return change_operations(plan, user, "plan.operation_added", mutate, {
+        "count": len(operations), "at_start": at_start, "sql": "; ".join(op.get("sql", "") for op in operations)[:200]})
+
+
 def update_operation(plan, user, operation_id: int, **fields) -> MigrationPlan:
     def mutate(p):
         if not p.operations.filter(pk=operation_id).update(**fields):

@@ -188,12 +188,15 @@ def apply_mitigation(request, pk, step):
         return redirect(f"{plan.get_absolute_url()}?tab=mitigation")
     try:
         operations = mitigation_operations(chosen["safe_sql"], plan)
-        for op in operations:
-            workflow.add_operation(plan, request.user, **op)
+        # A preparation (backup) or guard (timeouts) step protects the statements after it.
+        at_start = chosen.get("phase") in ("prepare", "guard")
+        workflow.add_operations(plan, request.user, operations, at_start=at_start)
     except (ScriptError, workflow.WorkflowError) as exc:
         messages.error(request, f"Could not add the step: {exc}")
         return redirect(f"{plan.get_absolute_url()}?tab=mitigation")
-    messages.success(request, f"Added \"{chosen.get('name')}\" to the plan as {len(operations)} operation(s). Review the order, then analyse again.")
+    where = "at the start of" if at_start else "at the end of"
+    messages.success(request, f"Added \"{chosen.get('name')}\" {where} the plan as {len(operations)} operation(s). "
+                              "Review the order, then analyse again.")
     return redirect(plan)
 
 
