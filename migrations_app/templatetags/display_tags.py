@@ -20,3 +20,37 @@ def as_datetime(value):
         except (TypeError, ValueError):
             return value
     return timezone.localtime(parsed) if timezone.is_aware(parsed) else parsed
+
+
+_HASH_KEYS = {"sql_hash", "schema_digest", "digest_before", "digest_after"}
+
+
+def _plain(value, limit=160) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v, limit) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {_plain(v, limit)}" for k, v in value.items()) or "none"
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@register.filter
+def audit_fields(data):
+    """An audit event's data as (label, value) pairs for people: a status change as "A → B",
+    hashes shortened, lists joined, never a Python or JSON repr of the whole dict."""
+    if not isinstance(data, dict):
+        return [] if data in (None, "", {}) else [("", _plain(data))]
+    fields = []
+    if "from" in data and "to" in data:
+        fields.append(("status", f"{data['from']} → {data['to']}" if data["from"] != data["to"] else str(data["to"])))
+    for key, value in data.items():
+        if key in ("from", "to") and "from" in data and "to" in data:
+            continue
+        if key in _HASH_KEYS and isinstance(value, str):
+            value = value[:12]
+        fields.append((key.replace("_", " "), _plain(value)))
+    return fields
