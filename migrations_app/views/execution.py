@@ -53,7 +53,10 @@ def execution_progress(request, pk):
         if not execution.is_active and request.GET.get("was_active"):
             response["HX-Refresh"] = "true"  # the plan's status changed: reload the whole review page
         return response
-    return render(request, "migrations_app/execution/_progress.html", panel_context(request, execution))
+    response = render(request, "migrations_app/execution/_progress.html", panel_context(request, execution))
+    if not execution.is_active and request.GET.get("was_active"):
+        response["HX-Refresh"] = "true"  # the header buttons and the running banner change with the status
+    return response
 
 
 def panel_context(request, execution):
