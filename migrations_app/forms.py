@@ -20,6 +20,7 @@ class TargetDatabaseForm(forms.ModelForm):
         fields = ["name", "environment", "host", "port", "dbname", "user", "password", "sslmode",
                   "staging_host", "staging_port", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        labels = {"sslmode": "SSL mode", "dbname": "Database"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
