@@ -1,4 +1,4 @@
-"""Dependency Analyzer (runbook TODO-137): what depends on a column or a table.
+"""Dependency Analyzer (runbook component #137): what depends on a column or a table.
 
 Everything PostgreSQL tracks is read from the catalog (``pg_depend``, ``pg_rewrite``,
 ``pg_constraint``, ``pg_index``, ``pg_trigger``, ``pg_policy``, ``pg_attrdef``,

@@ -1,4 +1,4 @@
-"""Foreign Key Analyzer (runbook TODO-138): which foreign keys an operation touches, the
+"""Foreign Key Analyzer (runbook component #138): which foreign keys an operation touches, the
 chains of keys around a table, and a plan that keeps them intact with short locks.
 
 All foreign keys of the database come from one catalog query (``fk_edges.sql``); chains and

@@ -1,4 +1,4 @@
-"""Risk Assessment Engine (runbook TODO-140): a 0-100 score per operation and per plan.
+"""Risk Assessment Engine (runbook component #140): a 0-100 score per operation and per plan.
 
 Four categories are scored from measured inputs (table size and row estimate, write rate,
 dependency report, lock mode and rewrite, reversibility, environment, backup status, current

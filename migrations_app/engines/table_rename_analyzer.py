@@ -1,4 +1,4 @@
-"""Table Rename Analyzer (runbook TODO-139): what a table rename touches, and the plan.
+"""Table Rename Analyzer (runbook component #139): what a table rename touches, and the plan.
 
 PostgreSQL binds views, foreign keys, indexes, triggers, policies, rules, statistics,
 publications and SQL-standard function bodies to the table's OID: they follow a rename with
