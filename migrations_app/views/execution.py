@@ -1,7 +1,6 @@
 """Execute, follow, roll back and emergency-stop a plan. Rules live in migrations_app.execution."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -99,8 +98,6 @@ def execution_stop(request, pk):
         except WorkflowError as exc:
             messages.error(request, str(exc))
             return redirect(execution)
-        except PermissionDenied:
-            raise
         messages.warning(request, "Emergency stop sent" + (": the running statement was cancelled."
                                                            if outcome.get("cancelled") else
                                                            ": the migration stops before its next statement."))
