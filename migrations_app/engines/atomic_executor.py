@@ -11,6 +11,10 @@
   (from the heartbeat thread) and stops the migration.
 - Each transaction's id is recorded, so a COMMIT whose connection dropped is resolved with
   ``pg_xact_status`` instead of being re-run.
+- Every segment leaves its outcome in the target's journal (``execution_journal``) under the
+  run's ``journal_key``, so a lost worker's execution is reconciled from the target itself.
+- ``idle_in_transaction_session_timeout`` is short (60 s) and independent of
+  ``statement_timeout``: a frozen worker must not hold ACCESS EXCLUSIVE for the statement budget.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 from contextlib import ExitStack
 from typing import Callable, Iterable
 
@@ -27,6 +32,7 @@ from psycopg import sql
 from migrations_app.engines.catalog import query
 from migrations_app.engines.connections import TargetConnection
 from migrations_app.engines.execution_results import MigrationResult
+from migrations_app.engines.execution_journal import ensure_journal
 from migrations_app.engines.execution_run import RETRYABLE_SQLSTATES, _Run, resolve_in_doubt_commit  # noqa: F401
 from migrations_app.engines.migration_lock import MigrationLock, MigrationLockLost, MigrationLockManager
 from migrations_app.engines.migration_operations import MigrationOperation, StatementFacts
@@ -38,7 +44,8 @@ Progress = Callable[[dict], None]
 
 class AtomicMigrationExecutor:
     def __init__(self, connection: TargetConnection, *, lock_timeout_ms: int = 2000,
-                 statement_timeout_ms: int = 15 * 60 * 1000, max_attempts: int = 5,
+                 statement_timeout_ms: int = 15 * 60 * 1000, idle_in_transaction_timeout_ms: int = 60_000,
+                 max_attempts: int = 5,
                  backoff_base_seconds: float = 0.2, backoff_max_seconds: float = 10.0,
                  lock_wait_seconds: float = 30.0, verify_digest: bool = True,
                  lock_manager: MigrationLockManager | None = None,
@@ -49,6 +56,7 @@ class AtomicMigrationExecutor:
         self.search_path = search_path
         self.lock_timeout_ms = lock_timeout_ms
         self.statement_timeout_ms = statement_timeout_ms
+        self.idle_in_transaction_timeout_ms = idle_in_transaction_timeout_ms
         self.max_attempts = max(1, max_attempts)
         self.backoff_base_seconds = backoff_base_seconds
         self.backoff_max_seconds = backoff_max_seconds
@@ -71,10 +79,14 @@ class AtomicMigrationExecutor:
 
     def execute_atomic_migration(self, operations: list[MigrationOperation], *, preserve_data: bool = False,
                                  progress: Progress | None = None, lock: MigrationLock | Iterable | None = None,
-                                 rollback_plan: RollbackPlan | None = None) -> MigrationResult:
+                                 rollback_plan: RollbackPlan | None = None, journal_key: str | None = None,
+                                 start_at: int = 0) -> MigrationResult:
         """``lock``: lock(s) already held by the caller; None takes the schemas' locks here.
-        The result's ``rollback_plan`` (with its backups) undoes this execution."""
-        result = MigrationResult(mode="migration")
+        The result's ``rollback_plan`` (with its backups) undoes this execution.
+        ``journal_key`` names this run in the target's journal (a new one if None);
+        ``start_at`` resumes at that operation (the ones before committed in an earlier run)."""
+        result = MigrationResult(mode="migration", journal_key=journal_key or uuid.uuid4().hex,
+                                 start_at=start_at)
         lock = _held_list(lock)
         # While the SQL is parsed (the costliest client-side step), the server forks the executing
         # session and, when the caller already holds the locks, reads the digest on the lock
@@ -98,9 +110,10 @@ class AtomicMigrationExecutor:
                              early_digest=early)
 
     def execute_rollback_plan(self, plan: RollbackPlan, *, progress: Progress | None = None,
-                              lock: MigrationLock | Iterable | None = None) -> MigrationResult:
+                              lock: MigrationLock | Iterable | None = None,
+                              journal_key: str | None = None) -> MigrationResult:
         """Runs the steps; ``verified`` when the schema digest equals ``plan.digest_before``."""
-        result = MigrationResult(mode="rollback")
+        result = MigrationResult(mode="rollback", journal_key=journal_key or uuid.uuid4().hex)
         operations = [MigrationOperation(type=f"ROLLBACK_{step.kind.upper()}", table_name="", sql=step.sql,
                                          schema=(plan.schemas or ["public"])[0], transactional=step.transactional,
                                          destroys_data=False, description=step.description)
@@ -146,10 +159,12 @@ class AtomicMigrationExecutor:
                         result.digest_before = schema_digest(conn, schemas).digest
                     if plan is not None and result.mode == "migration":
                         plan.digest_before = result.digest_before
-                run = _Run(self, conn, locks, result, backups)
-                completed = run.operations(operations, facts, phase=result.mode)
-                if completed < len(operations) and compensate and completed:
-                    result.rollback_executed = run.compensate(operations[:completed]) or result.rollback_executed
+                ensure_journal(conn)
+                run = _Run(self, conn, locks, result, backups, result.journal_key)
+                completed = run.operations(operations, facts, phase=result.mode, start_at=result.start_at)
+                if completed < len(operations) and compensate and completed > result.start_at:
+                    result.rollback_executed = (run.compensate(operations, result.start_at, completed)
+                                                or result.rollback_executed)
                 if self.verify_digest and not any(h.lost for h in locks):
                     result.digest_after = self._digest_after(locks, run.conn, schemas)
         except MigrationLockLost as exc:
@@ -213,7 +228,7 @@ class AtomicMigrationExecutor:
             conn.execute(query("exec_session_settings"), {
                 "lock_timeout": f"{int(self.lock_timeout_ms)}ms",
                 "statement_timeout": f"{int(self.statement_timeout_ms)}ms",
-                "idle_timeout": f"{int(self.statement_timeout_ms)}ms",
+                "idle_timeout": f"{int(self.idle_in_transaction_timeout_ms)}ms",
                 "search_path": _search_path(conn, self.search_path),
                 "client_check": "1s" if conn.info.server_version >= 140000 else None})
         except BaseException:

@@ -54,6 +54,8 @@ class MigrationResult:
     txid: int | None = None                    # the last committed transaction
     txids: list[int] = dataclasses.field(default_factory=list)
     in_doubt_resolution: str | None = None
+    journal_key: str | None = None             # this run's rows in the target's dataflow.migration_journal
+    start_at: int = 0                          # a resume: operations before this committed earlier
     backend_pid: int | None = None
     lock_holder: str = ""
     lock_lost: bool = False

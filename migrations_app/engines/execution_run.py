@@ -11,6 +11,7 @@ import time
 import psycopg
 from psycopg import sql
 
+from migrations_app.engines import execution_journal as journal
 from migrations_app.engines.catalog import query
 from migrations_app.engines.execution_results import AttemptRecord, MigrationResult, StatementLogEntry, now_iso
 from migrations_app.engines.migration_lock import MigrationLockLost
@@ -21,10 +22,14 @@ RETRYABLE_SQLSTATES = {"55P03": "lock_not_available", "40P01": "deadlock_detecte
 
 
 class _Abort(Exception):
-    def __init__(self, message: str, sqlstate: str | None = None, lock_lost: bool = False):
+    """``committed``: the failing segment had committed anyway (only its journal entry failed)."""
+
+    def __init__(self, message: str, sqlstate: str | None = None, lock_lost: bool = False,
+                 committed: bool = False):
         super().__init__(message)
         self.sqlstate = sqlstate
         self.lock_lost = lock_lost
+        self.committed = committed
 
 
 def resolve_in_doubt_commit(connection, txid: int, *, wait_seconds: float = 10.0) -> str:
@@ -45,42 +50,66 @@ def resolve_in_doubt_commit(connection, txid: int, *, wait_seconds: float = 10.0
             time.sleep(0.1)
 
 
+def segment_operations(facts) -> list[tuple[list[int], bool]]:
+    """Consecutive transactional statements share one transaction; any other runs alone."""
+    segments: list[tuple[list[int], bool]] = []
+    for index, fact in enumerate(facts):
+        if fact.transactional and segments and segments[-1][1]:
+            segments[-1][0].append(index)
+        else:
+            segments.append(([index], fact.transactional))
+    return segments
+
+
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class _Run:
-    def __init__(self, executor, conn: psycopg.Connection, locks, result: MigrationResult, backups: dict):
+    def __init__(self, executor, conn: psycopg.Connection, locks, result: MigrationResult, backups: dict,
+                 journal_key: str):
         self.executor = executor
+        self.journal_key = journal_key
         self.conn = conn
         self.locks = locks
         self.result = result
         self.backups = backups
         self.emit = executor._emit
         self._backup_schema_ready = False
+        self.origin: list[int] | None = None
 
     # -- segments -------------------------------------------------------------------------
-    def operations(self, operations: list[MigrationOperation], facts, *, phase: str) -> int:
-        """Runs all segments in order; returns how many operations completed (committed)."""
-        segments: list[tuple[list[int], bool]] = []
-        for index, fact in enumerate(facts):
-            if fact.transactional and segments and segments[-1][1]:
-                segments[-1][0].append(index)
-            else:
-                segments.append(([index], fact.transactional))
-        completed = 0
+    def operations(self, operations: list[MigrationOperation], facts, *, phase: str,
+                   origin: list[int] | None = None, start_at: int = 0) -> int:
+        """Runs the segments in order, from the one starting at operation ``start_at`` (a resume:
+        the ones before committed in an earlier execution); returns the index after the last
+        committed operation. ``origin`` maps an index to the one journaled (compensation steps
+        are journaled under the operation they undo)."""
+        segments = segment_operations(facts)
+        if start_at and start_at not in {indices[0] for indices, _ in segments}:
+            raise _Abort(f"operation {start_at + 1} is not the start of a segment: cannot resume there")
+        self.origin = origin
+        completed = start_at
+        if phase == self.result.mode:
+            self.result.operations_completed = start_at
         for number, (indices, transactional) in enumerate(segments):
+            if indices[0] < start_at:
+                continue
             try:
                 if transactional:
                     self._transaction(number, indices, operations, phase)
                 else:
                     self._autocommit(number, indices[0], operations[indices[0]], phase)
             except _Abort as exc:
+                if exc.committed:
+                    completed = indices[-1] + 1
+                    if phase == self.result.mode:
+                        self.result.operations_completed = completed
                 if phase == self.result.mode:
                     self.result.error_message = str(exc)
                     self.result.sqlstate = exc.sqlstate
                     self.result.lock_lost = self.result.lock_lost or exc.lock_lost
-                    self.result.rollback_executed = transactional
+                    self.result.rollback_executed = transactional and not exc.committed
                 else:
                     raise
                 return completed
@@ -89,19 +118,22 @@ class _Run:
                 self.result.operations_completed = completed
         return completed
 
-    def compensate(self, done: list[MigrationOperation]) -> bool:
-        """Undo committed operations with their rollback SQL, in reverse. True if all undone."""
+    def compensate(self, operations: list[MigrationOperation], start: int, completed: int) -> bool:
+        """Undo operations ``start``..``completed - 1`` with their rollback SQL, in reverse.
+        True if all undone."""
         if self.result.lock_lost:
             self.result.rollback_complete = False
             self.result.warnings.append("lock lost: committed operations were not compensated")
             return False
+        done = [(index, operations[index]) for index in range(start, completed)]
+        undoable = [(index, op) for index, op in reversed(done) if op.rollback_sql and op.rollback_sql.strip()]
         undo = [MigrationOperation(type=f"UNDO_{op.type}", table_name=op.table_name, sql=op.rollback_sql,
-                                   schema=op.schema, destroys_data=False)
-                for op in reversed(done) if op.rollback_sql and op.rollback_sql.strip()]
-        missing = sum(1 for op in done if not (op.rollback_sql and op.rollback_sql.strip()))
+                                   schema=op.schema, destroys_data=False) for _, op in undoable]
+        missing = len(done) - len(undo)
         self.emit({"event": "compensation_started", "operations": len(undo)})
         try:
-            self.operations(undo, [op.facts() for op in undo], phase="compensation")
+            self.operations(undo, [op.facts() for op in undo], phase="compensation",
+                            origin=[index for index, _ in undoable])
         except _Abort as exc:
             self.result.rollback_complete = False
             self.result.error_message += f"; compensation failed: {exc}"
@@ -127,6 +159,8 @@ class _Run:
                     self._backup(index, phase, attempt, txid)
                     self._statement(index, operations[index].sql, phase, attempt, True, txid)
                 self._verify_lock()
+                # inside the transaction: the row exists exactly when the segment commits
+                self._journal(phase, number, "committed", indices, True)
             except (psycopg.Error, MigrationLockLost) as exc:
                 self._rollback_quietly()
                 if self._retry(record, exc, attempt):
@@ -160,6 +194,7 @@ class _Run:
                 invalid_before = self._invalid_indexes(op.schema)
                 self._prepare_backups([index], phase)
                 self._backup(index, phase, attempt, None)
+                self._journal(phase, number, "intent", [index], False)
                 self._statement(index, op.sql, phase, attempt, False, None)
             except (psycopg.Error, MigrationLockLost) as exc:
                 if isinstance(exc, psycopg.Error) and not self.conn.closed:
@@ -168,9 +203,22 @@ class _Run:
                     continue
                 raise self._abort(record, exc) from None
             record.outcome = "committed"
+            try:
+                self._journal(phase, number, "done", [index], False)
+            except psycopg.Error as exc:  # committed all the same: never retried, never re-run
+                raise _Abort(f"operation {index + 1} committed, but its journal entry failed "
+                             f"({_first_line(exc)}): migration stopped", getattr(exc, "sqlstate", None),
+                             committed=True) from None
             return
 
     # -- helpers --------------------------------------------------------------------------
+    def _journal(self, phase: str, number: int, entry: str, indices: list[int], transactional: bool) -> None:
+        if phase == "cleanup":
+            return
+        if self.origin is not None:
+            indices = [self.origin[i] for i in indices]
+        journal.record(self.conn, self.journal_key, phase, number, entry, indices, transactional)
+
     def _attempt(self, number: int, attempt: int) -> AttemptRecord:
         record = AttemptRecord(segment=number, attempt=attempt, started_at=now_iso(), outcome="running")
         self.result.attempts.append(record)

@@ -99,7 +99,18 @@ def test_the_executing_session_has_its_guards_and_the_plans_search_path(shop, fa
     assert result.success, result.error_message
     with shop.connect() as conn:
         row = conn.execute("SELECT * FROM billing.guards").fetchone()
-    assert row == ("200ms", "15min", "15min", "1s", '"billing", public')
+    # idle in transaction: 60 s by default, whatever the (15-minute) statement timeout
+    assert row == ("200ms", "15min", "1min", "1s", '"billing", public')
+
+
+def test_the_idle_in_transaction_timeout_is_set_independently_of_the_statement_timeout(shop, fast_executor):
+    executor = fast_executor(shop, statement_timeout_ms=3_600_000, idle_in_transaction_timeout_ms=7_000)
+    result = executor.execute_atomic_migration([op(
+        "CREATE TABLE guards AS SELECT current_setting('statement_timeout') AS statement_timeout, "
+        "current_setting('idle_in_transaction_session_timeout') AS idle_timeout")])
+    assert result.success, result.error_message
+    with shop.connect() as conn:
+        assert conn.execute("SELECT * FROM guards").fetchone() == ("1h", "7s")
 
 
 def test_a_lock_timeout_closes_the_session_opened_in_the_background(shop, fast_executor):
