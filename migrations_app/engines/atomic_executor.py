@@ -36,7 +36,8 @@ from migrations_app.engines.execution_journal import ensure_journal
 from migrations_app.engines.execution_run import RETRYABLE_SQLSTATES, _Run, resolve_in_doubt_commit  # noqa: F401
 from migrations_app.engines.migration_lock import MigrationLock, MigrationLockLost, MigrationLockManager
 from migrations_app.engines.migration_operations import MigrationOperation, StatementFacts
-from migrations_app.engines.rollback_plans import RollbackPlan, build_rollback_plan
+from migrations_app.engines.rollback_plans import DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan
+from migrations_app.engines.rollback_verification import DATA_OK, data_verification, steps_with_data_checks
 from migrations_app.engines.schema_digest import schema_digest
 
 Progress = Callable[[dict], None]
@@ -49,11 +50,13 @@ class AtomicMigrationExecutor:
                  backoff_base_seconds: float = 0.2, backoff_max_seconds: float = 10.0,
                  lock_wait_seconds: float = 30.0, verify_digest: bool = True,
                  lock_manager: MigrationLockManager | None = None,
-                 application_name: str = "dataflow-executor", search_path: str | None = None):
+                 application_name: str = "dataflow-executor", search_path: str | None = None,
+                 backup_max_bytes: int | None = DEFAULT_BACKUP_MAX_BYTES):
         """``search_path``: the plan's schema; unqualified names in its SQL resolve there first
         (then ``public``, where extensions usually live). None keeps the server's setting."""
         self.connection = connection
         self.search_path = search_path
+        self.backup_max_bytes = backup_max_bytes   # None: no limit
         self.lock_timeout_ms = lock_timeout_ms
         self.statement_timeout_ms = statement_timeout_ms
         self.idle_in_transaction_timeout_ms = idle_in_transaction_timeout_ms
@@ -67,17 +70,21 @@ class AtomicMigrationExecutor:
         self.backend_pid: int | None = None   # of the executing session, for an emergency stop
 
     # -- the runbook API ------------------------------------------------------------------
-    def prepare_rollback_plan(self, operations: list[MigrationOperation], preserve_data: bool = False,
+    def prepare_rollback_plan(self, operations: list[MigrationOperation], preserve_data: bool = True,
                               *, backup_tag: str | None = None) -> RollbackPlan:
         return self._rollback_plan(operations, [op.facts() for op in operations], preserve_data, backup_tag)
 
     def _rollback_plan(self, operations, facts, preserve_data: bool, backup_tag: str | None = None) -> RollbackPlan:
-        if not preserve_data:
-            return build_rollback_plan(None, operations, facts, preserve_data=False, backup_tag=backup_tag)
+        """With ``preserve_data`` (the default) the data-changing statements are backed up within
+        ``backup_max_bytes``; the catalog is read only when some statement changes data."""
+        if not preserve_data or not any(f.destroys_data for f in facts):
+            return build_rollback_plan(None, operations, facts, preserve_data=preserve_data, backup_tag=backup_tag,
+                                       backup_max_bytes=self.backup_max_bytes)
         with self.connection.read_only() as conn:
-            return build_rollback_plan(conn, operations, facts, preserve_data=True, backup_tag=backup_tag)
+            return build_rollback_plan(conn, operations, facts, preserve_data=True, backup_tag=backup_tag,
+                                       backup_max_bytes=self.backup_max_bytes)
 
-    def execute_atomic_migration(self, operations: list[MigrationOperation], *, preserve_data: bool = False,
+    def execute_atomic_migration(self, operations: list[MigrationOperation], *, preserve_data: bool = True,
                                  progress: Progress | None = None, lock: MigrationLock | Iterable | None = None,
                                  rollback_plan: RollbackPlan | None = None, journal_key: str | None = None,
                                  start_at: int = 0) -> MigrationResult:
@@ -104,7 +111,9 @@ class AtomicMigrationExecutor:
             if early is not None:
                 early.discard()
             return result.finish(error=f"cannot prepare the migration: {exc}")
-        backups = {b.operation_index: b for b in plan.backups} if preserve_data else {}
+        backups: dict[int, list] = {}
+        for backup in (plan.backups if plan.preserve_data else []):
+            backups.setdefault(backup.operation_index, []).append(backup)
         result.rollback_plan = plan
         return self._execute(operations, facts, backups, result, progress, lock, plan, opening=opening,
                              early_digest=early)
@@ -112,12 +121,15 @@ class AtomicMigrationExecutor:
     def execute_rollback_plan(self, plan: RollbackPlan, *, progress: Progress | None = None,
                               lock: MigrationLock | Iterable | None = None,
                               journal_key: str | None = None) -> MigrationResult:
-        """Runs the steps; ``verified`` when the schema digest equals ``plan.digest_before``."""
+        """Runs the steps, checking restored rows against their backups before dropping them.
+        ``schema_verified``: the digest equals ``plan.digest_before``; ``data_verification``: see
+        ``rollback_verification``; ``verified`` only when both hold."""
         result = MigrationResult(mode="rollback", journal_key=journal_key or uuid.uuid4().hex)
+        steps, checks = steps_with_data_checks(plan)
         operations = [MigrationOperation(type=f"ROLLBACK_{step.kind.upper()}", table_name="", sql=step.sql,
                                          schema=(plan.schemas or ["public"])[0], transactional=step.transactional,
                                          destroys_data=False, description=step.description)
-                      for step in plan.steps]
+                      for step in steps]
         if not operations:
             result.warnings.append("the rollback plan has no steps")
         facts = [StatementFacts(kind=op.type, transactional=bool(op.transactional), destroys_data=False)
@@ -128,7 +140,10 @@ class AtomicMigrationExecutor:
         self._execute(operations, facts, {}, result, progress, lock, plan, schemas=plan.schemas,
                       compensate=False)
         if plan.digest_before and result.digest_after:
-            result.verified = result.success and result.digest_after == plan.digest_before
+            result.schema_verified = result.success and result.digest_after == plan.digest_before
+        result.data_verification = data_verification(plan, result.statement_log, checks)
+        result.data_verified = {"verified": True, "failed": False}.get(result.data_verification["status"])
+        result.verified = bool(result.schema_verified and result.data_verification["status"] in DATA_OK)
         return result
 
     # -- execution ------------------------------------------------------------------------

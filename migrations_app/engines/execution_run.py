@@ -301,8 +301,11 @@ class _Run:
         self._backup_schema_ready = True
 
     def _backup(self, index: int, phase: str, attempt: int, txid) -> None:
-        if phase == "migration" and index in self.backups:
-            self._statement(index, self.backups[index].sql, "backup", attempt, txid is not None, txid)
+        if phase != "migration":
+            return
+        for backup in self.backups.get(index, ()):
+            self._statement(index, backup.sql, "backup", attempt, txid is not None, txid)
+            backup.capture(self.conn)  # count and checksum the rollback checks the restore against
 
     def _invalid_indexes(self, schema: str) -> set[int]:
         return {row[0] for row in self.conn.execute(query("exec_invalid_indexes"), {"schema": schema})}

@@ -38,8 +38,10 @@ def test_a_failing_third_statement_rolls_everything_back_and_leaves_the_digest_i
     assert not result.success and result.rollback_executed
     assert result.operations_completed == 0
     assert result.sqlstate == "23514"
-    assert [e.sqlstate for e in result.statement_log] == [None, None, "23514"]
-    assert result.statement_log[1].rows == 5
+    migration_log = [e for e in result.statement_log if e.phase == "migration"]
+    assert [e.sqlstate for e in migration_log] == [None, None, "23514"]
+    assert migration_log[1].rows == 5
+    assert [e.phase for e in result.statement_log].count("backup") == 1  # the UPDATE's pre-image, by default
     assert all(e.duration_ms >= 0 and e.txid == result.attempts[0].txid for e in result.statement_log)
     assert schema_digest(shop, ["public"]).digest == before.digest == result.digest_before
     json.dumps(result.to_dict())  # storable as JSON by the app
@@ -182,8 +184,8 @@ def test_preserved_data_is_restored_by_the_rollback_plan(shop, fast_executor):
         op("DELETE FROM orders WHERE total < 6", table_name="orders", type="DELETE"),
         op("TRUNCATE billing.invoices", table_name="invoices", schema="billing", type="TRUNCATE"),
     ]
-    unpreserved = executor.prepare_rollback_plan(operations)
-    assert not unpreserved.fully_reversible
+    unpreserved = executor.prepare_rollback_plan(operations, preserve_data=False)
+    assert not unpreserved.fully_reversible and not unpreserved.data_reversible
     assert [i["operation_index"] for i in unpreserved.irreversible_operations] == [0, 1, 2]
     with shop.connect(autocommit=True) as conn:
         conn.execute("INSERT INTO billing.invoices VALUES (1, 9.99)")
@@ -200,6 +202,8 @@ def test_preserved_data_is_restored_by_the_rollback_plan(shop, fast_executor):
 
     undo = executor.execute_rollback_plan(plan)
     assert undo.success and undo.verified, (undo.error_message, before.differences(schema_digest(shop, ["public", "billing"])))
+    assert undo.schema_verified and undo.data_verified
+    assert undo.data_verification["status"] == "verified" and len(undo.data_verification["checked"]) == 3
     with shop.read_only() as conn:
         assert _rows(conn) == rows_before
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'dataflow_backup'").fetchone()[0] == 0
