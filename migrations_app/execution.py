@@ -8,8 +8,13 @@ Outcome rules (documented in the README runbook map too):
 - a failure after committed steps (autocommit statements such as CREATE INDEX CONCURRENTLY)
   whose compensation (rollback_sql in reverse) completed
                                            -> ROLLED_BACK
-- compensation failed or incomplete (missing rollback SQL, lock lost)
+- compensation failed or incomplete (missing rollback SQL)
                                            -> ROLLBACK_FAILED (CRITICAL incident)
+- committed steps left in place without compensation (lock lost, a resume that failed, a
+  journal write that failed after its statement committed)
+                                           -> PARTIALLY_APPLIED: resume or roll back the
+                                              applied operations (``execution_recovery``)
+A worker lost mid-run is reconciled from the target's journal (``execution_reconcile``).
 Every failure opens an incident; every state change writes an audit event. The plan moves only
 through ``workflow.transition`` (compare-and-set); the Execution row has its own compare-and-set
 on ``status`` so a second delivery of a task does nothing.
@@ -19,11 +24,12 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from contextlib import ExitStack
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from dataflow_site.roles import DBA, MANAGER, user_roles
@@ -37,7 +43,7 @@ from migrations_app.engines.concurrent_access_manager import (
 )
 from migrations_app.engines.schema_digest import schema_digest
 from migrations_app.execution_progress import ProgressRecorder
-from migrations_app.gate import executable
+from migrations_app.gate import evaluate_gate, executable
 from migrations_app.incidents import open_incident, queue_alert
 from migrations_app.models import AuditEvent, Execution, Incident, MigrationPlan, PlanStatus, Severity
 from migrations_app.workflow import WorkflowError, transition
@@ -128,9 +134,18 @@ def _executor(execution: Execution) -> AtomicMigrationExecutor:
     return AtomicMigrationExecutor(
         target, lock_timeout_ms=settings.DATAFLOW_EXEC_LOCK_TIMEOUT_MS,
         statement_timeout_ms=settings.DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS,
+        idle_in_transaction_timeout_ms=settings.DATAFLOW_EXEC_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         max_attempts=settings.DATAFLOW_EXEC_MAX_ATTEMPTS, lock_wait_seconds=settings.DATAFLOW_EXEC_LOCK_WAIT_SECONDS,
         lock_manager=MigrationLockManager(target, owner=owner), application_name=application_name(execution),
         search_path=execution.plan.schema)
+
+
+def resumable_gate(plan: MigrationPlan) -> tuple[bool, str]:
+    """A resume re-checks the sign-off gate as Execute does, on a partially applied plan."""
+    if plan.status != PlanStatus.PARTIALLY_APPLIED:
+        return False, f"the plan is {plan.get_status_display().lower()}, not partially applied"
+    gate = evaluate_gate(plan)
+    return (True, "") if gate.satisfied else (False, gate.explain())
 
 
 def application_name(execution: Execution) -> str:
@@ -143,14 +158,18 @@ def run_execution(execution_id: int) -> str:
     if execution is None:
         return "already taken"
     plan = execution.plan
-    ok, reason = executable(plan)  # the gate again: sign-offs may have been voided since "Execute"
+    resuming = execution.resume_of_id is not None
+    # the gate again: sign-offs may have been voided since "Execute" (a resume: since the first run)
+    ok, reason = (resumable_gate(plan) if resuming else executable(plan))
     if not ok:
         return _refuse(execution, f"gate re-check failed: {reason}")
     if plan.sql_hash != execution.sql_hash:
         return _refuse(execution, "the plan's SQL changed after Execute was pressed")
-    if not transition(plan, [PlanStatus.APPROVED], PlanStatus.EXECUTING, None, "plan.execution_started",
-                      {"execution": execution.pk}):
-        return _refuse(execution, "the plan was no longer approved")
+    if not transition(plan, [PlanStatus.PARTIALLY_APPLIED if resuming else PlanStatus.APPROVED],
+                      PlanStatus.EXECUTING, None, "plan.execution_resumed" if resuming else "plan.execution_started",
+                      {"execution": execution.pk, "start_operation": execution.start_operation}):
+        return _refuse(execution, "the plan was no longer partially applied" if resuming
+                       else "the plan was no longer approved")
     operations = plan_operations(plan)
     executor = _executor(execution)
     try:
@@ -159,7 +178,9 @@ def run_execution(execution_id: int) -> str:
     except Exception as exc:  # a statement pglast cannot parse: nothing ran
         return _finish(execution, None, error=f"cannot prepare the migration: {exc}")
     return _run_locked(execution, executor, schemas,
-                       lambda locks, progress: executor.execute_atomic_migration(operations, progress=progress, lock=locks),
+                       lambda locks, progress: executor.execute_atomic_migration(
+                           operations, progress=progress, lock=locks, journal_key=execution.journal_key,
+                           start_at=execution.start_operation),
                        operations=operations)
 
 
@@ -169,18 +190,22 @@ def run_rollback(execution_id: int) -> str:
     if execution is None:
         return "already taken"
     plan = execution.plan
-    if not transition(plan, [PlanStatus.SUCCEEDED], PlanStatus.EXECUTING, None, "plan.rollback_started",
+    undoing = execution.rollback_of
+    from_status = PlanStatus.PARTIALLY_APPLIED if undoing.status == S.PARTIALLY_APPLIED else PlanStatus.SUCCEEDED
+    if not transition(plan, [from_status], PlanStatus.EXECUTING, None, "plan.rollback_started",
                       {"execution": execution.pk, "rollback_of": execution.rollback_of_id}):
-        return _refuse(execution, "the plan is no longer in the succeeded state")
-    rollback_plan = RollbackPlan.from_dict(execution.rollback_of.rollback_plan)
+        return _refuse(execution, f"the plan is no longer {from_status.label.lower()}")
+    rollback_plan = RollbackPlan.from_dict(execution.stored_rollback_plan)
     executor = _executor(execution)
     schemas = sorted(rollback_plan.schemas or {plan.schema})
     return _run_locked(execution, executor, schemas,
-                       lambda locks, progress: executor.execute_rollback_plan(rollback_plan, progress=progress, lock=locks))
+                       lambda locks, progress: executor.execute_rollback_plan(
+                           rollback_plan, progress=progress, lock=locks, journal_key=execution.journal_key))
 
 
 def _run_locked(execution: Execution, executor, schemas, run, operations=None) -> str:
     manager = executor.lock_manager
+    result = None
     try:
         with ExitStack() as stack:
             locks = [stack.enter_context(manager.migration_lock(
@@ -193,12 +218,32 @@ def _run_locked(execution: Execution, executor, schemas, run, operations=None) -
             recorder = ProgressRecorder(execution, operations, on_stop=lambda: [manager.release_migration_lock(s)
                                                                                for s in schemas])
             result = run(locks, recorder)
-            # finished while still holding the lock: the monitor never sees a free lock on a RUNNING row
-            return _finish(execution, result)
+            # finished while still holding the lock: the monitor never sees a free lock on a RUNNING row;
+            # a lost app-database connection is re-opened rather than let the finish fall through
+            # to "failed" below while the target says the work committed
+            return _with_app_database(lambda: _finish(execution, result))
     except MigrationLockTimeout as exc:
-        return _finish(execution, None, error=str(exc), failure_type=FT.LOCK_TIMEOUT)
+        return _with_app_database(lambda: _finish(execution, None, error=str(exc), failure_type=FT.LOCK_TIMEOUT))
     except Exception as exc:  # cannot connect, catalog error: the message is safe to show
-        return _finish(execution, None, error=f"{type(exc).__name__}: {exc}")
+        if result is not None:
+            # the run happened and its outcome could not be written: the row stays RUNNING, the
+            # lock is free, and the monitor records what the target's journal shows
+            raise
+        return _with_app_database(lambda: _finish(execution, None, error=f"{type(exc).__name__}: {exc}"))
+
+
+def _with_app_database(write, attempts: int = 5, pause: float = 1.0):
+    """Run ``write`` (Django ORM work), re-opening the app-database connection when it was lost
+    (the server terminated the session, a failover): the outcome must not be dropped for that."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except DatabaseError:
+            if attempt == attempts or connection.in_atomic_block:
+                raise
+            connection.close()
+            close_old_connections()
+            time.sleep(pause)
 
 
 # Finishing ----------------------------------------------------------------------------------
@@ -217,10 +262,24 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
         if result.digest_before and not execution.digest_before:
             fields["digest_before"] = result.digest_before
     stopped = execution.stop_requested_at is not None
+    applied, compensating = _applied(execution, result)
+    if not rollback:
+        fields["committed_operations"] = applied
+    total = len(plan_operations(execution.plan)) if not rollback else None
     if result is not None and result.success:
         status, plan_to = S.SUCCEEDED, (PlanStatus.ROLLED_BACK if rollback else PlanStatus.SUCCEEDED)
+    elif rollback and result is not None and result.operations_completed == 0:
+        # no rollback step committed: the plan is exactly as it was before the rollback
+        status, failure_type = S.FAILED, FT.ROLLBACK_FAILED
+        plan_to = (PlanStatus.PARTIALLY_APPLIED if execution.rollback_of.status == S.PARTIALLY_APPLIED
+                   else PlanStatus.SUCCEEDED)
     elif rollback:
         status, plan_to, failure_type = S.FAILED, PlanStatus.ROLLBACK_FAILED, FT.ROLLBACK_FAILED
+    elif result is not None and applied and len(applied) == total:
+        status, plan_to = S.SUCCEEDED, PlanStatus.SUCCEEDED  # the error came after the last COMMIT
+    elif result is not None and applied and (not compensating or result.rollback_complete is True):
+        status, plan_to = S.PARTIALLY_APPLIED, PlanStatus.PARTIALLY_APPLIED
+        failure_type = FT.EMERGENCY_STOP if stopped else FT.EXECUTION_FAILED
     elif result is not None and result.rollback_complete is False:
         status, plan_to, failure_type = S.ROLLBACK_FAILED, PlanStatus.ROLLBACK_FAILED, FT.ROLLBACK_FAILED
     elif result is not None and result.rollback_complete is True:
@@ -259,6 +318,20 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
     else:
         open_incident(execution, failure_type, error or "the execution failed")
     return status.lower()
+
+
+def _applied(execution: Execution, result) -> tuple[list[int], bool]:
+    """Operations applied on the target after this run (a resume's earlier ones included), from
+    the engine's own per-segment record, and whether compensation ran."""
+    applied = set(range(execution.start_operation))
+    if result is None or execution.kind != Execution.Kind.MIGRATION:
+        return sorted(applied), False
+    if result.success:
+        return list(range(len(plan_operations(execution.plan)))), False
+    applied |= set(range(execution.start_operation, result.operations_completed))
+    applied -= set(result.compensated_operations)
+    compensating = any(e.phase == "compensation" for e in result.statement_log)
+    return sorted(applied), compensating
 
 
 def _rollback_summary(execution: Execution) -> str:

@@ -7,6 +7,8 @@ these classes only hold data and small read helpers.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -21,6 +23,10 @@ class Severity(models.TextChoices):
     WARNING = "warning", "Warning"
     ERROR = "error", "Error"
     CRITICAL = "critical", "Critical"
+
+
+def _journal_key() -> str:
+    return uuid.uuid4().hex
 
 
 class Execution(models.Model):
@@ -38,6 +44,10 @@ class Execution(models.Model):
         ROLLED_BACK = "ROLLED_BACK", "Rolled back"
         ROLLBACK_FAILED = "ROLLBACK_FAILED", "Rollback failed"
         REFUSED = "REFUSED", "Refused (gate re-check)"
+        # some segments committed, the rest did not run: resume or roll back the committed ones
+        PARTIALLY_APPLIED = "PARTIALLY_APPLIED", "Partially applied"
+        # an autocommit statement started and the target cannot say whether it finished
+        IN_DOUBT = "IN_DOUBT", "Outcome in doubt"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -45,7 +55,16 @@ class Execution(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MIGRATION)
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="rollbacks")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # names this run's rows in dataflow.migration_journal on the target
+    journal_key = models.CharField(max_length=32, default=_journal_key, unique=True, editable=False)
+    resume_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="resumes")
+    start_operation = models.IntegerField(default=0, help_text="a resume starts at this operation index")
+    # operation indices applied on the target after this run, earlier runs of a resume included
+    committed_operations = models.JSONField(default=list, blank=True)
+    reconciliation = models.JSONField(null=True, blank=True)     # Reconciliation.to_dict(), when read
+    # a rollback of a partially applied run: the steps for the applied operations only
+    rollback_plan_to_run = models.JSONField(null=True, blank=True)
     sql_hash = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the task process")
     lock_holder = models.CharField(max_length=500, blank=True)
@@ -62,7 +81,10 @@ class Execution(models.Model):
     rows_modified = models.BigIntegerField(default=0)
     digest_before = models.CharField(max_length=64, blank=True)
     digest_after = models.CharField(max_length=64, blank=True)
-    verified = models.BooleanField(null=True, blank=True)
+    verified = models.BooleanField(null=True, blank=True)   # rollbacks: schema and data both verified
+    schema_verified = models.BooleanField(null=True, blank=True)   # rollbacks: digest equals the pre-migration one
+    data_verified = models.BooleanField(null=True, blank=True)     # rollbacks: None = data not checked
+    data_verification = models.JSONField(null=True, blank=True)    # engines.rollback_verification
     stop_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                           on_delete=models.SET_NULL, related_name="+")
     stop_requested_at = models.DateTimeField(null=True, blank=True)
@@ -94,6 +116,13 @@ class Execution(models.Model):
     @property
     def rollback_plan(self) -> dict | None:
         return (self.result or {}).get("rollback_plan")
+
+    @property
+    def stored_rollback_plan(self) -> dict | None:
+        """What a rollback execution runs: its own subset, else the plan of the run it undoes."""
+        if self.rollback_plan_to_run is not None:
+            return self.rollback_plan_to_run
+        return self.rollback_of.rollback_plan if self.rollback_of_id else None
 
     @property
     def digest_unchanged(self) -> bool | None:

@@ -3,10 +3,11 @@
 1. Duration limit: a RUNNING execution older than DATAFLOW_MIGRATION_DURATION_LIMIT_SECONDS
    opens one WARNING incident (compare-and-set on ``duration_alerted_at``).
 2. Lost workers: a RUNNING execution whose migration lock is no longer held by it on the target
-   had its worker die (kill -9, OOM, host lost). The task finishes while still holding the lock,
-   so "RUNNING and lock free" can only mean the worker is gone. PostgreSQL already rolled back the
-   open transaction when the session ended; the row is marked FAILED with an incident, the
-   digest is read again, and the stale lock row is cleaned up.
+   had its worker die (kill -9, OOM, host lost) or lose its app-database connection for good.
+   The task finishes while still holding the lock, so "RUNNING and lock free" can only mean the
+   worker is gone. A free lock says nothing about what committed: the outcome is read from the
+   target's journal (``execution_reconcile``) once no session of the execution is left there
+   (a COMMIT sent just before the end may still land), and recorded with an incident.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from migrations_app.engines.concurrent_access_manager import MigrationLockManager
 from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.execution_reconcile import migration_outcome, read_target_record, rollback_outcome
 from migrations_app.incidents import open_incident
 from migrations_app.models import AuditEvent, Execution, Incident, PlanStatus
 from migrations_app.workflow import transition
@@ -30,7 +32,7 @@ LOCKLESS_GRACE_SECONDS = 120
 
 def monitor_executions(*, now=None) -> dict:
     now = now or timezone.now()
-    report = {"over_limit": [], "worker_lost": [], "unknown": []}
+    report = {"over_limit": [], "worker_lost": [], "unknown": [], "waiting": []}
     limit = dt.timedelta(seconds=settings.DATAFLOW_MIGRATION_DURATION_LIMIT_SECONDS)
     for execution in Execution.objects.filter(status=S.RUNNING).select_related("plan__target"):
         if execution.started_at and now - execution.started_at > limit and execution.duration_alerted_at is None:
@@ -44,8 +46,14 @@ def monitor_executions(*, now=None) -> dict:
         except Exception as exc:  # target unreachable: unknown, never guessed to be dead
             report["unknown"].append({"execution": execution.pk, "error": f"{type(exc).__name__}: {exc}"})
             continue
-        if lost and mark_worker_lost(execution, lost):
-            report["worker_lost"].append(execution.pk)
+        if not lost:
+            continue
+        try:
+            marked = mark_worker_lost(execution, lost)
+        except Exception as exc:  # the target's record could not be read: decide nothing
+            report["unknown"].append({"execution": execution.pk, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        report["worker_lost" if marked else "waiting"].append(execution.pk)
     return report
 
 
@@ -69,9 +77,22 @@ def worker_lost(execution: Execution, now) -> str:
 
 
 def mark_worker_lost(execution: Execution, reason: str) -> bool:
+    """Record the outcome the target's journal shows. False while the execution's session is
+    still alive on the target (decided at the next round) or when the worker finished first."""
+    from migrations_app.execution import plan_operations
+
     execution.refresh_from_db()
     if execution.status != S.RUNNING:
         return False
+    operations = plan_operations(execution.plan)
+    record = read_target_record(execution, operations)
+    if not record.final:
+        return False
+    rollback = execution.kind == Execution.Kind.ROLLBACK
+    if rollback:
+        outcome = rollback_outcome(execution, record, len((execution.stored_rollback_plan or {}).get("steps", [])))
+    else:
+        outcome = migration_outcome(execution, record, len(operations))
     target = execution.plan.target.connection()
     digest_after = ""
     if execution.lock_schemas:
@@ -79,21 +100,28 @@ def mark_worker_lost(execution: Execution, reason: str) -> bool:
             digest_after = schema_digest(target, execution.lock_schemas).digest
         except Exception:  # the incident still opens; the digest is shown as unknown
             digest_after = ""
-    error = (f"Worker {execution.worker or '?'} lost: {reason}. PostgreSQL rolled back the open transaction "
-             "when its session ended.")
-    if not Execution.objects.filter(pk=execution.pk, status=S.RUNNING).update(
-            status=S.FAILED, error=error, failure_type=FT.WORKER_LOST, finished_at=timezone.now(),
-            digest_after=digest_after, rollback_executed=True):
+    error = "" if outcome.status == S.SUCCEEDED else (
+        f"Worker {execution.worker or '?'} lost: {reason}. The target's journal shows: {outcome.summary}. "
+        "An open transaction was rolled back by PostgreSQL when its session ended.")
+    fields = dict(status=outcome.status, error=error, finished_at=timezone.now(), digest_after=digest_after,
+                  failure_type="" if outcome.status == S.SUCCEEDED else FT.WORKER_LOST,
+                  rollback_executed=outcome.status in (S.FAILED, S.ROLLED_BACK) and not rollback,
+                  committed_operations=[] if rollback else outcome.applied, reconciliation=record.to_dict(),
+                  progress={**execution.progress, "done": len(outcome.applied), "current": None})
+    if not Execution.objects.filter(pk=execution.pk, status=S.RUNNING).update(**fields):
         return False
     execution.refresh_from_db()
-    AuditEvent.record(None, "execution.worker_lost", execution, data={"reason": reason, "digest_after": digest_after})
-    rollback = execution.kind == Execution.Kind.ROLLBACK
-    plan_to = PlanStatus.ROLLBACK_FAILED if rollback else PlanStatus.FAILED
-    transition(execution.plan, [PlanStatus.EXECUTING], plan_to, None, f"plan.{plan_to.lower()}",
-               {"execution": execution.pk, "error": error[:500]})
+    AuditEvent.record(None, "execution.worker_lost", execution, data={
+        "reason": reason, "outcome": outcome.status, "applied": outcome.applied, "digest_after": digest_after,
+        "journal_key": execution.journal_key})
+    transition(execution.plan, [PlanStatus.EXECUTING], outcome.plan_status, None,
+               f"plan.{outcome.plan_status.lower()}", {"execution": execution.pk, "error": error[:500],
+                                                        "derived_from": "target journal"})
     try:
         MigrationLockManager(target).force_cleanup_stale_locks()
     except Exception:
         pass  # informational rows only; the advisory lock is already free
-    open_incident(execution, FT.ROLLBACK_FAILED if rollback else FT.WORKER_LOST, error)
+    if outcome.status != S.SUCCEEDED:
+        failure = FT.ROLLBACK_FAILED if rollback or outcome.status == S.ROLLBACK_FAILED else FT.WORKER_LOST
+        open_incident(execution, failure, error)
     return True

@@ -147,6 +147,8 @@ class PlanStatus(models.TextChoices):
     FAILED = "FAILED", "Failed"
     ROLLED_BACK = "ROLLED_BACK", "Rolled back"
     ROLLBACK_FAILED = "ROLLBACK_FAILED", "Rollback failed"
+    # committed segments on the target and more to run: never re-run from the start
+    PARTIALLY_APPLIED = "PARTIALLY_APPLIED", "Partially applied"
 
 
 class RiskLevel(models.TextChoices):

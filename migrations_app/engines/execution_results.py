@@ -56,6 +56,7 @@ class MigrationResult:
     in_doubt_resolution: str | None = None
     journal_key: str | None = None             # this run's rows in the target's dataflow.migration_journal
     start_at: int = 0                          # a resume: operations before this committed earlier
+    compensated_operations: list[int] = dataclasses.field(default_factory=list)  # undone again, committed
     backend_pid: int | None = None
     lock_holder: str = ""
     lock_lost: bool = False

@@ -116,6 +116,8 @@ class _Run:
             completed = indices[-1] + 1
             if phase == self.result.mode:
                 self.result.operations_completed = completed
+            elif phase == "compensation" and origin is not None:
+                self.result.compensated_operations += [origin[i] for i in indices]
         return completed
 
     def compensate(self, operations: list[MigrationOperation], start: int, completed: int) -> bool:

@@ -134,7 +134,7 @@ def test_a_stop_requested_between_statements_runs_nothing_more_and_fails_the_pla
     assert MigrationLockManager(shop.connection()).check_lock_status("public").is_locked is False
 
 
-def test_a_rollback_that_fails_ends_rollback_failed_with_a_critical_incident(
+def test_a_rollback_that_fails_before_any_step_committed_leaves_the_plan_applied_with_a_critical_incident(
         shop, approved_plan, dba, django_capture_on_commit_callbacks):
     plan = approved_plan(shop, ADD_TWO)
     execution = _run(plan, dba, django_capture_on_commit_callbacks)
@@ -144,7 +144,9 @@ def test_a_rollback_that_fails_ends_rollback_failed_with_a_critical_incident(
         rollback = runner.request_rollback(execution, dba)
     rollback.refresh_from_db()
     plan.refresh_from_db()
-    assert rollback.status == Execution.Status.FAILED and plan.status == PlanStatus.ROLLBACK_FAILED
+    # one transaction, rolled back: nothing was undone, so the plan is still applied (not "rollback failed")
+    assert rollback.status == Execution.Status.FAILED and plan.status == PlanStatus.SUCCEEDED
+    assert "note" not in columns(shop, "orders") and "email" in columns(shop, "customers")
     assert rollback.verified is False or rollback.verified is None
     incident = Incident.objects.get(execution=rollback)
     assert incident.severity == "critical" and incident.failure_type == Incident.FailureType.ROLLBACK_FAILED
