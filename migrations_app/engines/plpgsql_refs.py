@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import pglast
 from pglast import parser as pg_parser
 
+from migrations_app.engines.plpgsql_declarations import Declaration, neutralize, read_declarations
+
 
 class BodyParseError(Exception):
     """The body could not be parsed: the caller must not treat that as "no references"."""
@@ -35,7 +37,7 @@ class TableTarget:
 
 @dataclass(frozen=True)
 class BodyReference:
-    kind: str  # "column" or "table"
+    kind: str  # "column", "table", or "unknown" (dynamic SQL naming it that cannot be resolved)
     name: str  # column name, or schema.table
     line: int
     context: str  # the statement or expression text it was found in
@@ -44,17 +46,25 @@ class BodyReference:
 
 def find_references(*, language: str, body: str, target: TableTarget, column: str | None,
                     signature: str = "", returns: str = "void", is_procedure: bool = False,
-                    trigger_on_target: bool = False) -> list[BodyReference]:
+                    trigger_on_target: bool = False, row_arguments: tuple[str, ...] = ()) -> list[BodyReference]:
     """References to ``target`` (and to ``column`` of it, if given) in a function body.
 
     ``signature`` and ``returns`` are ``pg_get_function_arguments`` / ``pg_get_function_result``:
     the PL/pgSQL parser needs them to know the argument variables and NEW/OLD.
+    ``row_arguments``: names of arguments whose type is the target's row type.
     """
     if not may_mention(body, column or target.table):
         return []
+    parsed = parsed_body(language, body, signature, returns, is_procedure)
     matcher = _Matcher(target, column, trigger_on_target)
-    for fragment in parsed_fragments(language, body, signature, returns, is_procedure):
+    matcher.body_names_table = may_mention(body, target.table)
+    matcher.scan_declarations(parsed.declarations, row_arguments)
+    for fragment in parsed.fragments:
         matcher.scan_fragment(fragment)
+    if matcher.row_vars and column is not None:
+        # a record or row variable filled from the table: its fields are the table's columns
+        for fragment in parsed.fragments:
+            matcher.scan_fragment(fragment, row_fields_only=True)
     return matcher.found
 
 
@@ -88,6 +98,12 @@ def may_mention(body: str, name: str) -> bool:
 # -- parse cache ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class ParsedBody:
+    fragments: tuple["Fragment", ...]
+    declarations: tuple[Declaration, ...] = ()
+
+
+@dataclass(frozen=True)
 class Fragment:
     """One SQL statement or expression of a body, parsed (``tree``), or the parser's
     complaint (``error``). Trees are shared through the cache: read them, never change them."""
@@ -97,6 +113,7 @@ class Fragment:
     line: int
     dynamic: bool
     error: str | None = None
+    unparsed_text: str | None = None  # a dynamic SQL string that is not a whole statement
 
 
 class _ParseCache:
@@ -147,15 +164,20 @@ PARSE_CACHE = _ParseCache(budget_chars=2_000_000)
 def parsed_fragments(language: str, body: str, signature: str = "", returns: str = "void",
                      is_procedure: bool = False) -> tuple[Fragment, ...]:
     """Every SQL fragment of the body, parsed once per distinct body (see ``_ParseCache``)."""
+    return parsed_body(language, body, signature, returns, is_procedure).fragments
+
+
+def parsed_body(language: str, body: str, signature: str = "", returns: str = "void",
+                is_procedure: bool = False) -> ParsedBody:
+    """Fragments and declarations of the body, parsed once per distinct body."""
     key = (language, body, signature, returns, is_procedure)
     cached = PARSE_CACHE.get(key)
     if cached is None:
         try:
             if language == "sql":
-                cached = (_parse_fragment(body, 1, False),)
+                cached = ParsedBody((_parse_fragment(body, 1, False),))
             elif language == "plpgsql":
-                cached = tuple(_parse_fragment(text, line, dynamic)
-                               for text, line, dynamic in _plpgsql_fragments(body, signature, returns, is_procedure))
+                cached = _plpgsql_body(body, signature, returns, is_procedure)
             else:
                 raise BodyParseError(f"language {language!r} is not parsed")
         except BodyParseError as exc:
@@ -176,20 +198,31 @@ def _parse_fragment(text: str, line: int, dynamic: bool) -> Fragment:
 
 # -- PL/pgSQL ------------------------------------------------------------------------------
 
-def _plpgsql_fragments(body: str, signature: str, returns: str, is_procedure: bool):
-    """Yield (sql_text, line, dynamic) for every SQL statement and expression in the body."""
+def _plpgsql_body(body: str, signature: str, returns: str, is_procedure: bool) -> ParsedBody:
+    """Every SQL statement and expression in the body as (text, line, dynamic), and its declarations."""
+    signature, mapping = neutralize(signature, declarations_only=False, prefix="a")
+    returns, result_mapping = neutralize(returns, declarations_only=False, prefix="r")
+    probe_body, body_mapping = neutralize(body, declarations_only=True)
+    mapping.update(result_mapping)
+    mapping.update(body_mapping)
     tag = "$dfbody$"
-    while tag in body:
+    while tag in probe_body:
         tag = tag[:-1] + "x$"
     head = f"CREATE PROCEDURE dataflow_probe({signature})" if is_procedure else \
         f"CREATE FUNCTION dataflow_probe({signature}) RETURNS {returns}"
     # Header and body start on the same line, so the parser's line numbers are body lines.
-    statement = f"{head} LANGUAGE plpgsql AS {tag}{body}{tag}"
+    statement = f"{head} LANGUAGE plpgsql AS {tag}{probe_body}{tag}"
     try:
         tree = pglast.parse_plpgsql(statement)
     except pglast.parser.ParseError as exc:
         raise BodyParseError(str(exc)) from None
-    yield from _walk_plpgsql(tree, 1)
+    fragments = []
+    for text, line, dynamic in _walk_plpgsql(tree, 1):
+        if dynamic is None:  # a dynamic string that is not a statement: kept as text
+            fragments.append(Fragment(None, text.encode("utf-8"), line, True, unparsed_text=text))
+        else:
+            fragments.append(_parse_fragment(text, line, dynamic))
+    return ParsedBody(tuple(fragments), read_declarations(tree, mapping))
 
 
 def _walk_plpgsql(node, line):
@@ -207,15 +240,13 @@ def _walk_plpgsql(node, line):
             yield from _walk_plpgsql(value, inner_line)
             query = value.get("query") or value.get("dynquery")
             if isinstance(query, dict) and "PLpgSQL_expr" in query:
-                for literal in _string_literals(_expr_as_select(query["PLpgSQL_expr"])):
-                    yield literal, inner_line, True
+                for literal, whole in _string_literals(_expr_as_select(query["PLpgSQL_expr"])):
+                    yield literal, inner_line, True if whole else None
             continue
         if key == "PLpgSQL_expr" and isinstance(value, dict):
             yield _expr_as_select(value), line, False
             continue
-        if key == "datums":  # declarations: types and defaults hold no table references we need
-            continue
-        yield from _walk_plpgsql(value, line)
+        yield from _walk_plpgsql(value, line)  # declarations too: defaults and cursor queries
 
 
 def _expr_as_select(expr: dict) -> str:
@@ -235,8 +266,9 @@ def _after_assignment(text: str) -> str:
     return text
 
 
-def _string_literals(sql_text: str) -> list[str]:
-    """String constants of an EXECUTE expression that are themselves SQL statements."""
+def _string_literals(sql_text: str) -> list[tuple[str, bool]]:
+    """String constants of an EXECUTE expression, each with whether it is a whole statement
+    (pieces glued together at run time are kept too: they are checked by name)."""
     try:
         tree = json.loads(pg_parser.parse_sql_json(sql_text))
     except pglast.parser.ParseError:
@@ -248,8 +280,9 @@ def _string_literals(sql_text: str) -> list[str]:
             try:
                 pg_parser.parse_sql_json(text)
             except pglast.parser.ParseError:
+                found.append((text, False))
                 continue
-            found.append(text)
+            found.append((text, True))
     return found
 
 
@@ -261,11 +294,47 @@ class _Matcher:
         self.column = column
         self.trigger_on_target = trigger_on_target
         self.found: list[BodyReference] = []
+        self.row_vars: set[str] = set()
+        self.records: set[str] = set()
+        self.row_fields_only = False
+        self.body_names_table = True
 
-    def scan_fragment(self, fragment: Fragment) -> None:
+    def scan_declarations(self, declarations, row_arguments) -> None:
+        """``x t%ROWTYPE``, ``x t.col%TYPE`` and ``x t`` declarations; row-typed arguments."""
+        self.row_vars = {name for name in row_arguments if name}
+        name = f"{self.target.schema}.{self.target.table}"
+        for decl in declarations:
+            if decl.is_record:
+                self.records.add(decl.name)
+                continue
+            if decl.suffix == "type" and len(decl.parts) >= 2 and self._names_target(decl.parts[:-1]):
+                if self.column is None or decl.parts[-1] == self.column:
+                    self.found.append(BodyReference("column" if self.column else "table", self.column or name,
+                                                    decl.line, f"{decl.name} {'.'.join(decl.parts)}%TYPE"))
+            elif decl.suffix in ("rowtype", "") and decl.parts and self._names_target(decl.parts):
+                self.row_vars.add(decl.name)
+                if self.column is None:
+                    self.found.append(BodyReference("table", name, decl.line,
+                                                    f"{decl.name} {'.'.join(decl.parts)}%ROWTYPE"))
+
+    def _names_target(self, parts) -> bool:
+        if len(parts) == 1:
+            return parts[0] == self.target.table and self.target.accept_unqualified
+        return tuple(parts[-2:]) == (self.target.schema, self.target.table)
+
+    def scan_fragment(self, fragment: Fragment, row_fields_only: bool = False) -> None:
+        self.row_fields_only = row_fields_only
         if fragment.tree is None:
+            if fragment.unparsed_text is not None:
+                # pieces of dynamic SQL glued at run time: the parse cannot tell, so a piece
+                # that names what is dropped is reported as unknown (fail closed)
+                if not row_fields_only and self.body_names_table \
+                        and may_mention(fragment.unparsed_text, self.column or self.target.table):
+                    self.found.append(BodyReference("unknown", self.column or self.target.table, fragment.line,
+                                                    fragment.unparsed_text, dynamic=True))
+                return
             if fragment.dynamic:
-                return  # a string run by EXECUTE that is not a whole statement
+                return
             raise BodyParseError(fragment.error)
         for stmt in fragment.tree.get("stmts", []):
             self._scan_statement(stmt, fragment.raw, fragment.line, fragment.dynamic)
@@ -279,6 +348,9 @@ class _Matcher:
         context = raw[start:start + length].decode("utf-8", "replace").strip()
         aliases: dict[str, bool] = {}  # name visible in the statement -> is it our table?
         target_seen = False
+        if self.row_fields_only:
+            self._scan_row_fields(stmt, raw, base_line, start, dynamic)
+            return
         for rv in _relations(stmt):
             ours = self._is_target(rv)
             visible = (rv.get("alias") or {}).get("aliasname") or rv.get("relname")
@@ -309,6 +381,16 @@ class _Matcher:
                     if res.get("name") == self.column:
                         location = res.get("location", node["relation"].get("location", start))
                         self._add("column", self.column, raw, location, base_line, context, dynamic)
+
+    def _scan_row_fields(self, stmt, raw, base_line, start, dynamic) -> None:
+        """``r.col`` where ``r`` is a row variable of the table, or a record filled from it."""
+        variables = self.row_vars | (self.records if self.found else set())
+        visible = {(rv.get("alias") or {}).get("aliasname") or rv.get("relname") for rv in _relations(stmt)}
+        context = raw[start:].decode("utf-8", "replace").strip()[:500]
+        for ref in _nodes(stmt, "ColumnRef"):
+            fields = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
+            if len(fields) == 2 and fields[1] == self.column and fields[0] in variables and fields[0] not in visible:
+                self._add("column", self.column, raw, ref.get("location", start), base_line, context, dynamic)
 
     def _column_ref_is_ours(self, fields: list[str], aliases: dict[str, bool], target_seen: bool) -> bool:
         if len(fields) == 1:

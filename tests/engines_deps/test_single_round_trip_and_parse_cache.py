@@ -123,8 +123,8 @@ def test_catalog_queries_are_converted_once_to_numbered_parameters():
     from migrations_app.engines.dependency_catalog import positional_query
 
     text, order = positional_query("dep_analysis")
-    assert order == ("column", "schema", "table", "needle")
-    assert b"%(" not in text and b"$4" in text
+    assert order == ("column", "schema", "table")
+    assert b"%(" not in text and b"$3" in text and b"$4" not in text
     assert text.count(b"%") == query("dep_analysis").count("%%")  # each %% became one literal %
     assert positional_query("dep_analysis") is positional_query("dep_analysis")
 
@@ -134,5 +134,5 @@ def test_a_missing_query_parameter_is_a_clear_analysis_error(target):
     from migrations_app.engines.dependency_catalog import catalog_session
 
     with target.connect() as conn, catalog_session(conn, DependencyAnalysisError) as session:
-        with pytest.raises(DependencyAnalysisError, match="needs parameter 'needle'"):
-            session.fetch("dep_analysis", {"schema": "app", "table": "orders", "column": "status"})
+        with pytest.raises(DependencyAnalysisError, match="needs parameter 'column'"):
+            session.fetch("dep_analysis", {"schema": "app", "table": "orders"})

@@ -1,9 +1,9 @@
--- A whole column (column given) or table (column NULL) analysis in ONE round trip: the
--- target and the facts on the column itself, everything PostgreSQL records as depending on
--- it (pg_depend, plus views on views transitively with their path), and the candidate
--- string function bodies the caller parses. One statement, so one snapshot, and a constant
--- cost whatever the size of the schema: every catalog read is an indexed lookup by the
--- target's OID, except the scan of user-defined functions' bodies.
+-- A whole column (column given) or table (column NULL) analysis in ONE round trip: the target
+-- and the facts on the column itself, everything DROP ... CASCADE would remove with it (the
+-- closure of pg_depend, walked the way PostgreSQL's findDependentObjects walks it), the edges
+-- of that walk (the caller rebuilds view-on-view paths from them), and the candidate string
+-- function bodies the caller parses. One statement, so one snapshot; every catalog read is an
+-- indexed lookup by OID, except the scan of user-defined functions' bodies.
 -- The target part is dep_target.sql (also used alone by the foreign key analyzer): keep them in step.
 WITH RECURSIVE target AS MATERIALIZED (
 SELECT c.oid AS relid,
@@ -15,6 +15,8 @@ SELECT c.oid AS relid,
        format_type(a.atttypid, a.atttypmod) AS column_type,
        a.attnotnull,
        a.attinhcount,
+       a.attislocal,
+       c.relispartition,
        -- only partitions and partitioned tables have partition keys: skip the lookups otherwise
        CASE WHEN c.relispartition OR c.relkind = 'p' THEN coalesce((
            SELECT array_agg(format('%%s.%%s', pn.nspname, pc.relname) ORDER BY anc.level)
@@ -30,7 +32,13 @@ SELECT c.oid AS relid,
        ), '{}') ELSE '{}' END AS partition_key_of,
        CASE WHEN c.relispartition OR c.relkind = 'p' THEN
            (SELECT pg_get_partkeydef(pc.oid) FROM pg_partition_root(c.oid) AS root(oid)
-              JOIN pg_class pc ON pc.oid = root.oid WHERE pc.relkind = 'p') END AS partition_key_def
+              JOIN pg_class pc ON pc.oid = root.oid WHERE pc.relkind = 'p') END AS partition_key_def,
+       -- the parents a column is inherited from (PostgreSQL refuses to drop an inherited column)
+       CASE WHEN a.attinhcount > 0 THEN (
+           SELECT array_agg(format('%%s.%%s', pn.nspname, pc.relname) ORDER BY pc.relname)
+           FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+           JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+           WHERE i.inhrelid = c.oid) END AS inherited_from
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a
@@ -39,88 +47,128 @@ WHERE n.nspname = %(schema)s
   AND c.relname = %(table)s
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 ),
-direct AS (
-    SELECT d.classid, d.objid,
-           array_agg(DISTINCT a.attname::text) FILTER (WHERE a.attname IS NOT NULL) AS columns,
-           bool_or(d.deptype = 'n') AS normal_dep
-    FROM pg_depend d
-    LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
-    WHERE d.refclassid = 'pg_class'::regclass
-      AND d.refobjid = (SELECT relid FROM target)
-      AND (d.refobjsubid = (SELECT attnum FROM target) OR %(column)s::text IS NULL)
-      AND d.deptype IN ('n', 'a', 'i')
-      -- the table's own row type, toast table and partition-key self-dependency are parts of the table
-      AND NOT (d.classid = 'pg_class'::regclass AND d.objid = (SELECT relid FROM target))
-      AND d.classid <> 'pg_type'::regclass
-      AND NOT (d.classid = 'pg_class'::regclass
-               AND EXISTS (SELECT 1 FROM pg_class tc WHERE tc.oid = d.objid AND tc.relkind = 't'))
-    GROUP BY d.classid, d.objid
+-- DROP COLUMN recurses to inheritance children and partitions: a child's copy of the column
+-- goes too when it is inherited from this parent only and was not also declared locally.
+dropped_columns (relid, attnum, parent_relid, parent_attnum) AS (
+    SELECT relid, attnum, 0::oid, 0::int2 FROM target WHERE attnum IS NOT NULL
+    UNION
+    SELECT i.inhrelid, ca.attnum, dc.relid, dc.attnum
+    FROM dropped_columns dc
+    JOIN pg_inherits i ON i.inhparent = dc.relid
+    JOIN pg_attribute pa ON pa.attrelid = dc.relid AND pa.attnum = dc.attnum
+    JOIN pg_attribute ca ON ca.attrelid = i.inhrelid AND ca.attname = pa.attname AND NOT ca.attisdropped
+    WHERE ca.attinhcount = 1 AND NOT ca.attislocal
 ),
--- generated columns computed from the column: DROP ... CASCADE drops them too, and with
--- them the views that read them
-generated AS (
-    SELECT ad.adnum, format('%%s.%%s.%%s', n.nspname, c.relname, a.attname) AS label, a.attname::text AS attname
-    FROM direct di
-    JOIN pg_attrdef ad ON di.classid = 'pg_attrdef'::regclass AND ad.oid = di.objid
-    JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-    JOIN pg_class c ON c.oid = ad.adrelid
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE a.attgenerated <> '' AND ad.adrelid = (SELECT relid FROM target) AND %(column)s::text IS NOT NULL AND ad.adnum <> (SELECT attnum FROM target)
+-- Everything the drop removes. From each object reached: its dependents (normal, auto,
+-- internal and partition dependencies on it, or on one of its columns when the whole object
+-- goes), and the object it is internal to (reaching an index that implements a constraint,
+-- or the rule that implements a view, drops that constraint or view). ref_subid keeps which
+-- column of the object reached was referenced.
+closure (classid, objid, objsubid, from_classid, from_objid, from_objsubid, ref_subid, how) AS (
+    SELECT 'pg_class'::regclass::oid, relid, attnum::int4,
+           CASE WHEN parent_relid = 0 THEN 0 ELSE 'pg_class'::regclass::oid END, parent_relid, parent_attnum::int4,
+           parent_attnum::int4, CASE WHEN parent_relid = 0 THEN 'seed' ELSE 'inherit' END
+    FROM dropped_columns
+    UNION
+    SELECT 'pg_class'::regclass::oid, relid, 0, 0::oid, 0::oid, 0, 0, 'seed' FROM target WHERE %(column)s::text IS NULL
+    UNION
+    SELECT step.classid, step.objid, step.objsubid, c.classid, c.objid, c.objsubid, step.ref_subid, step.how
+    FROM closure c
+    CROSS JOIN LATERAL (
+        SELECT d.classid, d.objid, d.objsubid, d.refobjsubid AS ref_subid, d.deptype::text AS how
+        FROM pg_depend d
+        WHERE d.refclassid = c.classid AND d.refobjid = c.objid
+          AND (c.objsubid = 0 OR d.refobjsubid = c.objsubid)
+          AND d.deptype IN ('n', 'a', 'i', 'P', 'S')
+        UNION ALL
+        SELECT o.refclassid, o.refobjid, o.refobjsubid, o.refobjsubid, 'owner'
+        FROM pg_depend o
+        WHERE o.classid = c.classid AND o.objid = c.objid AND o.objsubid = c.objsubid AND o.deptype IN ('i', 'P')
+    ) step
 ),
-view_seeds AS (
-    SELECT di.objid AS rule_oid, ARRAY[]::text[] AS prefix, di.columns FROM direct di
-    WHERE di.classid = 'pg_rewrite'::regclass
-    UNION ALL
-    SELECT d.objid, ARRAY[g.label], ARRAY[g.attname]
-    FROM generated g
-    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = (SELECT relid FROM target)
-                    AND d.refobjsubid = g.adnum AND d.classid = 'pg_rewrite'::regclass
+-- the target itself (and, for a table, its columns) is what is being dropped, not a dependent
+objects AS (
+    SELECT DISTINCT classid, objid, objsubid FROM closure e
+    WHERE how <> 'seed'
+      AND NOT (e.classid = 'pg_class'::regclass AND e.objid = (SELECT relid FROM target)
+               AND (%(column)s::text IS NULL OR e.objsubid = (SELECT attnum FROM target)))
 ),
-views (relid, path, depth, columns) AS (
-    SELECT r.ev_class, s.prefix || format('%%s.%%s', vn.nspname, vc.relname), 1 + cardinality(s.prefix), s.columns
-    FROM view_seeds s
-    JOIN pg_rewrite r ON r.oid = s.rule_oid AND r.rulename = '_RETURN'
-    JOIN pg_class vc ON vc.oid = r.ev_class
-    JOIN pg_namespace vn ON vn.oid = vc.relnamespace
-    WHERE r.ev_class <> (SELECT relid FROM target)
-    UNION ALL
-    SELECT r.ev_class, v.path || format('%%s.%%s', vn.nspname, vc.relname), v.depth + 1, v.columns
-    FROM views v
-    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = v.relid
-                    AND d.classid = 'pg_rewrite'::regclass
-    JOIN pg_rewrite r ON r.oid = d.objid AND r.rulename = '_RETURN'
-    JOIN pg_class vc ON vc.oid = r.ev_class
-    JOIN pg_namespace vn ON vn.oid = vc.relnamespace
-    WHERE r.ev_class <> v.relid
-      AND NOT format('%%s.%%s', vn.nspname, vc.relname) = ANY (v.path)
-      AND v.depth < 64
-),
-nearest_views AS (
-    SELECT DISTINCT ON (relid) relid, path, depth, columns FROM views ORDER BY relid, depth, path
+-- which columns of the target each object uses directly (for a table analysis)
+uses AS (
+    SELECT e.classid, e.objid, e.objsubid, array_agg(DISTINCT a.attname::text) AS columns
+    FROM closure e
+    JOIN pg_attribute a ON a.attrelid = e.from_objid AND a.attnum = e.ref_subid
+    WHERE e.from_classid = 'pg_class'::regclass AND e.from_objid = (SELECT relid FROM target) AND e.ref_subid > 0
+    GROUP BY 1, 2, 3
 ),
 dependents AS (
-    SELECT CASE c.relkind WHEN 'm' THEN 'MATERIALIZED_VIEW' ELSE 'VIEW' END AS kind,
-           n.nspname AS schema, c.relname AS name, n.nspname AS table_schema, c.relname AS table_name,
-           v.columns, pg_get_viewdef(c.oid) AS definition, v.path, v.depth,
-           '{}'::jsonb AS extra
-    FROM nearest_views v
-    JOIN pg_class c ON c.oid = v.relid
+    -- relations: views, materialized views, indexes, sequences, partitions and inheritance children
+    SELECT CASE WHEN n.nspname = 'pg_toast' OR c.relkind IN ('t', 'c') THEN 'PART'
+                WHEN c.relkind IN ('v', 'm') THEN 'RELATION'
+                WHEN c.relkind IN ('i', 'I') THEN 'INDEX'
+                WHEN c.relkind = 'S' THEN 'SEQUENCE'
+                WHEN c.relkind IN ('r', 'p', 'f') THEN 'TABLE'
+                ELSE 'UNKNOWN' END AS kind,
+           o.classid, o.objid, o.objsubid,
+           n.nspname AS schema, c.relname::text AS name, tn.nspname AS table_schema, tc.relname::text AS table_name,
+           tc.oid AS table_oid,
+           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid)
+                WHEN c.relkind IN ('i', 'I') THEN pg_get_indexdef(c.oid)
+                WHEN c.relkind = 'S' AND tc.oid IS NOT NULL THEN format('OWNED BY %%I.%%I', tn.nspname, tc.relname)
+                WHEN c.relispartition THEN format('PARTITION OF %%s %%s',
+                    (SELECT format('%%I.%%I', pn.nspname, pc.relname) FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+                       JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid),
+                    pg_get_expr(c.relpartbound, c.oid))
+                WHEN c.relkind IN ('r', 'p', 'f') THEN (
+                    SELECT 'INHERITS (' || string_agg(format('%%I.%%I', pn.nspname, pc.relname), ', ') || ')'
+                    FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+                    JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid)
+                ELSE '' END AS definition,
+           jsonb_build_object('relkind', c.relkind, 'partition', c.relispartition,
+                              'unique', i.indisunique, 'primary', i.indisprimary,
+                              'partial', i.indpred IS NOT NULL, 'expression', i.indexprs IS NOT NULL,
+                              'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+                              'rows', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN c.reltuples::int8 END) AS extra
+    FROM objects o
+    JOIN pg_class c ON o.classid = 'pg_class'::regclass AND o.objsubid = 0 AND c.oid = o.objid
     JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_index i ON i.indexrelid = c.oid
+    LEFT JOIN pg_depend owner ON c.relkind = 'S' AND owner.classid = 'pg_class'::regclass AND owner.objid = c.oid
+                              AND owner.refclassid = 'pg_class'::regclass AND owner.deptype IN ('a', 'i')
+    LEFT JOIN pg_class tc ON tc.oid = coalesce(i.indrelid, owner.refobjid,
+                                               CASE WHEN c.relkind IN ('r', 'p', 'f', 'v', 'm') THEN c.oid END)
+    LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
     UNION ALL
-    SELECT CASE
-             WHEN r.rulename = '_RETURN' THEN 'SKIP'  -- views are reported above, with their path
-             ELSE 'RULE' END,
-           n.nspname, r.rulename, n.nspname, c.relname, di.columns, pg_get_ruledef(r.oid), '{}', 1, '{}'
-    FROM direct di
-    JOIN pg_rewrite r ON di.classid = 'pg_rewrite'::regclass AND r.oid = di.objid
+    -- columns of other relations (or of the target's children) that go: generated from the
+    -- column, inherited copies, columns typed with the dropped row type
+    SELECT CASE WHEN c.relkind = 'c' THEN 'TYPE_ATTRIBUTE' ELSE 'COLUMN' END,
+           o.classid, o.objid, o.objsubid,
+           n.nspname, a.attname::text, n.nspname, c.relname::text, c.oid,
+           format_type(a.atttypid, a.atttypmod)
+               || CASE WHEN a.attgenerated <> '' THEN ' GENERATED ALWAYS AS (' || pg_get_expr(ad.adbin, ad.adrelid) || ') STORED' ELSE '' END,
+           jsonb_build_object('relkind', c.relkind, 'generated', a.attgenerated <> '', 'inherited', a.attinhcount > 0,
+                              'type', format_type(a.atttypid, a.atttypmod),
+                              'partition', c.relispartition)
+    FROM objects o
+    JOIN pg_class c ON o.classid = 'pg_class'::regclass AND o.objsubid > 0 AND c.oid = o.objid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = o.objsubid
+    LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+    UNION ALL
+    SELECT 'RULE', o.classid, o.objid, o.objsubid, n.nspname, r.rulename::text, n.nspname, c.relname::text, c.oid,
+           pg_get_ruledef(r.oid), jsonb_build_object('view_rule', r.rulename = '_RETURN')
+    FROM objects o
+    JOIN pg_rewrite r ON o.classid = 'pg_rewrite'::regclass AND r.oid = o.objid
     JOIN pg_class c ON c.oid = r.ev_class
     JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE NOT (r.rulename = '_RETURN')
     UNION ALL
-    SELECT 'CONSTRAINT', n.nspname, con.conname, tn.nspname, tc.relname, di.columns,
-           pg_get_constraintdef(con.oid), '{}', 1,
+    SELECT 'CONSTRAINT', o.classid, o.objid, o.objsubid, n.nspname, con.conname::text,
+           coalesce(tn.nspname, dn.nspname), coalesce(tc.relname::text, dt.typname::text), tc.oid,
+           pg_get_constraintdef(con.oid),
            jsonb_build_object(
                'contype', con.contype,
+               'domain', dt.typname,
+               'inherited_copy', con.conparentid <> 0 OR NOT con.conislocal,
                'conrelid_is_target', con.conrelid = (SELECT relid FROM target),
                'confrelid_is_target', con.confrelid = (SELECT relid FROM target),
                'on_delete', con.confdeltype, 'on_update', con.confupdtype,
@@ -130,100 +178,108 @@ dependents AS (
                'referenced_schema', rn.nspname, 'referenced_table', rc.relname,
                'referenced_columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
                                       JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum))
-    FROM direct di
-    JOIN pg_constraint con ON di.classid = 'pg_constraint'::regclass AND con.oid = di.objid
+    FROM objects o
+    JOIN pg_constraint con ON o.classid = 'pg_constraint'::regclass AND con.oid = o.objid
     JOIN pg_namespace n ON n.oid = con.connamespace
-    JOIN pg_class tc ON tc.oid = con.conrelid
-    JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+    LEFT JOIN pg_class tc ON tc.oid = con.conrelid
+    LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+    LEFT JOIN pg_type dt ON dt.oid = con.contypid
+    LEFT JOIN pg_namespace dn ON dn.oid = dt.typnamespace
     LEFT JOIN pg_class rc ON rc.oid = con.confrelid
     LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-    WHERE con.conparentid = 0  -- a partition's copy of its parent's constraint is reported as the parent's
     UNION ALL
-    SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'i' THEN 'INDEX' WHEN 'I' THEN 'INDEX' ELSE 'RELATION:' || c.relkind::text END,
-           n.nspname, c.relname, tn.nspname, tc.relname, di.columns,
-           CASE WHEN c.relkind IN ('i', 'I') THEN pg_get_indexdef(c.oid)
-                ELSE format('OWNED BY %%I.%%I', tn.nspname, tc.relname) END,
-           '{}', 1,
-           jsonb_build_object('unique', i.indisunique, 'primary', i.indisprimary,
-                              'partial', i.indpred IS NOT NULL, 'expression', i.indexprs IS NOT NULL,
-                              -- through pg_depend (indexed) rather than pg_constraint.conindid (not indexed)
-                              'constraint', (SELECT con.conname FROM pg_depend x
-                                             JOIN pg_constraint con ON con.oid = x.refobjid AND con.contype IN ('p', 'u', 'x')
-                                             WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid
-                                               AND x.refclassid = 'pg_constraint'::regclass AND x.deptype = 'i' LIMIT 1))
-    FROM direct di
-    JOIN pg_class c ON di.classid = 'pg_class'::regclass AND c.oid = di.objid
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    LEFT JOIN pg_index i ON i.indexrelid = c.oid
-    LEFT JOIN pg_depend owner ON c.relkind = 'S' AND owner.classid = 'pg_class'::regclass AND owner.objid = c.oid
-                              AND owner.refclassid = 'pg_class'::regclass AND owner.deptype IN ('a', 'i')
-    LEFT JOIN pg_class tc ON tc.oid = coalesce(i.indrelid, owner.refobjid)
-    LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-    UNION ALL
-    SELECT 'TRIGGER', n.nspname, t.tgname, n.nspname, c.relname, di.columns, pg_get_triggerdef(t.oid), '{}', 1,
-           jsonb_build_object('function', format('%%s.%%s', fn.nspname, f.proname), 'has_when', t.tgqual IS NOT NULL)
-    FROM direct di
-    JOIN pg_trigger t ON di.classid = 'pg_trigger'::regclass AND t.oid = di.objid
+    SELECT 'TRIGGER', o.classid, o.objid, o.objsubid, n.nspname, t.tgname::text, n.nspname, c.relname::text, c.oid,
+           pg_get_triggerdef(t.oid),
+           jsonb_build_object('function', format('%%s.%%s', fn.nspname, f.proname), 'has_when', t.tgqual IS NOT NULL,
+                              'internal', t.tgisinternal, 'inherited_copy', t.tgparentid <> 0)
+    FROM objects o
+    JOIN pg_trigger t ON o.classid = 'pg_trigger'::regclass AND t.oid = o.objid
     JOIN pg_class c ON c.oid = t.tgrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_proc f ON f.oid = t.tgfoid
     JOIN pg_namespace fn ON fn.oid = f.pronamespace
-    WHERE NOT t.tgisinternal
     UNION ALL
-    SELECT 'POLICY', n.nspname, p.polname, n.nspname, c.relname, di.columns,
+    SELECT 'POLICY', o.classid, o.objid, o.objsubid, n.nspname, p.polname::text, n.nspname, c.relname::text, c.oid,
            concat_ws(' ', format('POLICY %%I ON %%I.%%I FOR %%s', p.polname, n.nspname, c.relname,
                                  CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                                                WHEN 'd' THEN 'DELETE' ELSE 'ALL' END),
                      CASE WHEN p.polpermissive THEN NULL ELSE 'AS RESTRICTIVE' END,
                      'USING (' || pg_get_expr(p.polqual, p.polrelid) || ')',
                      'WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')'),
-           '{}', 1, jsonb_build_object('permissive', p.polpermissive)
-    FROM direct di
-    JOIN pg_policy p ON di.classid = 'pg_policy'::regclass AND p.oid = di.objid
+           jsonb_build_object('permissive', p.polpermissive)
+    FROM objects o
+    JOIN pg_policy p ON o.classid = 'pg_policy'::regclass AND p.oid = o.objid
     JOIN pg_class c ON c.oid = p.polrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     UNION ALL
-    SELECT CASE WHEN a.attgenerated <> '' THEN 'GENERATED_COLUMN' ELSE 'DEFAULT' END,
-           n.nspname, a.attname, n.nspname, c.relname, di.columns, pg_get_expr(ad.adbin, ad.adrelid), '{}', 1,
-           jsonb_build_object('own_column', ad.adrelid = (SELECT relid FROM target) AND ad.adnum = (SELECT attnum FROM target))
-    FROM direct di
-    JOIN pg_attrdef ad ON di.classid = 'pg_attrdef'::regclass AND ad.oid = di.objid
+    SELECT 'DEFAULT', o.classid, o.objid, o.objsubid, n.nspname, a.attname::text, n.nspname, c.relname::text, c.oid,
+           pg_get_expr(ad.adbin, ad.adrelid),
+           jsonb_build_object('generated', a.attgenerated <> '',
+                              'column_object', format('%%s:%%s:%%s', 'pg_class'::regclass::oid, ad.adrelid, ad.adnum))
+    FROM objects o
+    JOIN pg_attrdef ad ON o.classid = 'pg_attrdef'::regclass AND ad.oid = o.objid
     JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
     JOIN pg_class c ON c.oid = ad.adrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     UNION ALL
-    SELECT 'STATISTICS', n.nspname, s.stxname, tn.nspname, tc.relname, di.columns, pg_get_statisticsobjdef(s.oid), '{}', 1, '{}'
-    FROM direct di
-    JOIN pg_statistic_ext s ON di.classid = 'pg_statistic_ext'::regclass AND s.oid = di.objid
+    SELECT 'STATISTICS', o.classid, o.objid, o.objsubid, n.nspname, s.stxname::text, tn.nspname, tc.relname::text, tc.oid,
+           pg_get_statisticsobjdef(s.oid), '{}'
+    FROM objects o
+    JOIN pg_statistic_ext s ON o.classid = 'pg_statistic_ext'::regclass AND s.oid = o.objid
     JOIN pg_namespace n ON n.oid = s.stxnamespace
     JOIN pg_class tc ON tc.oid = s.stxrelid
     JOIN pg_namespace tn ON tn.oid = tc.relnamespace
     UNION ALL
-    SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
-           n.nspname, format('%%s(%%s)', p.proname, pg_get_function_identity_arguments(p.oid)), NULL, NULL,
-           di.columns, pg_get_functiondef(p.oid), '{}', 1, jsonb_build_object('sql_standard_body', true)
-    FROM direct di
-    JOIN pg_proc p ON di.classid = 'pg_proc'::regclass AND p.oid = di.objid
+    SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, o.classid, o.objid, o.objsubid,
+           n.nspname, format('%%s(%%s)', p.proname, pg_get_function_identity_arguments(p.oid)), NULL, NULL, NULL,
+           pg_get_functiondef(p.oid),
+           jsonb_build_object('sql_standard_body', p.prosqlbody IS NOT NULL)
+    FROM objects o
+    JOIN pg_proc p ON o.classid = 'pg_proc'::regclass AND p.oid = o.objid
     JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.prokind IN ('f', 'p')
     UNION ALL
-    SELECT 'PUBLICATION', pub.pubname, pub.pubname, tn.nspname, tc.relname, di.columns,
+    SELECT 'PUBLICATION', o.classid, o.objid, o.objsubid, pub.pubname::text, pub.pubname::text, tn.nspname, tc.relname::text, tc.oid,
            concat_ws(' ', format('PUBLICATION %%I: TABLE %%I.%%I', pub.pubname, tn.nspname, tc.relname),
                      '(' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
                              FROM pg_attribute a WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs)) || ')',
                      'WHERE (' || pg_get_expr(pr.prqual, pr.prrelid) || ')'),
-           '{}', 1, jsonb_build_object('publication', pub.pubname)
-    FROM direct di
-    JOIN pg_publication_rel pr ON di.classid = 'pg_publication_rel'::regclass AND pr.oid = di.objid
+           jsonb_build_object('publication', pub.pubname)
+    FROM objects o
+    JOIN pg_publication_rel pr ON o.classid = 'pg_publication_rel'::regclass AND pr.oid = o.objid
     JOIN pg_publication pub ON pub.oid = pr.prpubid
     JOIN pg_class tc ON tc.oid = pr.prrelid
     JOIN pg_namespace tn ON tn.oid = tc.relnamespace
     UNION ALL
-    -- anything of another kind: reported by name so the caller refuses to guess (fail closed)
-    SELECT 'UNKNOWN', '', pg_describe_object(di.classid, di.objid, 0), NULL, NULL, di.columns, '', '{}', 1, '{}'
-    FROM direct di
-    WHERE di.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass,
-                             'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_attrdef'::regclass,
-                             'pg_statistic_ext'::regclass, 'pg_proc'::regclass, 'pg_publication_rel'::regclass)
+    -- types: a dropped relation's row and array types are parts of it; a domain over the row
+    -- type is a dependent of its own
+    SELECT CASE WHEN t.typtype = 'd' THEN 'DOMAIN'
+                WHEN t.typrelid <> 0 OR t.typelem <> 0 THEN 'PART'
+                ELSE 'UNKNOWN' END,
+           o.classid, o.objid, o.objsubid, n.nspname, t.typname::text, NULL, NULL, NULL,
+           format_type(t.oid, NULL) || CASE WHEN t.typtype = 'd' THEN ' AS ' || format_type(t.typbasetype, t.typtypmod) ELSE '' END,
+           jsonb_build_object('typtype', t.typtype)
+    FROM objects o
+    JOIN pg_type t ON o.classid = 'pg_type'::regclass AND t.oid = o.objid
+    JOIN pg_namespace n ON n.oid = t.typnamespace
+    UNION ALL
+    -- anything of another kind: reported by name as an unknown dependent (fail closed)
+    SELECT 'UNKNOWN', o.classid, o.objid, o.objsubid, '', pg_describe_object(o.classid, o.objid, o.objsubid), NULL, NULL, NULL,
+           '', jsonb_build_object('catalog', o.classid::regclass::text)
+    FROM objects o
+    WHERE o.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass,
+                            'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_attrdef'::regclass,
+                            'pg_statistic_ext'::regclass, 'pg_publication_rel'::regclass, 'pg_type'::regclass,
+                            'pg_proc'::regclass)
+       OR (o.classid = 'pg_proc'::regclass AND NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = o.objid AND p.prokind IN ('f', 'p')))
+),
+-- names of every relation and column the drop removes: the candidate test for string bodies
+dropped_names AS (
+    SELECT DISTINCT lower(name) AS name FROM (
+        SELECT attname::text AS name FROM target WHERE attname IS NOT NULL
+        UNION ALL SELECT table_name::text FROM target WHERE %(column)s::text IS NULL
+        UNION ALL SELECT d.name FROM dependents d WHERE d.kind IN ('RELATION', 'TABLE', 'COLUMN')
+    ) names
 ),
 -- SQL and PL/pgSQL routines whose string bodies PostgreSQL does not track (SQL-standard
 -- BEGIN ATOMIC bodies are tracked in pg_depend and come from "dependents"). The text test
@@ -238,6 +294,13 @@ bodies AS (
            pg_get_function_arguments(p.oid) AS arguments,
            pg_get_function_identity_arguments(p.oid) AS identity_arguments,
            CASE WHEN p.prokind = 'p' THEN NULL ELSE pg_get_function_result(p.oid) END AS result,
+           -- argument names and the relation whose row type each argument has (0 for others)
+           (SELECT coalesce(json_agg(json_build_object('name', an.name, 'mode', coalesce(am.mode, 'i'),
+                                                       'relid', coalesce(at.typrelid, 0)) ORDER BY an.ord), '[]')
+              FROM unnest(coalesce(p.proargnames, '{}'::text[])) WITH ORDINALITY AS an(name, ord)
+              LEFT JOIN unnest(p.proargmodes) WITH ORDINALITY AS am(mode, ord) ON am.ord = an.ord
+              LEFT JOIN unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY AS ty(oid, ord) ON ty.ord = an.ord
+              LEFT JOIN pg_type at ON at.oid = ty.oid) AS args,
            coalesce(p.proconfig, '{}') AS config,
            EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgfoid = p.oid AND t.tgrelid = (SELECT relid FROM target)
                                                AND NOT t.tgisinternal) AS trigger_on_target
@@ -257,14 +320,27 @@ bodies AS (
       AND n.nspname NOT LIKE 'pg\_temp\_%%'
       AND NOT EXISTS (SELECT 1 FROM pg_depend e
                       WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
-      AND (strpos(lower(p.prosrc), lower(%(needle)s)) > 0
-           -- a quoted identifier doubles its inner quotes ("a""b" names a"b), and so
-           -- does a string literal run by EXECUTE ('it''s')
-           OR strpos(lower(p.prosrc), lower(replace(%(needle)s, '"', '""'))) > 0
-           OR strpos(lower(p.prosrc), lower(replace(%(needle)s, '''', ''''''))) > 0
+      -- routines the drop removes anyway (row-type arguments) are reported from "dependents"
+      AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.classid = 'pg_proc'::regclass AND o.objid = p.oid)
+      AND (EXISTS (SELECT 1 FROM dropped_names dn
+                   WHERE strpos(lower(p.prosrc), dn.name) > 0
+                      -- a quoted identifier doubles its inner quotes ("a""b" names a"b), and so
+                      -- does a string literal run by EXECUTE ('it''s')
+                      OR strpos(lower(p.prosrc), replace(dn.name, '"', '""')) > 0
+                      OR strpos(lower(p.prosrc), replace(dn.name, '''', '''''')) > 0)
            -- U&"d\0061ta" spells an identifier with escapes: only the parser can tell
            OR strpos(lower(p.prosrc), 'u&"') > 0)
 )
 SELECT (SELECT row_to_json(t) FROM target t) AS target,
-       (SELECT coalesce(json_agg(d), '[]') FROM dependents d) AS dependents,
+       (SELECT coalesce(json_agg(json_build_object(
+                    'kind', d.kind, 'key', format('%%s:%%s:%%s', d.classid, d.objid, d.objsubid),
+                    'schema', d.schema, 'name', d.name, 'table_schema', d.table_schema, 'table_name', d.table_name,
+                    'on_target', d.table_oid = (SELECT relid FROM target), 'table_oid', d.table_oid,
+                    'columns', u.columns, 'definition', d.definition, 'extra', d.extra)), '[]')
+          FROM dependents d
+          LEFT JOIN uses u ON u.classid = d.classid AND u.objid = d.objid AND u.objsubid = d.objsubid) AS dependents,
+       (SELECT coalesce(json_agg(json_build_array(format('%%s:%%s:%%s', e.classid, e.objid, e.objsubid),
+                                                  format('%%s:%%s:%%s', e.from_classid, e.from_objid, e.from_objsubid),
+                                                  e.how)), '[]')
+          FROM closure e) AS edges,
        (SELECT coalesce(json_agg(b ORDER BY b.schema, b.name, b.oid), '[]') FROM bodies b) AS bodies
