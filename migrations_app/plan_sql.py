@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from migrations_app.engines.statements import SqlSyntaxError, parse_script
+from django.conf import settings
+
+from migrations_app.engines.statements import ScriptInputError, SqlSyntaxError, StatementInfo, check_script, parse_script
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +17,30 @@ AUTHOR_ROLLBACK_NOTE = "written by the author"
 
 class ScriptError(Exception):
     pass
+
+
+def _parse_checked(script: str, what: str = "") -> list[StatementInfo]:
+    """Statements of ``script`` after the input checks (NUL, UTF-8, size) and the statement
+    policy; ``ScriptError`` names the line, the position and the reason."""
+    prefix = f"{what}: " if what else ""
+    try:
+        check_script(script, settings.DATAFLOW_MAX_SCRIPT_BYTES)
+        statements = parse_script(script)
+    except ScriptInputError as exc:
+        raise ScriptError(f"{prefix}line {exc.line}, position {exc.position}: {exc.message}") from None
+    except SqlSyntaxError as exc:
+        raise ScriptError(f"{prefix}Syntax error at line {exc.line}, position {exc.position}: {exc.message}") from None
+    refused = [f"line {s.line}: {v.text()}" for s in statements for v in s.refusals]
+    if refused:
+        raise ScriptError(f"{prefix}refused by the statement policy — " + "; ".join(refused))
+    return statements
+
+
+def check_operation_policy(sql_text: str, rollback_sql: str, schema: str) -> None:
+    """The policy for one stored operation (forward and rollback SQL): ``ScriptError`` if refused."""
+    _parse_checked(sql_text)
+    if rollback_sql and rollback_sql.strip():
+        _parse_checked(rollback_sql, "Rollback SQL")
 
 
 def _catalog_for(target):
@@ -31,10 +57,7 @@ def _catalog_for(target):
 def script_to_operations(script: str, schema: str, target=None) -> list[dict]:
     from migrations_app.engines.rollback import suggest_rollback
 
-    try:
-        statements = parse_script(script)
-    except SqlSyntaxError as exc:
-        raise ScriptError(f"Syntax error at line {exc.line}, position {exc.position}: {exc.message}") from None
+    statements = _parse_checked(script)
     if not statements:
         raise ScriptError("The script has no statements.")
     catalog = _catalog_for(target)
@@ -66,10 +89,7 @@ def single_operation(sql_text: str, rollback_sql: str, schema: str, target=None)
     operation = operations[0]
     operation["line"] = None
     if rollback_sql.strip():
-        try:
-            parse_script(rollback_sql)
-        except SqlSyntaxError as exc:
-            raise ScriptError(f"Rollback SQL: syntax error at line {exc.line}, position {exc.position}: {exc.message}") from None
+        _parse_checked(rollback_sql, "Rollback SQL")
         operation["rollback_sql"] = rollback_sql.strip().rstrip(";")
         operation["rollback_note"] = AUTHOR_ROLLBACK_NOTE
     return operation

@@ -17,7 +17,9 @@ from migrations_app.engines.lint import RULES_BY_ID, LintContext, lint
 from migrations_app.engines.mitigation_strategy_engine import MitigationPlan, MitigationStrategyEngine
 from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, RiskAssessmentEngine
 from migrations_app.engines.risk_catalog import CatalogFacts, Thresholds, fetch_catalog_facts, open_catalog
+from migrations_app.engines.risk_floors import apply_floors, risk_effect
 from migrations_app.engines.rollback import suggest_rollback
+from migrations_app.engines.rollback_review import RollbackReview, combine_with_forward, lint_inner, review_rollbacks
 from migrations_app.engines.statements import (AnalysisEnv, RawStatement, SqlSyntaxError, StatementInfo, describe,
                                                default_function_names, split_script)
 
@@ -35,12 +37,18 @@ class PlanAnalysisReport:
     fk_impact: list = field(default_factory=list)
     rename_impact: list = field(default_factory=list)
     risk: PlanRiskAssessment | None = None
+    rollback_review: RollbackReview | None = None
     mitigation: MitigationPlan | None = None
     static_only: bool = True
     errors: list[str] = field(default_factory=list)
     facts: CatalogFacts | None = None
     timings_ms: dict = field(default_factory=dict)
     _by_statement: dict | None = field(default=None, repr=False)
+
+    @property
+    def refused(self) -> list[str]:
+        """Every refusal of the statement policy, forward and rollback: the plan cannot pass with any."""
+        return [f"line {f.line}: {f.message}" for f in self.findings if f.rule == "statement-refused"]
 
     def findings_for(self, index: int) -> list:
         if self._by_statement is None:
@@ -53,7 +61,8 @@ class PlanAnalysisReport:
         statements = []
         for stmt in self.statements:
             data = stmt.to_dict()
-            data["findings"] = [f.to_dict(with_docs=False) for f in self.findings_for(stmt.index)]
+            data["findings"] = [{**f.to_dict(with_docs=False), "risk_effect": risk_effect(f)}
+                                for f in self.findings_for(stmt.index)]
             data["rollback"] = self.rollbacks[stmt.index].to_dict()
             statements.append(data)
         return {
@@ -65,6 +74,8 @@ class PlanAnalysisReport:
             "fk_impact": [r.to_dict() for r in self.fk_impact],
             "rename_impact": [r.to_dict() for r in self.rename_impact],
             "risk": self.risk.to_dict() if self.risk else None,
+            "rollback_review": self.rollback_review.to_dict() if self.rollback_review else None,
+            "refused": self.refused,
             "mitigation": self.mitigation.to_dict() if self.mitigation else None,
             "static_only": self.static_only,
             "errors": list(self.errors),
@@ -111,8 +122,8 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
         report_progress("catalog", 1, total_steps)
         t0 = time.perf_counter()
         with open_catalog(connection) as conn:
-            targets = {(o.schema or schema, o.table) for s in statements for o in s.objects
-                       if o.relkind in ("table", "view") and o.table}
+            targets = {(o.schema or schema, o.table) for s in statements + _rollback_statements(given_rollback, env)
+                       for o in s.objects if o.relkind in ("table", "view") and o.table}
             referenced = {s.details.get("old_name") or s.table for s in statements
                           if s.kind in ("RENAME_TABLE", "DROP_TABLE")}
             referenced |= {o.table for s in statements if s.kind == "DROP_TABLE" for o in s.objects}
@@ -145,6 +156,12 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
                       is_production=is_production, has_backup=has_backup,
                       assume_session_timeouts=assume_session_timeouts)
     findings = lint(statements, ctx)
+    findings += lint_inner(statements, dict(facts=facts, dependency_reports=dependency_reports, default_schema=schema,
+                                            is_production=is_production, has_backup=has_backup,
+                                            assume_session_timeouts=assume_session_timeouts))
+    review = review_rollbacks(statements, rollbacks, env, facts=facts, is_production=is_production,
+                              has_backup=has_backup, thresholds=thresholds)
+    findings += review.findings
     timings["lint"] = _ms(t0)
     report_progress("risk", 5, total_steps)
     t0 = time.perf_counter()
@@ -155,6 +172,8 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
         statements, dependency_reports, facts=facts, findings_by_statement=by_stmt, is_production=is_production,
         has_backup=has_backup, default_schema=schema,
         rollback_sql_by_statement={i: r.sql for i, r in enumerate(rollbacks) if r.sql}, rehearsal=rehearsal)
+    apply_floors(risk, [f for f in findings if f not in review.findings])
+    combine_with_forward(risk, review)
     engine = MitigationStrategyEngine()
     destroyed = sorted({(s.schema or schema, s.table) for s in statements if s.destroys_data and s.table
                         and s.kind in ("DROP_TABLE", "DROP_COLUMN", "TRUNCATE", "DELETE", "UPDATE")})
@@ -165,8 +184,20 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
     timings["risk"] = _ms(t0)
     timings["total"] = _ms(started)
     report_progress("done", total_steps, total_steps)
-    return PlanAnalysisReport(statements, findings, rollbacks, dep_list, fk_list, rename_list, risk, mitigation,
-                              static_only=connection is None, errors=errors, facts=facts, timings_ms=timings)
+    return PlanAnalysisReport(statements, findings, rollbacks, dep_list, fk_list, rename_list, risk, review,
+                              mitigation, static_only=connection is None, errors=errors, facts=facts,
+                              timings_ms=timings)
+
+
+def _rollback_statements(given_rollback: dict[int, str], env: AnalysisEnv) -> list[StatementInfo]:
+    """The author's rollback statements, so the one catalog read covers their tables too."""
+    found = []
+    for text in given_rollback.values():
+        try:
+            found += [describe(raw, env) for raw in split_script(text)]
+        except SqlSyntaxError:
+            pass  # reported by the rollback review
+    return found
 
 
 def _ms(t0: float) -> float:
@@ -183,6 +214,9 @@ def _refine_with_catalog(stmt: StatementInfo, facts: CatalogFacts, schema: str) 
         return
     if binary_coercible(col["base_type"], col["atttypmod"], new.get("name"), new.get("mods", [])):
         stmt.rewrites_table = False
+        if len(stmt.details.get("column_changes", [])) == 1:  # widening: every value survives
+            stmt.details["type_change_lossless"] = True
+            stmt.destroys_data = False
         stmt.notes = [f"{col['type_sql']} -> {new.get('sql')} is binary coercible: no rewrite (catalog)"]
     else:
         stmt.notes = [f"{col['type_sql']} -> {new.get('sql')} rewrites the table and its indexes (catalog)"]

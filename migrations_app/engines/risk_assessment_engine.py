@@ -88,10 +88,12 @@ class RiskAssessment:
 @dataclass
 class PlanRiskAssessment(RiskAssessment):
     operations: list[RiskAssessment] = field(default_factory=list)
+    floors: list[dict] = field(default_factory=list)   # findings that raised the level (risk_floors)
 
     def to_dict(self) -> dict:
         data = super().to_dict()
         data["operations"] = [op.to_dict() for op in self.operations]
+        data["floors"] = list(self.floors)
         return data
 
 
@@ -206,10 +208,19 @@ class RiskAssessmentEngine:
             report = _merge_reports([reports.get((schema, table, c)) for c in (columns or [None])]
                                     + [reports.get((schema, table, None))])
             rollback = (rollback_sql_by_statement or {}).get(i)
-            per_op.append(self.calculate_migration_risk_score(
-                op, report, facts=facts, findings=(findings_by_statement or {}).get(i, ()),
-                is_production=is_production, has_backup=has_backup, default_schema=default_schema,
-                rollback_sql=rollback, rollback_known=rollback_sql_by_statement is not None))
+            context = dict(facts=facts, is_production=is_production, has_backup=has_backup,
+                           default_schema=default_schema, rollback_sql=rollback,
+                           rollback_known=rollback_sql_by_statement is not None)
+            assessment = self.calculate_migration_risk_score(
+                op, report, findings=(findings_by_statement or {}).get(i, ()), **context)
+            # a DO block is as risky as the riskiest statement it runs
+            for inner in getattr(op, "inner", None) or ():
+                scored = self.calculate_migration_risk_score(inner, None, **context)
+                if scored.overall_score > assessment.overall_score:
+                    for f in scored.risk_factors:
+                        f.evidence = f"inside the {op.kind.replace('_', ' ')} statement: {f.evidence}"
+                    assessment = scored
+            per_op.append(assessment)
         categories = {c: max((op.category_scores[c] for op in per_op), default=0) for c in CATEGORIES}
         factors = []
         if rehearsal:

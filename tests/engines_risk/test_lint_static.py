@@ -6,6 +6,20 @@ from migrations_app.engines.lint import RULES, RULES_BY_ID, LintContext, lint
 from migrations_app.engines.statements import parse_script
 
 CASES = {
+    # the statement policy's findings
+    "statement-refused": (["COMMIT", "COPY t FROM PROGRAM 'id'", "SET lock_timeout = 0", "SELECT pg_read_file('x')"],
+                          ["SET maintenance_work_mem = '1GB'", "SELECT count(*) FROM t"]),
+    "dynamic-sql": (["DO $$ DECLARE q text := 'DROP TABLE t'; BEGIN EXECUTE q; END $$"],
+                    ["DO $$ BEGIN EXECUTE 'ALTER TABLE t ADD COLUMN c bigint'; END $$"]),
+    "unreviewed-body": (["CREATE FUNCTION f() RETURNS int LANGUAGE plperl AS 'return 1;'"],
+                        ["CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'"]),
+    "foreign-data-access": (["CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db')"],
+                            ["CREATE TABLE local_t (a int)"]),
+    "create-extension": (["CREATE EXTENSION pg_trgm"], ["CREATE SCHEMA ext"]),
+    "procedure-call": (["CALL archive_orders()"], ["SELECT archive_orders()"]),
+    "full-table-rewrite": (["VACUUM FULL t", "CLUSTER t USING t_pkey"], ["VACUUM t", "VACUUM (ANALYZE) t"]),
+    "data-modifying-cte": (["WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d"],
+                           ["WITH d AS (SELECT * FROM t) SELECT count(*) FROM d"]),
     "adding-field-with-default": (["ALTER TABLE t ADD COLUMN c timestamptz DEFAULT clock_timestamp()",
                                    "ALTER TABLE t ADD COLUMN c uuid DEFAULT gen_random_uuid()"],
                                   ["ALTER TABLE t ADD COLUMN c int DEFAULT 0",

@@ -24,9 +24,16 @@ RULE_MODULES = (
     # rules that need the live database
     "large_table_rewrite", "foreign_key_without_index", "column_has_dependents",
     "renamed_table_referenced_by_functions", "lock_queue_hazard", "data_loss_without_backup",
+    # the statement policy's findings (several rules in one module)
+    "statement_policy",
 )
 
-RULES: list[Rule] = [import_module(f"{__name__}.{name}").RULE for name in RULE_MODULES]
+
+def _rules_of(module) -> list[Rule]:
+    return list(getattr(module, "RULES", None) or [module.RULE])
+
+
+RULES: list[Rule] = [rule for name in RULE_MODULES for rule in _rules_of(import_module(f"{__name__}.{name}"))]
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 
 SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
@@ -35,7 +42,8 @@ SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
 def lint(statements, ctx: LintContext, *, disabled: frozenset[str] = frozenset()) -> list[Finding]:
     findings: list[Finding] = []
     # Catalog rules are dropped up front when static, so the inner loop only calls live checks.
-    checks = [r.checker for r in RULES if r.id not in disabled and (ctx.facts is not None or not r.needs_catalog)]
+    checks = [r.checker for r in RULES if r.id not in disabled and (ctx.facts is not None or not r.needs_catalog)
+              and r.checker is not None]
     for stmt in statements:
         for check in checks:
             found = check(stmt, ctx)

@@ -3,8 +3,9 @@ type changes and constraints, per the PostgreSQL documentation (see ``statement_
 
 from __future__ import annotations
 
-from migrations_app.engines import statement_facts as facts
-from migrations_app.engines.statement_nodes import (AE, SRE, SUE, _one, _relation, _strings, _touch, expression_volatility,
+from migrations_app.engines.statements import pg_facts as facts
+from migrations_app.engines.statements.destroyed import lossless_type_change
+from migrations_app.engines.statements.nodes import (AE, SRE, SUE, _one, _relation, _strings, _touch, expression_volatility,
                                                      facts_obj, type_name)
 
 
@@ -32,6 +33,7 @@ def _alter_table(info, body, env):
         elif sub == "AT_DropColumn":
             columns.append(cmd.get("name"))
             info.destroys_data = True
+            info.details.setdefault("column_changes", []).append((sub, cmd.get("name"), None))
             info.details["if_exists"] = bool(cmd.get("missing_ok"))
         elif sub == "AT_AlterColumnType":
             columns.append(cmd.get("name"))
@@ -150,6 +152,11 @@ def _add_column_facts(info, coldef, env, pre11, columns, name):
 def _alter_type(info, column, coldef):
     tn = type_name(coldef.get("typeName"))
     info.details["new_type"] = tn
+    info.details.setdefault("column_changes", []).append(("AT_AlterColumnType", column, tn))
+    # Narrowing or rounding loses values; the live analysis clears this for binary-coercible changes.
+    info.details["type_change_lossless"] = info.details.get("type_change_lossless", True) and lossless_type_change(tn)
+    if not info.details["type_change_lossless"]:
+        info.destroys_data = True
     info.details["using"] = coldef.get("raw_default") is not None
     # Without the old type we cannot tell a binary-coercible change; assume the rewrite (the
     # live analysis refines this from the catalog, see plan_analysis).

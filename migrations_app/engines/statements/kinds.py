@@ -6,8 +6,8 @@ Lock modes and rewrite rules follow the PostgreSQL documentation (see ``statemen
 
 from __future__ import annotations
 
-from migrations_app.engines.statement_alter import _alter_table
-from migrations_app.engines.statement_nodes import (AE, LOCK_STMT_MODES, RE, SHARE, SRE, SUE, _one, _relation, _strings,
+from migrations_app.engines.statements.alter import _alter_table
+from migrations_app.engines.statements.nodes import (AE, LOCK_STMT_MODES, RE, SHARE, SRE, SUE, _one, _relation, _strings,
                                                      _touch, facts_obj, type_name)
 
 
@@ -30,6 +30,10 @@ def _drop(info, body, env):
             info.objects.append(facts_obj(schema, name, [], None, "type"))
         elif remove == "OBJECT_SCHEMA":
             info.objects.append(facts_obj(name, name, [], None, "schema"))
+        elif remove in ("OBJECT_POLICY", "OBJECT_RULE", "OBJECT_TRIGGER") and len(parts) > 1:
+            # objects are [schema.]table.name: the table is locked ACCESS EXCLUSIVE
+            table = parts[:-1]
+            info.objects.append(facts_obj(table[-2] if len(table) > 1 else None, table[-1], [], AE))
     info.kind = {"OBJECT_TABLE": "DROP_TABLE", "OBJECT_INDEX": "DROP_INDEX", "OBJECT_VIEW": "DROP_VIEW",
                  "OBJECT_MATVIEW": "DROP_MATERIALIZED_VIEW", "OBJECT_SCHEMA": "DROP_SCHEMA", "OBJECT_TYPE": "DROP_TYPE",
                  "OBJECT_SEQUENCE": "DROP_SEQUENCE", "OBJECT_FUNCTION": "DROP_FUNCTION",
@@ -92,6 +96,9 @@ def _create_table(info, body, env):
         elif kind == "Constraint" and node.get("contype") == "CONSTR_FOREIGN":
             _touch(info, node.get("pktable", {}), env, SRE)
     info.details["column_types"] = types
+    # MergeAttributes locks a partition's parent ACCESS EXCLUSIVE, an INHERITS parent SHARE UPDATE EXCLUSIVE
+    for parent in body.get("inhRelations", []) or []:
+        _touch(info, _one(parent)[1], env, AE if body.get("partbound") else SUE)
     info.objects.insert(0, facts_obj(schema, table, cols, AE))
     info.details["new_object"] = True
 
@@ -198,7 +205,7 @@ def describe_node(info, node: dict, env) -> None:
     elif ntype in ("ViewStmt", "CreateTableAsStmt"):
         info.kind = "CREATE_VIEW" if ntype == "ViewStmt" else "CREATE_TABLE_AS"
         rel = body.get("view") or (body.get("into") or {}).get("rel", {})
-        _touch(info, rel, env, None, relkind="view")
+        _touch(info, rel, env, AE if body.get("replace") else None, relkind="view")
         info.details["new_object"] = True
     elif ntype == "CreateSchemaStmt":
         info.kind = "CREATE_SCHEMA"
@@ -212,5 +219,52 @@ def describe_node(info, node: dict, env) -> None:
         info.kind = "SELECT"
     elif ntype == "CreateStatsStmt":
         info.kind = "CREATE_STATISTICS"
+        for rel in body.get("relations", []):
+            kind, rv = _one(rel)
+            if kind == "RangeVar":
+                _touch(info, rv, env, SUE)
+    else:
+        _other(info, ntype, body, env)
+
+
+# Documented locks of the remaining statement kinds ("Explicit Locking" and each command's page).
+def _other(info, ntype, body, env):
+    if ntype in ("CreatePolicyStmt", "AlterPolicyStmt"):
+        info.kind = "CREATE_POLICY" if ntype == "CreatePolicyStmt" else "ALTER_POLICY"
+        _touch(info, body.get("table", {}), env, AE)
+    elif ntype == "RuleStmt":
+        info.kind = "CREATE_RULE"
+        _touch(info, body.get("relation", {}), env, AE)
+    elif ntype == "CommentStmt":
+        info.kind = "COMMENT"
+        objtype = body.get("objtype")
+        if objtype in ("OBJECT_TABLE", "OBJECT_COLUMN", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_INDEX",
+                       "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE"):
+            parts = _strings(_one(body.get("object"))[1].get("items"))
+            if objtype == "OBJECT_COLUMN":
+                parts = parts[:-1]
+            if parts:
+                info.objects.append(facts_obj(parts[-2] if len(parts) > 1 else None, parts[-1], [], SUE))
+    elif ntype == "MergeStmt":
+        info.kind = "MERGE"
+        _touch(info, body.get("relation", {}), env, RE)
+        actions = {_one(w)[1].get("commandType") for w in body.get("mergeWhenClauses", [])}
+        info.destroys_data = bool(actions & {"CMD_UPDATE", "CMD_DELETE"})
+        info.details["has_where"] = True
+    elif ntype == "AlterSeqStmt":
+        info.kind = "ALTER_SEQUENCE"
+        _touch(info, body.get("sequence", {}), env, SRE, relkind="sequence")
+    elif ntype == "DoStmt":
+        info.kind = "DO"
+    elif ntype == "CopyStmt":
+        info.kind = "COPY"
+    elif ntype == "CallStmt":
+        info.kind = "CALL"
+    elif ntype in ("GrantStmt", "AlterDefaultPrivilegesStmt"):
+        info.kind = "GRANT"
+    elif ntype == "CreateExtensionStmt":
+        info.kind = "CREATE_EXTENSION"
+    elif ntype == "ExplainStmt":
+        info.kind = "EXPLAIN"
     else:
         info.kind = "OTHER"

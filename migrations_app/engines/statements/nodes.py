@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from migrations_app.engines.statements.model import TouchedObject
+
 
 AE, SUE, SRE, SHARE, RE = "ACCESS EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE ROW EXCLUSIVE", "SHARE", "ROW EXCLUSIVE"
 LOCK_STMT_MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: RE, 4: SUE, 5: SHARE, 6: SRE, 7: "EXCLUSIVE", 8: AE}
@@ -47,8 +49,6 @@ def _touch(info, rv: dict, env, lock: str | None, columns=(), relkind="table"):
 
 
 def facts_obj(schema, table, columns, lock, relkind="table"):
-    from migrations_app.engines.statements import TouchedObject
-
     return TouchedObject(schema=schema, table=table, columns=columns, lock_mode=lock, relkind=relkind)
 
 

@@ -13,131 +13,23 @@ come from an ``AnalysisEnv``; without a database the env holds a known list and 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from bisect import bisect_left, bisect_right
 
 from pglast import parser as pg_parser
 
-from migrations_app.engines import statement_facts as facts
-from migrations_app.engines.statement_kinds import describe_node
-
-STATIC_SERVER_VERSION = 150000
-
-
-class SqlSyntaxError(Exception):
-    """The script does not parse. ``line`` is 1-based in the whole script, ``position`` 1-based in the line."""
-
-    def __init__(self, message: str, line: int, position: int):
-        super().__init__(f"{message} (line {line}, position {position})")
-        self.message = message
-        self.line = line
-        self.position = position
-
-
-@dataclass
-class AnalysisEnv:
-    """What the analysis knows about the server. ``volatility`` maps function name -> 'i'/'s'/'v'."""
-
-    server_version_num: int = STATIC_SERVER_VERSION
-    volatility: dict[str, str] = field(default_factory=lambda: dict(facts.KNOWN_VOLATILITY))
-    live: bool = False
-    default_schema: str = "public"
-
-    def function_volatility(self, name: str) -> str | None:
-        return self.volatility.get(name.lower())
-
-
-@dataclass
-class TouchedObject:
-    schema: str | None
-    table: str
-    columns: list[str] = field(default_factory=list)
-    lock_mode: str | None = None
-    relkind: str = "table"   # table, index, view, type, sequence, schema, database
-
-    def to_dict(self) -> dict:
-        return {"schema": self.schema, "table": self.table, "columns": list(self.columns),
-                "lock_mode": self.lock_mode, "relkind": self.relkind}
-
-
-@dataclass
-class StatementInfo:
-    sql: str
-    line: int
-    kind: str
-    objects: list[TouchedObject] = field(default_factory=list)
-    schema: str | None = None
-    table: str | None = None
-    column: str | None = None
-    lock_mode: str | None = None
-    rewrites_table: bool = False
-    scans_table: bool = False
-    transactional: bool = True
-    destroys_data: bool = False
-    node_type: str = ""
-    subcommands: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    index: int = 0
-    node: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def blocks_writes(self) -> bool:
-        return self.lock_mode in facts.WRITE_BLOCKING
-
-    @property
-    def blocks_reads(self) -> bool:
-        return self.lock_mode in facts.READ_BLOCKING
-
-    @property
-    def qualified_table(self) -> str | None:
-        if not self.table:
-            return None
-        return f"{self.schema}.{self.table}" if self.schema else self.table
-
-    def to_dict(self) -> dict:
-        return {
-            "index": self.index,
-            "sql": self.sql,
-            "line": self.line,
-            "kind": self.kind,
-            "schema": self.schema,
-            "table": self.table,
-            "column": self.column,
-            "lock": self.lock_mode,
-            "lock_mode": self.lock_mode,
-            "rewrites_table": self.rewrites_table,
-            "scans_table": self.scans_table,
-            "transactional": self.transactional,
-            "destroys_data": self.destroys_data,
-            "objects": [o.to_dict() for o in self.objects],
-            "subcommands": list(self.subcommands),
-            # raw parse-tree expressions stay internal; everything else is plain data
-            "details": _jsonable({k: v for k, v in self.details.items() if not k.endswith("_expr")}),
-            "notes": list(self.notes),
-        }
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
-@dataclass
-class RawStatement:
-    node: dict
-    sql: str
-    line: int
-    offset: int
+from migrations_app.engines.statements import pg_facts as facts
+from migrations_app.engines.statements.kinds import describe_node
+from migrations_app.engines.statements.input import check_no_nul
+from migrations_app.engines.statements.policy import judge
+from migrations_app.engines.statements.model import AnalysisEnv, RawStatement, SqlSyntaxError, StatementInfo
 
 
 def split_script(sql_text: str) -> list[RawStatement]:
-    """Parse ``sql_text`` into raw statements (parse tree, exact text, start line)."""
+    """Parse ``sql_text`` into raw statements (parse tree, exact text, start line).
+
+    Refuses NUL characters first (the parser reads a C string and would silently stop there).
+    The parser reports statement locations in UTF-8 bytes; they are mapped back to characters."""
+    check_no_nul(sql_text)
     try:
         tree = json.loads(pg_parser.parse_sql_json(sql_text))
     except pg_parser.ParseError as exc:
@@ -147,15 +39,31 @@ def split_script(sql_text: str) -> list[RawStatement]:
         raise SqlSyntaxError(message, line, position) from None
     raw: list[RawStatement] = []
     line_starts = _line_starts(sql_text)
+    to_char = _byte_to_char(sql_text)
     for entry in tree.get("stmts", []):
         start = entry.get("stmt_location", 0)
         length = entry.get("stmt_len", 0)
-        text = sql_text[start:start + length] if length else sql_text[start:]
+        end = to_char(start + length) if length else len(sql_text)
+        start = to_char(start)
+        text = sql_text[start:end]
         lead = _leading_noise(text)
         text = text[lead:].rstrip().rstrip(";").rstrip()
         offset = start + lead
         raw.append(RawStatement(entry["stmt"], text, _line_of(line_starts, offset), offset))
     return raw
+
+
+def _byte_to_char(text: str):
+    """Maps a UTF-8 byte offset of ``text`` to its character offset (identity for ASCII)."""
+    if text.isascii():
+        return lambda offset: offset
+    starts = []
+    position = 0
+    for ch in text:
+        starts.append(position)
+        position += len(ch.encode("utf-8", "surrogatepass"))
+    starts.append(position)
+    return lambda offset: bisect_left(starts, offset)
 
 
 def parse_script(sql_text: str, env: AnalysisEnv | None = None) -> list[StatementInfo]:
@@ -165,6 +73,22 @@ def parse_script(sql_text: str, env: AnalysisEnv | None = None) -> list[Statemen
 
 
 def describe(raw: RawStatement, env: AnalysisEnv, index: int = 0) -> StatementInfo:
+    info = _facts(raw, env, index)
+    judged = judge(raw.node, raw.sql)
+    info.verdicts = judged.verdicts
+    for executed in judged.executed:
+        if executed is None:  # EXECUTE of text built at run time
+            info.details["dynamic_sql"] = True
+            info.destroys_data = True
+            continue
+        node, text, _where = executed
+        inner = _facts(RawStatement(node, text, raw.line, raw.offset), env, index)
+        info.inner.append(inner)
+        _merge_inner(info, inner)
+    return info
+
+
+def _facts(raw: RawStatement, env: AnalysisEnv, index: int) -> StatementInfo:
     info = StatementInfo(sql=raw.sql, line=raw.line, kind="OTHER", index=index, node=raw.node)
     describe_node(info, raw.node, env)
     if info.objects and info.table is None:
@@ -175,6 +99,18 @@ def describe(raw: RawStatement, env: AnalysisEnv, index: int = 0) -> StatementIn
     if info.lock_mode is None and info.objects:
         info.lock_mode = facts.strictest(*(o.lock_mode for o in info.objects))
     return info
+
+
+def _merge_inner(info: StatementInfo, inner: StatementInfo) -> None:
+    """A DO block does what its statements do: their locks, data loss, rewrites and scans."""
+    info.objects.extend(inner.objects)
+    info.lock_mode = facts.strictest(info.lock_mode, inner.lock_mode)
+    info.destroys_data = info.destroys_data or inner.destroys_data
+    info.rewrites_table = info.rewrites_table or inner.rewrites_table
+    info.scans_table = info.scans_table or inner.scans_table
+    info.transactional = info.transactional and inner.transactional
+    if info.table is None and inner.table:
+        info.schema, info.table, info.column = inner.schema, inner.table, inner.column
 
 
 def default_function_names(raws: list[RawStatement]) -> set[str]:
@@ -217,8 +153,6 @@ def _line_starts(text: str) -> list[int]:
 
 
 def _line_of(starts: list[int], offset: int) -> int:
-    from bisect import bisect_right
-
     return bisect_right(starts, offset)
 
 

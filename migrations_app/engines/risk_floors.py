@@ -1,0 +1,48 @@
+"""Findings raise the risk: each finding either sets a floor under the plan's level or says why it
+adds nothing. The mapping (documented next to the bands in the README):
+
+- a statement refused by the policy: CRITICAL (and the analysis fails: it cannot be approved)
+- a policy finding: the floor the policy gives it (dynamic SQL, unparsed bodies, foreign data: HIGH;
+  data-modifying WITH: HIGH; CALL, CREATE EXTENSION, VACUUM FULL / CLUSTER: MEDIUM)
+- ``renamed-table-referenced-by-functions`` (functions that break at their next call): HIGH
+- ``rollback-touches-other-objects`` (a rollback that changes what the plan did not): HIGH
+- any other ERROR finding: MEDIUM
+- WARNING and INFO findings: no floor; the statement's own risk factors (lock, rewrite, size, data
+  loss, dependents) carry the measured risk, and the finding says so.
+"""
+
+from __future__ import annotations
+
+from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, RiskLevel, risk_level_for_score
+
+RULE_FLOORS = {"renamed-table-referenced-by-functions": "HIGH", "rollback-touches-other-objects": "HIGH"}
+SEVERITY_FLOORS = {"error": "MEDIUM"}
+NO_FLOOR = ("no floor: advice for the reviewer; the statement's own risk factors (lock, rewrite, size, data loss, "
+            "dependents) carry its measured risk")
+
+
+def floor_of(finding) -> str | None:
+    evidence = getattr(finding, "evidence", {}) or {}
+    return evidence.get("risk_floor") or RULE_FLOORS.get(finding.rule) or SEVERITY_FLOORS.get(finding.severity)
+
+
+def risk_effect(finding) -> str:
+    floor = floor_of(finding)
+    return f"raises the plan to at least {floor}" if floor else NO_FLOOR
+
+
+def apply_floors(risk: PlanRiskAssessment, findings) -> None:
+    """Raise ``risk`` to the highest floor any finding sets; every floor is listed with its reason."""
+    floors = []
+    for finding in findings:
+        level = floor_of(finding)
+        if level:
+            floors.append({"level": level, "rule": finding.rule, "statement": finding.statement_index + 1,
+                           "line": finding.line, "reason": finding.message})
+    risk.floors = floors
+    if not floors:
+        return
+    highest = max((RiskLevel(f["level"]) for f in floors), key=lambda level: level.rank)
+    if highest.rank > risk.risk_level.rank:
+        risk.overall_score = max(risk.overall_score, highest.floor)
+        risk.risk_level = risk_level_for_score(risk.overall_score)
