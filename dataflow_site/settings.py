@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dataflow_site.middleware.nul_in_url_is_not_found",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,9 +220,16 @@ DATAFLOW_ALERT_EMAILS = env_list("DATAFLOW_ALERT_EMAILS", [])
 DATAFLOW_ALERT_MAX_ATTEMPTS = env_int("DATAFLOW_ALERT_MAX_ATTEMPTS", 3)
 DATAFLOW_ALERT_RETRY_SECONDS = env_int("DATAFLOW_ALERT_RETRY_SECONDS", 5)
 DATAFLOW_MIGRATION_DURATION_LIMIT_SECONDS = env_int("DATAFLOW_MIGRATION_DURATION_LIMIT_SECONDS", 300)
+# Statement policy and input limits: a script over this many bytes (forms, CLI, API) is refused
+# with a message naming the limit; request bodies may be a little larger (SQL + rollback SQL).
+DATAFLOW_MAX_SCRIPT_BYTES = env_int("DATAFLOW_MAX_SCRIPT_BYTES", 2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * DATAFLOW_MAX_SCRIPT_BYTES + 1024 * 1024
 DATAFLOW_EXEC_LOCK_TIMEOUT_MS = env_int("DATAFLOW_EXEC_LOCK_TIMEOUT_MS", 2000)
 DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS = env_int("DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS", 15 * 60 * 1000)
 # a frozen worker must not hold its locks for the whole statement budget
 DATAFLOW_EXEC_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DATAFLOW_EXEC_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000)
 DATAFLOW_EXEC_MAX_ATTEMPTS = env_int("DATAFLOW_EXEC_MAX_ATTEMPTS", 5)
 DATAFLOW_EXEC_LOCK_WAIT_SECONDS = env_int("DATAFLOW_EXEC_LOCK_WAIT_SECONDS", 30)
+# Data-changing statements are copied into the target's dataflow_backup schema before they run,
+# up to this many bytes per plan; above it (0: always) the plan is irreversible for that data.
+DATAFLOW_BACKUP_MAX_BYTES = env_int("DATAFLOW_BACKUP_MAX_BYTES", 1024 ** 3)

@@ -10,3 +10,5 @@ urlpatterns = [
     path("baselines/", include("baselines_app.urls")),
     path("", include("migrations_app.urls")),
 ]
+
+handler400 = "dataflow_site.errors.bad_request"
