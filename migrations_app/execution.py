@@ -54,8 +54,11 @@ FT = Incident.FailureType
 
 # Starting -----------------------------------------------------------------------------------
 
-def start_execution(plan: MigrationPlan, user) -> Execution:
-    """"Execute": a DBA, the gate passes now (and again in the task). Queues the task on commit."""
+def start_execution(plan: MigrationPlan, user, *, typed_confirmation: str | None = None) -> Execution:
+    """"Execute": a DBA, the gate passes now (and again in the task). Queues the task on commit.
+    A plan that changes data on a production target needs the target's name typed exactly."""
+    from migrations_app.data_backup import typed_confirmation_required
+
     if DBA not in user_roles(user):
         raise PermissionDenied("only DBAs execute plans")
     with transaction.atomic():
@@ -63,11 +66,15 @@ def start_execution(plan: MigrationPlan, user) -> Execution:
         ok, reason = executable(locked)
         if not ok:
             raise WorkflowError(f"cannot execute: {reason}")
+        if typed_confirmation_required(locked) and (typed_confirmation or "").strip() != locked.target.name:
+            raise WorkflowError(f"this plan changes data on the production target {locked.target.name}: "
+                                "type the target's name exactly to confirm")
         if locked.executions.filter(status__in=Execution.ACTIVE).exists():
             raise WorkflowError("an execution of this plan is already queued or running")
         execution = Execution.objects.create(plan=locked, user=user, sql_hash=locked.sql_hash,
                                              progress={"done": 0, "total": locked.operations.count()})
-        AuditEvent.record(user, "execution.queued", execution, data={"plan": plan.pk, "sql_hash": locked.sql_hash})
+        AuditEvent.record(user, "execution.queued", execution, data={
+            "plan": plan.pk, "sql_hash": locked.sql_hash, "typed_confirmation": typed_confirmation_required(locked)})
         transaction.on_commit(lambda: _queue("execute_plan", execution.pk))
     return execution
 
@@ -137,7 +144,7 @@ def _executor(execution: Execution) -> AtomicMigrationExecutor:
         idle_in_transaction_timeout_ms=settings.DATAFLOW_EXEC_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         max_attempts=settings.DATAFLOW_EXEC_MAX_ATTEMPTS, lock_wait_seconds=settings.DATAFLOW_EXEC_LOCK_WAIT_SECONDS,
         lock_manager=MigrationLockManager(target, owner=owner), application_name=application_name(execution),
-        search_path=execution.plan.schema)
+        search_path=execution.plan.schema, backup_max_bytes=settings.DATAFLOW_BACKUP_MAX_BYTES)
 
 
 def resumable_gate(plan: MigrationPlan) -> tuple[bool, str]:
@@ -261,12 +268,19 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
                       progress={**execution.progress, "done": result.operations_completed, "current": None})
         if result.digest_before and not execution.digest_before:
             fields["digest_before"] = result.digest_before
+        if rollback:
+            fields.update(schema_verified=result.schema_verified, data_verified=result.data_verified,
+                          data_verification=result.data_verification)
     stopped = execution.stop_requested_at is not None
     applied, compensating = _applied(execution, result)
     if not rollback:
         fields["committed_operations"] = applied
     total = len(plan_operations(execution.plan)) if not rollback else None
-    if result is not None and result.success:
+    if result is not None and result.success and rollback and not result.verified:
+        # every step ran, yet the schema or the data is not back as it was: not "rolled back"
+        status, plan_to, failure_type = S.FAILED, PlanStatus.ROLLBACK_FAILED, FT.ROLLBACK_FAILED
+        error = f"Rollback incomplete: {rollback_verdict(result.schema_verified, result.data_verification)}."
+    elif result is not None and result.success:
         status, plan_to = S.SUCCEEDED, (PlanStatus.ROLLED_BACK if rollback else PlanStatus.SUCCEEDED)
     elif rollback and result is not None and result.operations_completed == 0:
         # no rollback step committed: the plan is exactly as it was before the rollback
@@ -304,7 +318,8 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
     AuditEvent.record(None, verb, execution, data={
         "plan": execution.plan_id, "error": error[:500], "rollback_executed": execution.rollback_executed,
         "digest_before": execution.digest_before, "digest_after": execution.digest_after,
-        "verified": execution.verified})
+        "verified": execution.verified, "schema_verified": execution.schema_verified,
+        "data_verified": execution.data_verified})
     transition(execution.plan, [PlanStatus.EXECUTING], plan_to, None, f"plan.{plan_to.lower()}",
                {"execution": execution.pk, "error": error[:500]})
     if status == S.SUCCEEDED:
@@ -335,10 +350,17 @@ def _applied(execution: Execution, result) -> tuple[list[int], bool]:
 
 
 def _rollback_summary(execution: Execution) -> str:
-    verified = {True: "verified: the schema digest equals the one before the migration",
-                False: "NOT verified: the schema digest differs from the one before the migration",
-                None: "not verified (no digest to compare)"}[execution.verified]
-    return f"Rollback of execution #{execution.rollback_of_id} completed, {verified}."
+    return (f"Rollback of execution #{execution.rollback_of_id} completed: "
+            f"{rollback_verdict(execution.schema_verified, execution.data_verification)}.")
+
+
+def rollback_verdict(schema_verified: bool | None, data_verification: dict | None) -> str:
+    """Schema and data, each said for what it is; "verified" only for what was checked."""
+    schema = {True: "schema verified (the digest equals the one before the migration)",
+              False: "schema NOT verified (the digest differs from the one before the migration)",
+              None: "schema not verified (no digest to compare)"}[schema_verified]
+    data = (data_verification or {}).get("summary") or "data not checked"
+    return f"{schema}; {data}"
 
 
 # Emergency stop -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class Requirement:
 class GateResult:
     risk_level: str | None
     requirements: list[Requirement]
+    notices: list[str] = dataclasses.field(default_factory=list)   # said, not required (data irreversibility)
 
     @property
     def satisfied(self) -> bool:
@@ -97,7 +98,10 @@ def evaluate_gate(plan: MigrationPlan) -> GateResult:
             "checklist", "Pre-migration checklist (backup done and verified, RTO and RPO confirmed)",
             plan.checklist_complete,
             f"ticked by {plan.checklist_by.username}" if plan.checklist_complete and plan.checklist_by else "not complete"))
-    return GateResult(level, requirements)
+    from migrations_app.data_backup import irreversible_notice
+
+    notice = irreversible_notice(analysis.report)
+    return GateResult(level, requirements, [notice] if notice else [])
 
 
 def executable(plan: MigrationPlan) -> tuple[bool, str]:

@@ -54,7 +54,10 @@ def analyse(run) -> dict:
         assume_session_timeouts=True,
         rehearsal=_rehearsal_facts(plan, run.sql_hash),
     )
-    return report.to_dict()
+    from migrations_app.data_backup import backup_preview
+
+    # what a rollback could not restore, known at analysis time so the gate can say it
+    return {**report.to_dict(), "data_backup": backup_preview(plan)}
 
 
 def _rehearsal_facts(plan, sql_hash: str) -> dict | None:

@@ -97,7 +97,7 @@ class StagingOrphan(models.Model):
 
 class Rehearsal(models.Model):
     """One rehearsal of a plan's exact SQL (``sql_hash``) on a staging copy: forward, baselines,
-    rollback verified by the schema digest, re-apply. What the sign-off gate's "staging
+    rollback verified (schema by digest, data by checksum), re-apply. What the sign-off gate's "staging
     validation" reads (``staging_app.validation``)."""
 
     class Status(models.TextChoices):
@@ -128,7 +128,10 @@ class Rehearsal(models.Model):
     digest_after_forward = models.CharField(max_length=64, blank=True)
     digest_after_rollback = models.CharField(max_length=64, blank=True)
     digest_after_reapply = models.CharField(max_length=64, blank=True)
-    rollback_verified = models.BooleanField(default=False)
+    rollback_verified = models.BooleanField(default=False)          # schema AND data verified
+    rollback_schema_verified = models.BooleanField(default=False)   # digest after the rollback equals before
+    rollback_data_status = models.CharField(max_length=20, blank=True)   # engines.rollback_verification
+    rollback_data_summary = models.TextField(blank=True)
     digest_differences = models.JSONField(default=dict, blank=True)
     projection = models.JSONField(null=True, blank=True)
     projected_lock_ms = models.FloatField(null=True, blank=True)

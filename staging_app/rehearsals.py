@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -108,14 +109,17 @@ def run_rehearsal(rehearsal_id: int) -> str:
     try:
         result = rehearse_plan(server.for_database(env.database_name), plan_operations(plan), plan.schema,
                                sample_fraction=env.data_sample_size, table_fractions=table_fractions(env),
-                               measure_baselines=rehearsal.measure_baselines, config=config, progress=progress)
+                               measure_baselines=rehearsal.measure_baselines, config=config, progress=progress,
+                               backup_max_bytes=settings.DATAFLOW_BACKUP_MAX_BYTES)
     except Exception as exc:  # the engine reports step failures itself; this is a bug or a lost worker
         log.exception("rehearsal %s crashed", rehearsal_id)
         return _fail(rehearsal, f"{type(exc).__name__}: {exc}")
     _store(rehearsal, result)
     AuditEvent.record(rehearsal.requested_by, f"plan.rehearsal_{result.status.lower()}", plan,
                       data={"rehearsal": rehearsal.pk, "staging_id": env.staging_id, "sql_hash": rehearsal.sql_hash,
-                            "rollback_verified": result.rollback_verified, "validation": result.validation_status,
+                            "rollback_verified": result.rollback_verified,
+                            "rollback_schema_verified": result.rollback_schema_verified,
+                            "rollback_data": result.rollback_data_status, "validation": result.validation_status,
                             "projected_lock_ms": rehearsal.projected_lock_ms, "error": (result.error or "")[:500]})
     if result.passed:
         refresh_approval(plan, None)
@@ -145,6 +149,8 @@ def _store(rehearsal: Rehearsal, result) -> None:
         baseline_error=result.baseline_error or "", digest_before=result.digest_before or "",
         digest_after_forward=result.digest_after_forward or "", digest_after_rollback=result.digest_after_rollback or "",
         digest_after_reapply=result.digest_after_reapply or "", rollback_verified=result.rollback_verified,
+        rollback_schema_verified=result.rollback_schema_verified, rollback_data_status=result.rollback_data_status,
+        rollback_data_summary=result.rollback_data_summary,
         digest_differences=result.digest_differences, projection=projection or None,
         projected_lock_ms=projection.get("projected_ms"), warnings=result.warnings, error=result.error or "",
         progress={"phase": "done", "step": 6, "steps": 6}, finished_at=timezone.now())

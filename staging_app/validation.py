@@ -3,8 +3,10 @@
 HIGH (``full=False``): a PASSED rehearsal of this exact ``sql_hash`` on a staging copy of the
 plan's target: the plan applied, its rollback brought the schema digest back to the
 pre-rehearsal one, and it applied again.
-CRITICAL (``full=True``): the same rehearsal with baselines measured before and after the plan
-on the copy and a validation status of PASS (no degradation): the full staging test.
+CRITICAL (``full=True``): the same rehearsal whose rollback is verified for the data too (every
+row the plan changed restored with its backup's count and checksum, or no row changed), with
+baselines measured before and after the plan on the copy and a validation status of PASS (no
+degradation): the full staging test.
 """
 
 from __future__ import annotations
@@ -17,15 +19,20 @@ def passed_validation(plan, *, full: bool) -> tuple[bool, str]:
     """(met, detail): which rehearsal satisfies the requirement, or what is missing."""
     of_this_sql = Rehearsal.objects.filter(plan=plan, sql_hash=plan.sql_hash, environment__target=plan.target) \
         .select_related("environment").order_by("-finished_at", "-id")
-    passed = of_this_sql.filter(status=Rehearsal.Status.PASSED, rollback_verified=True)
-    satisfying = passed.filter(validation_status="PASS") if full else passed
+    passed = of_this_sql.filter(status=Rehearsal.Status.PASSED, rollback_schema_verified=True)
+    satisfying = passed.filter(validation_status="PASS", rollback_verified=True) if full else passed
     found = satisfying.first()
     if found is not None:
         detail = (f"rehearsal #{found.pk} on {found.environment.database_name} "
-                  f"({percent(found.sample_fraction or 1)} sample) passed: rollback verified by the schema digest")
-        return True, detail + (", baselines PASS" if full else "")
-    if full and passed.exists():
+                  f"({percent(found.sample_fraction or 1)} sample) passed: rollback schema verified by the digest")
+        data = found.rollback_data_summary or "data not checked"
+        return True, detail + (f", {data}, baselines PASS" if full else f"; {data}")
+    if full and passed.exclude(rollback_verified=True).exists() and not passed.filter(rollback_verified=True).exists():
         latest = passed.first()
+        return False, (f"rehearsal #{latest.pk} passed, but its rollback is not verified for data "
+                       f"({latest.rollback_data_summary or 'data not checked'})")
+    if full and passed.exists():
+        latest = passed.filter(rollback_verified=True).first()
         status = latest.validation_status or ("not measured" if not latest.measure_baselines else "not available")
         return False, (f"rehearsal #{latest.pk} passed but its baselines are {status}: "
                        "rehearse again with baselines and no degradation")

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods
 
 from dataflow_site.roles import DBA, MANAGER, readers, role_required
 from migrations_app import execution as runner
+from migrations_app.data_backup import backup_preview, changes_data, typed_confirmation_required
 from migrations_app.gate import evaluate_gate, executable
 from migrations_app.models import Execution, MigrationPlan
 from migrations_app.workflow import WorkflowError
@@ -20,18 +21,21 @@ def _execution(pk):
 @require_http_methods(["GET", "POST"])
 def execution_start(request, pk):
     plan = get_object_or_404(MigrationPlan.objects.select_related("target", "author"), pk=pk)
+    typed = typed_confirmation_required(plan)
     if request.method == "POST":
         try:
-            execution = runner.start_execution(plan, request.user)
+            execution = runner.start_execution(plan, request.user,
+                                               typed_confirmation=request.POST.get("confirm_target_name"))
         except WorkflowError as exc:
             messages.error(request, str(exc))
-            return redirect(plan)
+            return redirect("execution_start", pk=plan.pk) if typed else redirect(plan)
         messages.info(request, "Execution queued: the page follows it statement by statement.")
         return redirect(execution)
     ok, reason = executable(plan)
     return render(request, "migrations_app/execution/confirm.html", {
         "action": "execute", "plan": plan, "can_run": ok, "reason": reason, "gate": evaluate_gate(plan),
-        "operations": list(plan.operations.all())})
+        "operations": list(plan.operations.all()), "typed_confirmation": typed,
+        "changes_data": changes_data(plan), "backups": backup_preview(plan) if ok else None})
 
 
 @readers

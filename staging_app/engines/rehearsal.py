@@ -12,8 +12,11 @@ compared, the rollback plan run and verified against the pre-rehearsal digest, t
 applied again so the copy ends in the post-migration state.
 
 The rehearsal PASSES when the forward run succeeds, the rollback brings the digest back to the
-pre-rehearsal one, and the re-apply succeeds. Baselines do not decide PASSED / FAILED; their
-validation status is recorded for the gate (CRITICAL plans need PASS).
+pre-rehearsal one, and the re-apply succeeds. The rollback is recorded apart for the schema
+(digest) and the data (each backed-up set of rows restored with its captured count and
+checksum; see ``rollback_verification``): ``rollback_verified`` only when both hold, which the
+CRITICAL gate needs. Baselines do not decide PASSED / FAILED; their validation status is
+recorded for the gate (CRITICAL plans need PASS).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Callable
 from migrations_app.engines.concurrent_access_manager import AtomicMigrationExecutor, MigrationOperation
 from migrations_app.engines.connections import TargetConnection
 from migrations_app.engines.execution_results import now_iso
+from migrations_app.engines.rollback_plans import DEFAULT_BACKUP_MAX_BYTES
+from migrations_app.engines.rollback_verification import DATA_OK
 from migrations_app.engines.schema_digest import schema_digest
 from migrations_app.engines.statements import AnalysisEnv, describe, split_script
 from staging_app.engines.catalog import query
@@ -76,7 +81,10 @@ class RehearsalResult:
     digest_after_forward: str | None = None
     digest_after_rollback: str | None = None
     digest_after_reapply: str | None = None
-    rollback_verified: bool = False
+    rollback_verified: bool = False            # schema and data both verified
+    rollback_schema_verified: bool = False
+    rollback_data_status: str = ""             # rollback_verification statuses
+    rollback_data_summary: str = ""
     digest_differences: dict = dataclasses.field(default_factory=dict)
     baselines_before: list[dict] | None = None
     baselines_after: list[dict] | None = None
@@ -120,7 +128,8 @@ def rehearse_plan(staging: TargetConnection, operations: list[MigrationOperation
                   sample_fraction: float = 1.0, table_fractions: dict[str, float] | None = None,
                   measure_baselines: bool = False, config=None, baseline_query_types=None,
                   progress: Progress | None = None, lock_timeout_ms: int = 5000,
-                  sampler_interval_seconds: float = 0.02) -> RehearsalResult:
+                  sampler_interval_seconds: float = 0.02,
+                  backup_max_bytes: int | None = DEFAULT_BACKUP_MAX_BYTES) -> RehearsalResult:
     """Rehearse ``operations`` on the staging copy ``staging``. Never raises for a failed step:
     the result says what failed. ``table_fractions``: staging rows / production rows per
     ``schema.table`` (the sample plus the parent rows that came along)."""
@@ -136,8 +145,9 @@ def rehearse_plan(staging: TargetConnection, operations: list[MigrationOperation
                                             transactional=f.transactional, static_rewrite=f.rewrites_table,
                                             static_scan=f.scans_table)
                          for i, (op, f) in enumerate(zip(operations, facts))]
+    # the same backup limit as production: the rollback rehearsed is the one production would get
     executor = _ObservedExecutor(staging, lock_timeout_ms=lock_timeout_ms, verify_digest=True,
-                                 application_name="dataflow-rehearsal")
+                                 application_name="dataflow-rehearsal", backup_max_bytes=backup_max_bytes)
     try:
         existing = _relfilenodes(staging, schemas)
         touched = _touched_tables(result.statements, existing)
@@ -160,20 +170,21 @@ def rehearse_plan(staging: TargetConnection, operations: list[MigrationOperation
         result.rollback = rollback.to_dict()
         after_rollback = schema_digest(staging, schemas)
         result.digest_after_rollback = after_rollback.digest
-        result.rollback_verified = bool(rollback.success and after_rollback.digest == before.digest)
-        if not result.rollback_verified:
+        result.rollback_schema_verified = bool(rollback.success and after_rollback.digest == before.digest)
+        data = rollback.data_verification or {}
+        result.rollback_data_status, result.rollback_data_summary = data.get("status", ""), data.get("summary", "")
+        result.rollback_verified = result.rollback_schema_verified and result.rollback_data_status in DATA_OK
+        if not result.rollback_schema_verified:
             result.digest_differences = before.differences(after_rollback)
             why = rollback.error_message or "the schema after the rollback differs from the one before the rehearsal"
             if not forward.rollback_plan.fully_reversible:
                 why += f" ({len(forward.rollback_plan.irreversible_operations)} operation(s) have no rollback)"
             result.warnings.append("not re-applied: the copy is neither before nor after the plan; clean it up")
             return _finish(result, f"rollback not verified: {why}")
-        if not forward.rollback_plan.fully_reversible:
-            # the digest covers the schema only: say plainly what the rollback did not undo
-            result.warnings.append(
-                f"{len(forward.rollback_plan.irreversible_operations)} operation(s) cannot be undone by the rollback "
-                "(no rollback SQL, or data destroyed without a preserved copy): the schema came back, their data "
-                "changes did not")
+        if not result.rollback_verified:
+            # the digest covers the schema only: say plainly what the rollback did not restore
+            result.warnings.append(f"the schema came back, but the rollback is not verified for data: "
+                                   f"{result.rollback_data_summary}")
         emit({"phase": "reapply", "step": 6, "steps": len(STEPS)})
         reapply = executor.execute_atomic_migration(operations)
         reapply.rollback_plan = None  # the forward run's plan is the one that matters

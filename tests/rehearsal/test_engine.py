@@ -84,8 +84,27 @@ def test_a_non_transactional_create_index_concurrently_is_rehearsed_in_autocommi
     assert stmt.projection["projected_lock_ms"] == stmt.projection["projected_ms"]  # held for itself only
 
 
-def test_a_data_change_without_rollback_sql_passes_on_schema_but_says_its_data_is_not_restored(staging_copy):
+def test_a_data_change_without_rollback_sql_is_backed_up_and_its_rollback_verified_for_schema_and_data(staging_copy):
     data_only = [op("DELETE FROM shop.orders WHERE id < 0", None, "orders")]
     result = rehearse_plan(staging_copy, data_only, "shop", sample_fraction=0.5)
     assert result.status == "PASSED" and result.rollback_verified
-    assert any("data changes did not" in w for w in result.warnings)
+    assert result.rollback_schema_verified and result.rollback_data_status == "verified"
+
+
+def test_a_data_change_above_the_backup_limit_passes_on_schema_but_its_rollback_is_not_verified(staging_copy):
+    data_only = [op("DELETE FROM shop.orders WHERE id < 0", None, "orders")]
+    result = rehearse_plan(staging_copy, data_only, "shop", sample_fraction=0.5, backup_max_bytes=-1)
+    assert result.status == "PASSED" and result.rollback_schema_verified
+    assert not result.rollback_verified and result.rollback_data_status == "not_restored"
+    assert any("not verified for data" in w and "above the backup size limit" in w for w in result.warnings)
+
+
+def test_a_truncate_cascade_rehearsal_restores_both_tables_and_checks_their_rows(staging_copy):
+    with staging_copy.read_only() as conn:
+        counts = conn.execute("SELECT (SELECT count(*) FROM shop.customers), (SELECT count(*) FROM shop.orders)").fetchone()
+    result = rehearse_plan(staging_copy, [op("TRUNCATE shop.customers CASCADE", None, "customers")], "shop",
+                           sample_fraction=0.5)
+    assert result.status == "PASSED", result.error
+    assert result.rollback_schema_verified and result.rollback_verified
+    checked = {c["source"]: c["rows"] for c in result.rollback["data_verification"]["checked"]}
+    assert checked == {"shop.customers": counts[0], "shop.orders": counts[1]} and counts[1] > 0
