@@ -29,6 +29,9 @@ def run_plan_analysis(analysis_run_id: int) -> str:
     except Exception as exc:  # the engines fail closed; the user sees the exact error
         finish_analysis(run, None, error=f"{exc.__class__.__name__}: {exc}")
         return "failed"
+    if report.get("refused"):  # stored rows edited past the form: the analysis refuses them too
+        finish_analysis(run, None, error="refused by the statement policy: " + "; ".join(report["refused"]))
+        return "refused"
     finish_analysis(run, report)
     return "done"
 

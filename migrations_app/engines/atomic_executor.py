@@ -35,7 +35,8 @@ from migrations_app.engines.execution_results import MigrationResult
 from migrations_app.engines.execution_journal import ensure_journal
 from migrations_app.engines.execution_run import RETRYABLE_SQLSTATES, _Run, resolve_in_doubt_commit  # noqa: F401
 from migrations_app.engines.migration_lock import MigrationLock, MigrationLockLost, MigrationLockManager
-from migrations_app.engines.migration_operations import MigrationOperation, StatementFacts
+from migrations_app.engines.migration_operations import (MigrationOperation, StatementFacts, StatementParseError,
+                                                          StatementRefused, check_sql_policy)
 from migrations_app.engines.rollback_plans import DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan
 from migrations_app.engines.rollback_verification import DATA_OK, data_verification, steps_with_data_checks
 from migrations_app.engines.schema_digest import schema_digest
@@ -104,7 +105,9 @@ class AtomicMigrationExecutor:
             guess = sorted({op.schema for op in operations} | {held.schema for held in lock})
             early = _Background(lambda: (guess, lock[0].schema_digest(guess).digest))
         try:
-            facts = [op.facts() for op in operations]  # read once, for the plan and the run
+            facts = [op.facts() for op in operations]  # read once; raises for a refused statement
+            for op in operations:  # the statement policy on the rollback SQL too, whatever the rows say
+                op.check_policy()
             plan = rollback_plan or self._rollback_plan(operations, facts, preserve_data)
         except Exception as exc:  # a parse or catalog error: nothing ran
             opening.discard()
@@ -134,6 +137,11 @@ class AtomicMigrationExecutor:
             result.warnings.append("the rollback plan has no steps")
         facts = [StatementFacts(kind=op.type, transactional=bool(op.transactional), destroys_data=False)
                  for op in operations]
+        try:  # a stored rollback plan is data: the statement policy judges it again before it runs
+            for op in operations:
+                check_sql_policy(op.sql)
+        except (StatementRefused, StatementParseError) as exc:
+            return result.finish(error=f"cannot prepare the rollback: {exc}")
         if not plan.fully_reversible:
             result.warnings.append("the plan is not fully reversible: "
                                    f"{len(plan.irreversible_operations)} operation(s) cannot be restored")

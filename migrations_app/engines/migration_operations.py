@@ -23,7 +23,7 @@ from migrations_app.engines.statements import (DestroyedData, SqlSyntaxError, St
 from migrations_app.engines.statements import split_script as _split_raw
 
 __all__ = ["DestroyedData", "MigrationOperation", "StatementFacts", "StatementParseError", "StatementRefused",
-           "analyze_statement", "operations_from_script", "split_script", "statement_info"]
+           "analyze_statement", "check_sql_policy", "operations_from_script", "split_script", "statement_info"]
 
 
 class StatementParseError(ValueError):
@@ -64,8 +64,7 @@ class MigrationOperation:
         """Raises ``StatementRefused`` when the SQL or the rollback SQL is refused by the policy."""
         analyze_statement(self.sql, default_schema=self.schema)
         if self.rollback_sql and self.rollback_sql.strip():
-            for raw in _raw(self.rollback_sql):
-                _refuse_if_needed(describe(raw, AnalysisEnv(default_schema=self.schema)))
+            check_sql_policy(self.rollback_sql, default_schema=self.schema)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -81,6 +80,12 @@ def _raw(sql_text: str):
 def _refuse_if_needed(info: StatementInfo) -> None:
     if info.refusals:
         raise StatementRefused([(info.line, info.sql, verdict) for verdict in info.refusals])
+
+
+def check_sql_policy(sql_text: str, *, default_schema: str = "public") -> None:
+    """Every statement of ``sql_text`` through the policy (tool-made rollback steps may hold several)."""
+    for raw in _raw(sql_text):
+        _refuse_if_needed(describe(raw, AnalysisEnv(default_schema=default_schema)))
 
 
 def statement_info(sql_text: str, *, default_schema: str = "public") -> StatementInfo:

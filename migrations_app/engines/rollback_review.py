@@ -15,25 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from migrations_app.engines.lint.base import Finding, LintContext, Rule
+from migrations_app.engines.lint.base import Finding, LintContext
+from migrations_app.engines.lint.rollback_sql import TOUCHES_OTHER, UNPARSABLE
 from migrations_app.engines.lint.statement_policy import BY_ID as POLICY_RULES
 from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, RiskAssessmentEngine, RiskFactor
 from migrations_app.engines.risk_floors import apply_floors
 from migrations_app.engines.statements import AnalysisEnv, SqlSyntaxError, StatementInfo, describe, split_script
 
-TOUCHES_OTHER = Rule(
-    id="rollback-touches-other-objects",
-    severity="error",
-    problem="The rollback SQL changes objects that its forward statement neither creates nor changes: running "
-            "the rollback would damage something the plan never touched.",
-    solution="Make the rollback undo exactly what the statement did, on the same objects.",
-)
-UNPARSABLE = Rule(
-    id="rollback-does-not-parse",
-    severity="error",
-    problem="The rollback SQL does not parse, so it would fail exactly when it is needed.",
-    solution="Fix the rollback SQL; run it on a staging copy (Rehearse on staging) to be sure.",
-)
 CHANGED_KINDS_ALL_OBJECTS = ("DROP_", "TRUNCATE")
 CREATING_KINDS = {"CREATE_TABLE", "ADD_COLUMN", "CREATE_INDEX", "CREATE_VIEW", "CREATE_TABLE_AS", "CREATE_SEQUENCE",
                   "ADD_CONSTRAINT", "CREATE_TYPE", "CREATE_DOMAIN", "CREATE_FUNCTION", "CREATE_TRIGGER",

@@ -30,7 +30,7 @@ from migrations_app.engines.execution_results import now_iso
 from migrations_app.engines.rollback_plans import DEFAULT_BACKUP_MAX_BYTES
 from migrations_app.engines.rollback_verification import DATA_OK
 from migrations_app.engines.schema_digest import schema_digest
-from migrations_app.engines.statements import AnalysisEnv, describe, split_script
+from migrations_app.engines.migration_operations import statement_info
 from staging_app.engines.catalog import query
 from staging_app.engines.lock_projection import LockProjection, project_lock_times
 from staging_app.engines.lock_sampler import LockSampler, strongest
@@ -211,12 +211,12 @@ def _finish(result: RehearsalResult, error: str | None) -> RehearsalResult:
 
 
 def _static_facts(operations, schema):
+    """The statement model's facts of each operation (the policy's refusals raise, as in the executor)."""
     facts = []
     for index, op in enumerate(operations):
-        raws = split_script(op.sql)
-        if len(raws) != 1:
-            raise ValueError(f"operation {index + 1} holds {len(raws)} statements; a plan operation is one statement")
-        facts.append(describe(raws[0], AnalysisEnv(default_schema=op.schema or schema), index))
+        info = statement_info(op.sql, default_schema=op.schema or schema)
+        info.index = index
+        facts.append(info)
     return facts
 
 

@@ -92,7 +92,8 @@ def test_rule_stays_quiet(rule, sql):
 
 
 def test_every_static_rule_has_cases_and_every_rule_has_docs():
-    static = {r.id for r in RULES if not r.needs_catalog}
+    # rules without a checker are raised by the rollback review (tests/engines_risk/test_one_statement_model.py)
+    static = {r.id for r in RULES if not r.needs_catalog and r.checker is not None}
     assert static <= set(CASES)
     for rule in RULES:
         assert rule.id == rule.id.lower() and " " not in rule.id and "_" not in rule.id

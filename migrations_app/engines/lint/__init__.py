@@ -25,7 +25,7 @@ RULE_MODULES = (
     "large_table_rewrite", "foreign_key_without_index", "column_has_dependents",
     "renamed_table_referenced_by_functions", "lock_queue_hazard", "data_loss_without_backup",
     # the statement policy's findings (several rules in one module)
-    "statement_policy",
+    "statement_policy", "rollback_sql",
 )
 
 
