@@ -61,7 +61,10 @@ class DependencyAnalyzer:
         if column is not None and target["attnum"] is None:
             raise ObjectNotFoundError(f"column {column} does not exist in {schema}.{table}")
         report = DependencyReport(schema=schema, table=table, column=column, column_type=target["column_type"],
-                                  queries_run=session.queries_run - before)
+                                  queries_run=session.queries_run - before,
+                                  table_facts={key: target[key] for key in (
+                                      "relkind", "privileges", "row_security", "has_triggers", "server_version_num",
+                                      "partition_key_def")})
         closure = _Closure(row["dependents"], row["edges"])
         rules = COLUMN_RULES if column else TABLE_RULES
         deps = [dep for dep_row in row["dependents"] for dep in self._from_catalog(dep_row, closure, column, rules)]

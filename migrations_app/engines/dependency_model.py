@@ -122,6 +122,8 @@ class DependencyReport:
     analyzed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     duration_ms: float = 0.0
     queries_run: int = 0
+    # facts on the target itself: relkind, grants, row-level security, server version
+    table_facts: dict[str, Any] = field(default_factory=dict)
 
     def get_total_dependency_count(self) -> int:
         return len(self.dependencies)

@@ -275,6 +275,8 @@ def _run_analyzers(conn, statements, facts: CatalogFacts, schema: str):
                         dep_list.append(reports[key])
             elif stmt.kind == "RENAME_TABLE":
                 rename_list.append(renames.analyze_table_rename(stmt.details["old_name"], stmt.details["new_name"], s))
+                # a 4-part key: the renamed-table lint rule reads it, the risk engine's lookups do not
+                reports[(s, stmt.details["old_name"], None, "RENAME_TABLE")] = rename_list[-1]
             if stmt.kind in FK_OPERATIONS and _touches_foreign_keys(stmt, facts, s):
                 key = (s, stmt.table, stmt.column if stmt.kind != "DROP_TABLE" else None, stmt.kind)
                 if key not in seen_fk:

@@ -44,6 +44,10 @@ class RenameObjectType(Enum):
     FUNCTION = "FUNCTION"
     PROCEDURE = "PROCEDURE"
     PARTITION = "PARTITION"
+    CHILD_TABLE = "CHILD_TABLE"
+    COLUMN = "COLUMN"
+    DOMAIN = "DOMAIN"
+    UNKNOWN = "UNKNOWN"
 
 
 _TYPE_MAP = {
@@ -65,9 +69,25 @@ _TYPE_MAP = {
     DependencyType.FUNCTION: RenameObjectType.FUNCTION,
     DependencyType.PROCEDURE: RenameObjectType.PROCEDURE,
     DependencyType.PARTITION_KEY: RenameObjectType.PARTITION,
+    DependencyType.PARTITION: RenameObjectType.PARTITION,
+    DependencyType.CHILD_TABLE: RenameObjectType.CHILD_TABLE,
+    DependencyType.COLUMN: RenameObjectType.COLUMN,
+    DependencyType.TYPE_ATTRIBUTE: RenameObjectType.COLUMN,
+    DependencyType.DOMAIN: RenameObjectType.DOMAIN,
+    DependencyType.UNKNOWN: RenameObjectType.UNKNOWN,
 }
-# Parts of the table itself (defaults, generated columns) need no entry of their own.
-_SKIPPED = {DependencyType.DEFAULT, DependencyType.GENERATED_COLUMN, DependencyType.NOT_NULL}
+# Parts of the table itself (defaults, generated columns) need no entry of their own; a default
+# elsewhere that calls nextval() on an owned sequence holds the sequence's OID and follows.
+_SKIPPED = {DependencyType.DEFAULT, DependencyType.GENERATED_COLUMN, DependencyType.NOT_NULL,
+            DependencyType.INHERITED_COLUMN, DependencyType.INHERITED_FROM}
+# Privileges a view can be granted and that mean the same on it as on the table.
+_VIEW_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+SECURITY_INVOKER_VERSION = 150000  # views WITH (security_invoker) exist from PostgreSQL 15
+VIEW_LIMITS = ("a view under the old name cannot carry everything a table does: CREATE TRIGGER ... BEFORE/AFTER "
+               "on it fails (the table's own triggers still fire for writes through it), a new foreign key cannot "
+               "REFERENCES it, COPY ... FROM, TRUNCATE and ALTER TABLE by the old name fail, and columns added to "
+               "the table later do not appear in it (SELECT * is expanded when the view is created); writes and "
+               "INSERT ... RETURNING through it work only while it stays a plain single-table SELECT")
 
 
 @dataclass
@@ -122,6 +142,7 @@ class RenameStep:
 class RenamePlan:
     steps: list[RenameStep]
     compatibility_view: bool
+    notes: list[str] = field(default_factory=list)
 
     @property
     def sql(self) -> str:
@@ -133,7 +154,7 @@ class RenamePlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"compatibility_view": self.compatibility_view, "steps": [s.to_dict() for s in self.steps],
-                "sql": self.sql, "rollback_sql": self.rollback_sql}
+                "sql": self.sql, "rollback_sql": self.rollback_sql, "notes": list(self.notes)}
 
 
 @dataclass
@@ -147,6 +168,7 @@ class TableRenameReport:
     duration_ms: float = 0.0
     queries_run: int = 0
     notes: list[str] = field(default_factory=list)
+    table_facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def readers_of_old_name(self) -> list[SchemaObject]:
@@ -177,12 +199,48 @@ class TableRenameReport:
                 forward = f"ALTER TABLE {table} RENAME CONSTRAINT {_ident(obj.object_name)} TO {_ident(obj.suggested_name)};"
                 back = f"ALTER TABLE {table} RENAME CONSTRAINT {_ident(obj.suggested_name)} TO {_ident(obj.object_name)};"
             steps.append(RenameStep(f"rename {kind.lower()} {obj.object_name} to {obj.suggested_name}", forward, back))
+        notes: list[str] = []
         if compatibility_view:
-            steps.append(RenameStep(
-                f"keep a compatibility view {self.schema}.{self.old_name} for readers of the old name",
-                f"CREATE VIEW {q(self.schema, self.old_name)} AS SELECT * FROM {q(self.schema, self.new_name)};",
-                f"DROP VIEW {q(self.schema, self.old_name)};"))
-        return RenamePlan(steps, compatibility_view)
+            view_steps, notes = self._compatibility_view()
+            steps += view_steps
+            compatibility_view = bool(view_steps)
+        return RenamePlan(steps, compatibility_view, notes)
+
+    def _compatibility_view(self) -> tuple[list[RenameStep], list[str]]:
+        """A view under the old name that checks the reader's own rights and row-level
+        security (security_invoker) and carries the table's grants; and what it cannot carry."""
+        facts, q = self.table_facts, _qualified
+        old, new = q(self.schema, self.old_name), q(self.schema, self.new_name)
+        notes = [VIEW_LIMITS]
+        if (facts.get("server_version_num") or 0) < SECURITY_INVOKER_VERSION:
+            if facts.get("row_security"):
+                return [], [f"no compatibility view: PostgreSQL {facts.get('server_version_num')} has no "
+                            "security_invoker views, and a view under the old name would bypass the table's "
+                            "row-level security for its readers"]
+            options = ""
+            notes.append("this server has no security_invoker views: the compatibility view reads the table with "
+                         "its owner's rights (the grants below decide who may use it)")
+        else:
+            options = " WITH (security_invoker = true)"
+        sql_text = [f"CREATE VIEW {old}{options} AS SELECT * FROM {new};"]
+        by_grantee: dict[tuple[str, bool], list[str]] = {}
+        skipped = set()
+        for grant in facts.get("privileges") or []:
+            if grant["privilege"] in _VIEW_PRIVILEGES:
+                by_grantee.setdefault((grant["grantee"], grant["grantable"]), []).append(grant["privilege"])
+            else:
+                skipped.add(grant["privilege"])
+        for (grantee, grantable), privileges in sorted(by_grantee.items()):
+            who = "PUBLIC" if grantee == "PUBLIC" else _ident(grantee)
+            sql_text.append(f"GRANT {', '.join(sorted(set(privileges)))} ON {old} TO {who}"
+                            + (" WITH GRANT OPTION;" if grantable else ";"))
+        if skipped:
+            notes.append(f"not copied to the view (no meaning on a view): {', '.join(sorted(skipped))}")
+        if facts.get("has_triggers"):
+            notes.append(f"{self.schema}.{self.new_name} has triggers: they still fire for writes through the view")
+        step = RenameStep(f"keep a compatibility view {self.schema}.{self.old_name} (security invoker, the table's "
+                          "grants) for readers of the old name", "\n".join(sql_text), f"DROP VIEW {old};")
+        return [step], notes
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": self.schema, "old_name": self.old_name, "new_name": self.new_name,
@@ -221,7 +279,8 @@ class TableRenameAnalyzer:
         notes.append("application queries outside the database are not visible here; "
                      "a compatibility view under the old name covers them during the change")
         report = TableRenameReport(schema, old_name, new_name, objects, _summary(objects),
-                                   queries_run=queries, notes=notes)
+                                   relkind=dep_report.table_facts.get("relkind") or "r",
+                                   queries_run=queries, notes=notes, table_facts=dep_report.table_facts)
         report.duration_ms = (time.perf_counter() - started) * 1000
         return report
 
@@ -241,6 +300,10 @@ class TableRenameAnalyzer:
         if dep.type in (DependencyType.FUNCTION, DependencyType.PROCEDURE):
             impact, reason = ImpactLevel.MEDIUM, dep.reason  # unparsable body: review by hand
             return SchemaObject(obj_type, name, dep.schema, dep.definition, impact, True, reason)
+        if dep.type is DependencyType.UNKNOWN:
+            return SchemaObject(obj_type, name, dep.schema, dep.definition, ImpactLevel.MEDIUM, False,
+                                "an object of a kind the analyzer cannot classify depends on the table: "
+                                "check by hand that it follows the rename", table=dep.table)
         suggested = None
         owned_by_table = dep.table == old_name and dep.type in (
             DependencyType.INDEX, DependencyType.SEQUENCE, DependencyType.PRIMARY_KEY, DependencyType.UNIQUE_CONSTRAINT,

@@ -38,7 +38,17 @@ SELECT c.oid AS relid,
            SELECT array_agg(format('%%s.%%s', pn.nspname, pc.relname) ORDER BY pc.relname)
            FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
            JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-           WHERE i.inhrelid = c.oid) END AS inherited_from
+           WHERE i.inhrelid = c.oid) END AS inherited_from,
+       -- for a table analysis (a drop or a rename): what a view under the old name must copy
+       CASE WHEN %(column)s::text IS NULL THEN (
+           SELECT coalesce(json_agg(json_build_object(
+                      'grantee', CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee) END,
+                      'privilege', x.privilege_type, 'grantable', x.is_grantable)
+                      ORDER BY x.grantee, x.privilege_type), '[]')
+           FROM aclexplode(c.relacl) x WHERE x.grantee <> c.relowner) END AS privileges,
+       c.relrowsecurity AS row_security,
+       c.relhastriggers AS has_triggers,
+       current_setting('server_version_num')::int AS server_version_num
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a
