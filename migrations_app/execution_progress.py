@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from migrations_app.models import Execution
@@ -40,7 +41,14 @@ class ProgressRecorder:
         kind = event.get("event")
         handler = getattr(self, f"_on_{kind}", None)
         if handler is not None:
-            handler(event)
+            try:
+                handler(event)
+            except DatabaseError:
+                # the app-database session was lost: the next event reconnects instead of every
+                # later write failing on the dead connection (the target's journal stays the truth)
+                if not connection.in_atomic_block:
+                    connection.close()
+                raise
 
     def _save(self, *fields: str, throttle: bool = False) -> None:
         now = time.monotonic()
