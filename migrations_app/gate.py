@@ -7,7 +7,9 @@ HIGH      staging validation required: a manager's approval and a passed staging
           of this exact sql_hash.
 CRITICAL  full staging test + approval: a manager's approval, a full staging test (rehearsal,
           baselines, verified rollback) and, on production targets, the pre-migration checklist.
-Only sign-offs that carry the plan's current sql_hash count.
+Only sign-offs bound to the plan's current review version count: the same SQL and rollback SQL,
+the same target identity (host, port, database, user, schema) and the same analysis. The analysis
+itself counts only if it was made against the target's current identity.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from migrations_app.models import AnalysisRun, MigrationPlan, PlanStatus, RiskLevel, SignOff
+from migrations_app.review_version import review_version, why_not_current
 
 
 @dataclasses.dataclass
@@ -46,12 +49,36 @@ class GateResult:
 
 
 def current_analysis(plan: MigrationPlan) -> AnalysisRun | None:
-    return (plan.analyses.filter(sql_hash=plan.sql_hash, status=AnalysisRun.Status.SUCCEEDED)
+    identity = plan.target.connection_identity(plan.schema)
+    return (plan.analyses.filter(sql_hash=plan.sql_hash, status=AnalysisRun.Status.SUCCEEDED,
+                                 target_identity=identity)
             .order_by("-finished_at", "-id").first())
 
 
-def valid_sign_offs(plan: MigrationPlan):
-    return plan.sign_offs.filter(sql_hash=plan.sql_hash, voided=False).exclude(user=plan.author)
+def current_review_version(plan: MigrationPlan) -> str:
+    return review_version(plan, current_analysis(plan))
+
+
+def _counted(sign_off: SignOff, plan: MigrationPlan, analysis, version: str, identity: dict) -> bool:
+    # Each bound part is compared on its own as well as through the hash, so a row edited by
+    # hand (a copied review_hash, say) still does not count for another target or analysis.
+    return (sign_off.review_hash == version and sign_off.sql_hash == plan.sql_hash
+            and sign_off.target_identity == identity and analysis is not None and sign_off.analysis_id == analysis.pk)
+
+
+def valid_sign_offs(plan: MigrationPlan, analysis=None) -> list[SignOff]:
+    analysis = analysis or current_analysis(plan)
+    version, identity = review_version(plan, analysis), plan.target.connection_identity(plan.schema)
+    candidates = plan.sign_offs.filter(voided=False).exclude(user=plan.author).select_related("user")
+    return [s for s in candidates if _counted(s, plan, analysis, version, identity)]
+
+
+def stale_sign_offs(plan: MigrationPlan, analysis=None) -> list[tuple[SignOff, str]]:
+    """Unvoided sign-offs that no longer count, each with the reason."""
+    analysis = analysis or current_analysis(plan)
+    counted = {s.pk for s in valid_sign_offs(plan, analysis)}
+    candidates = plan.sign_offs.filter(voided=False).exclude(user=plan.author).exclude(pk__in=counted)
+    return [(s, why_not_current(s, plan, analysis)) for s in candidates.select_related("user")]
 
 
 def staging_validation(plan: MigrationPlan, *, full: bool) -> tuple[bool, str]:
@@ -74,7 +101,8 @@ def evaluate_gate(plan: MigrationPlan) -> GateResult:
     if analysis is None:
         return GateResult(None, requirements)
 
-    sign_offs = list(valid_sign_offs(plan))
+    sign_offs = valid_sign_offs(plan, analysis)
+    stale = stale_sign_offs(plan, analysis)
     if any(s.decision == SignOff.Decision.REJECT for s in sign_offs):
         requirements.append(Requirement("not_rejected", "No rejection of this version", False, "a reviewer rejected it"))
 
@@ -82,12 +110,13 @@ def evaluate_gate(plan: MigrationPlan) -> GateResult:
         reviewed = [s for s in sign_offs if s.decision == SignOff.Decision.REVIEW and s.role == "DBA"]
         requirements.append(Requirement(
             "dba_review", "Review sign-off by a DBA other than the author", bool(reviewed),
-            f"reviewed by {reviewed[0].user.username}" if reviewed else "no review yet"))
+            f"reviewed by {reviewed[0].user.username}" if reviewed else _not_yet("no review of this version yet", stale)))
     if level in (RiskLevel.HIGH, RiskLevel.CRITICAL):
         approvals = [s for s in sign_offs if s.decision == SignOff.Decision.APPROVE and s.role == "Manager"]
         requirements.append(Requirement(
             "manager_approval", "Approval by a manager", bool(approvals),
-            f"approved by {approvals[0].user.username}" if approvals else "no manager approval yet"))
+            f"approved by {approvals[0].user.username}" if approvals
+            else _not_yet("no manager approval of this version yet", stale)))
         full = level == RiskLevel.CRITICAL
         met, detail = staging_validation(plan, full=full)
         label = ("Full staging test: rehearsal, baselines and verified rollback of this SQL" if full
@@ -102,6 +131,14 @@ def evaluate_gate(plan: MigrationPlan) -> GateResult:
 
     notice = irreversible_notice(analysis.report)
     return GateResult(level, requirements, [notice] if notice else [])
+
+
+def _not_yet(text: str, stale) -> str:
+    if not stale:
+        return text
+    reasons = sorted({reason for _, reason in stale})
+    counted = "1 earlier sign-off no longer counts" if len(stale) == 1 else f"{len(stale)} earlier sign-offs no longer count"
+    return f"{text}; {counted}: {', '.join(reasons)}"
 
 
 def executable(plan: MigrationPlan) -> tuple[bool, str]:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from migrations_app.audit_chain import CHAIN_LOCK_KEY, GENESIS, HASHED_FIELDS, ChainReport, row_hash, verify_rows
 from migrations_app.crypto import decrypt_secret, encrypt_secret
 
 # The audit trail --------------------------------------------------------------------------
 
 
 class AuditEvent(models.Model):
-    """Append-only: a database trigger (migration 0002) refuses UPDATE and DELETE."""
+    """Append-only and hash-chained (see migrations_app.audit_chain): database triggers refuse
+    UPDATE, DELETE and TRUNCATE; every row carries a hash linked to the previous row's."""
 
     # No FK constraint: deleting a user must not touch (update) the audit trail.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
@@ -24,9 +28,16 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(max_length=255, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # Rows that bypass record() would have no hash: refused rather than left unchained.
+            models.CheckConstraint(condition=models.Q(row_hash__regex=r"^[0-9a-f]{64}$")
+                                   & models.Q(prev_hash__regex=r"^[0-9a-f]{64}$"), name="auditevent_hashes_present"),
+        ]
 
     def __str__(self):
         return f"{self.actor_name or 'system'} {self.verb} {self.object_type} {self.object_id}"
@@ -36,7 +47,7 @@ class AuditEvent(models.Model):
         if obj is not None:
             object_type = object_type or obj._meta.model_name
             object_id = object_id or obj.pk
-        return cls.objects.create(
+        event = cls(
             actor=actor if getattr(actor, "is_authenticated", False) else None,
             actor_name=getattr(actor, "username", "") or "system",
             verb=verb,
@@ -45,6 +56,36 @@ class AuditEvent(models.Model):
             object_repr=str(obj)[:255] if obj is not None else "",
             data=data or {},
         )
+        with transaction.atomic():
+            event.prev_hash, event.data = cls._lock_chain_head(event.data)
+            event.created_at = timezone.now()  # after the lock: chain order is time order
+            event.row_hash = row_hash(event.chain_fields(), event.prev_hash)
+            event.save(force_insert=True)
+        return event
+
+    @classmethod
+    def _lock_chain_head(cls, data) -> tuple[str, dict]:
+        """Serialise writers until this transaction ends, then read the head. ``data`` comes back
+        as jsonb will return it (numbers normalised), so the hash matches what a verifier reads."""
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            # A new statement: its snapshot sees the row of the writer we waited for.
+            cur.execute(f"SELECT (SELECT row_hash FROM {table} ORDER BY id DESC LIMIT 1), %s::jsonb::text",
+                        [json.dumps(data, allow_nan=False)])
+            head, normalised = cur.fetchone()
+        return head or GENESIS, json.loads(normalised)
+
+    def chain_fields(self) -> dict:
+        return {"actor_id": self.actor_id, "actor_name": self.actor_name, "verb": self.verb,
+                "object_type": self.object_type, "object_id": self.object_id, "object_repr": self.object_repr,
+                "data": self.data, "created_at": self.created_at}
+
+    @classmethod
+    def verify_chain(cls, *, anchor: tuple[int, str] | None = None, chunk_size: int = 5000) -> ChainReport:
+        rows = (cls.objects.order_by("id").values("id", "prev_hash", "row_hash", *HASHED_FIELDS)
+                .iterator(chunk_size=chunk_size))
+        return verify_rows(rows, anchor=anchor)
 
 
 # Target databases ------------------------------------------------------------------------
@@ -107,6 +148,12 @@ class TargetDatabase(models.Model):
 
     def describe(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    # Where a plan runs: a sign-off binds these, and changing one voids the sign-offs of open plans.
+    CONNECTION_FIELDS = ("host", "port", "dbname", "user")
+
+    def connection_identity(self, schema: str) -> dict:
+        return {"host": self.host, "port": int(self.port), "dbname": self.dbname, "user": self.user, "schema": schema}
 
     def audit_data(self) -> dict:
         """What the audit trail records of a target: everything but the secret."""
@@ -242,9 +289,16 @@ class AnalysisRun(models.Model):
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The target the analysis was requested against: an analysis of another database is not one of this.
+    target_identity = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.target_identity:
+            self.target_identity = self.plan.target.connection_identity(self.plan.schema)
+        super().save(*args, **kwargs)
 
     @property
     def duration_ms(self):
@@ -265,6 +319,11 @@ class SignOff(models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices)
     comment = models.TextField(blank=True)
     sql_hash = models.CharField(max_length=64)
+    # What the signer saw, bound: the review version (sha256 over sql_hash, target identity and the
+    # analysis) and its parts, so the gate can say which part changed.
+    review_hash = models.CharField(max_length=64, blank=True)
+    target_identity = models.JSONField(default=dict, blank=True)
+    analysis = models.ForeignKey(AnalysisRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     risk_level = models.CharField(max_length=10, blank=True)
     voided = models.BooleanField(default=False)
     voided_reason = models.CharField(max_length=200, blank=True)

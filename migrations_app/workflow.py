@@ -257,9 +257,15 @@ def finish_analysis(run: AnalysisRun, report: dict | None, error: str = "") -> N
 
 # Sign-off -----------------------------------------------------------------------------------
 
-def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "") -> SignOff:
+STALE_PAGE = ("This page showed an earlier version of the plan: its SQL, rollback SQL, target or analysis "
+              "changed since. Nothing was recorded. Review the current version and sign again.")
+
+
+def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, version: str | None = None) -> SignOff:
     """Record a sign-off. Rules: nobody signs their own plan; DBAs review or reject; managers
-    approve or reject; a rejection needs a comment; only plans in review (or approved) are signed."""
+    approve or reject; a rejection needs a comment; only plans in review (or approved) are signed.
+    The sign-off binds the current review version; ``version`` is the one the signer's page
+    showed (the review form always sends it) and must still be current."""
     roles = user_roles(user)
     if plan.author_id == user.pk:
         raise PermissionDenied("nobody signs off their own plan")
@@ -276,18 +282,32 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "") -> Sig
     comment = (comment or "").strip()
     if decision == SignOff.Decision.REJECT and not comment:
         raise WorkflowError("a rejection needs a comment for the author")
+    from migrations_app.gate import current_analysis
+    from migrations_app.review_version import review_version
+
     with transaction.atomic():
+        # A target edit locks the same plan rows; the target is read after the lock (a new
+        # snapshot), so a repoint committed while we waited is seen.
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
         if locked.status not in SIGNABLE:
             raise WorkflowError(f"a plan that is {locked.get_status_display().lower()} cannot be signed off")
+        analysis = current_analysis(locked)
+        if analysis is None:
+            raise WorkflowError("the plan has no analysis of its current SQL on its current target; analyse it first")
+        current = review_version(locked, analysis)
+        if version is not None and version != current:
+            raise WorkflowError(STALE_PAGE)
+        identity = locked.target.connection_identity(locked.schema)
         record = SignOff.objects.create(plan=locked, user=user, role=role, decision=decision, comment=comment,
-                                        sql_hash=locked.sql_hash, risk_level=locked.risk_level)
+                                        sql_hash=locked.sql_hash, review_hash=current, target_identity=identity,
+                                        analysis=analysis, risk_level=locked.risk_level)
+        bound = {"sign_off": record.pk, "sql_hash": locked.sql_hash, "review_hash": current,
+                 "analysis": analysis.pk, "target": identity}
         if decision == SignOff.Decision.REJECT:
-            transition(locked, SIGNABLE, PlanStatus.REJECTED, user, "plan.rejected",
-                       {"sign_off": record.pk, "comment": comment, "sql_hash": locked.sql_hash})
+            transition(locked, SIGNABLE, PlanStatus.REJECTED, user, "plan.rejected", {**bound, "comment": comment})
         else:
             AuditEvent.record(user, f"plan.signed_off.{decision}", locked,
-                              data={"sign_off": record.pk, "role": role, "sql_hash": locked.sql_hash, "comment": comment})
+                              data={**bound, "role": role, "comment": comment})
     plan.refresh_from_db()
     from migrations_app.notifications import notify_author
 
@@ -295,6 +315,34 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "") -> Sig
     if decision in (SignOff.Decision.REJECT, SignOff.Decision.APPROVE) or moved:
         transaction.on_commit(lambda: notify_author(plan, record))
     return record
+
+
+# Target repointed -----------------------------------------------------------------------------
+
+# Plans whose review a repointed target invalidates; EXECUTING is the executor's and left alone.
+BACK_TO_DRAFT_ON_REPOINT = (PlanStatus.ANALYZING, PlanStatus.IN_REVIEW, PlanStatus.APPROVED)
+
+
+def target_repointed(target, actor, changes: dict) -> list[int]:
+    """The target's host, port, database or user changed: every sign-off of its open plans was
+    given for another database. Void them, return plans in review or approved to DRAFT (their
+    analysis was of the other database too), one audit event per plan. Call inside the
+    transaction that saves the target. Returns the ids of the plans returned to DRAFT."""
+    returned = []
+    plans = MigrationPlan.objects.select_for_update().filter(target=target, status__in=EDITABLE).order_by("pk")
+    for plan in plans:
+        voided = SignOff.objects.filter(plan=plan, voided=False).update(
+            voided=True, voided_reason="the target's connection changed")
+        back = plan.status in BACK_TO_DRAFT_ON_REPOINT
+        if back:
+            MigrationPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.DRAFT, risk_level="", risk_score=None,
+                                                            updated_at=timezone.now())
+            returned.append(plan.pk)
+        if back or voided:
+            AuditEvent.record(actor, "plan.target_repointed", plan, data={
+                "from": plan.status, "to": PlanStatus.DRAFT if back else plan.status,
+                "sign_offs_voided": voided, "target": target.pk, "changes": changes})
+    return returned
 
 
 def refresh_approval(plan: MigrationPlan, actor) -> bool:

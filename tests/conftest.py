@@ -22,6 +22,26 @@ def _test_settings(settings, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_passes_the_audit_truncate_guard():
+    """Transactional tests are cleaned up with TRUNCATE, which the audit table refuses (as it
+    should in production). Only the test runner's flush lifts the guard, inside its transaction."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+    guard = "ALTER TABLE migrations_app_auditevent {} TRIGGER migrations_app_auditevent_no_truncate;"
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if "migrations_app_auditevent" in tables and statements:
+            return [guard.format("DISABLE"), *statements, guard.format("ENABLE")]
+        return statements
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture
 def target_db():
     """Factory: ``target_db(sql_text)`` creates a database, loads the SQL, and returns a

@@ -46,9 +46,12 @@ def audit_list(request):
             events = events.filter(created_at__date__lte=data["until"])
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     object_types = AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
-    template = "migrations_app/audit.html#results" if request.htmx else "migrations_app/audit.html"
-    return render(request, template, {"form": form, "page": page, "object_types": sorted(object_types),
-                                      "querystring": _without_page(request)})
+    context = {"form": form, "page": page, "object_types": sorted(object_types), "querystring": _without_page(request)}
+    if request.htmx:
+        return render(request, "migrations_app/audit.html#results", context)
+    # The whole chain, on every full page load: a cached "intact" would hide tampering since.
+    context["chain"] = AuditEvent.verify_chain()
+    return render(request, "migrations_app/audit.html", context)
 
 
 def _without_page(request) -> str:

@@ -140,7 +140,8 @@ def sign_off(request, pk):
         messages.error(request, "Choose a decision.")
         return redirect(plan)
     try:
-        record = workflow.sign_off(plan, request.user, form.cleaned_data["decision"], form.cleaned_data["comment"])
+        record = workflow.sign_off(plan, request.user, form.cleaned_data["decision"], form.cleaned_data["comment"],
+                                   version=form.cleaned_data["version"])
     except workflow.WorkflowError as exc:
         messages.error(request, str(exc))
         return redirect(f"{plan.get_absolute_url()}?tab=history")

@@ -11,6 +11,7 @@ from migrations_app.forms import ChecklistForm, OperationForm, PlanCreateForm, P
 from migrations_app.gate import current_analysis, evaluate_gate
 from migrations_app.models import AnalysisRun, AuditEvent, MigrationPlan, PlanStatus, SignOff
 from migrations_app.plan_report import ReportView, dependency_graph_html, risk_chart_html
+from migrations_app.review_version import review_version
 
 TABS = [("operations", "Operations"), ("dependencies", "Dependencies"), ("risk", "Risk"),
         ("mitigation", "Mitigation"), ("history", "Sign-offs and history")]
@@ -118,6 +119,7 @@ def plan_context(request, plan) -> dict:
         "latest_analysis": latest,
         "report": report,
         "gate": evaluate_gate(plan),
+        "review_version": review_version(plan, analysis),
         "sign_offs": plan.sign_offs.select_related("user"),
         "events": AuditEvent.objects.filter(object_type="migrationplan", object_id=str(plan.pk))[:100],
         "can_edit": DBA in roles and is_author and plan.status in workflow.EDITABLE,

@@ -1,5 +1,6 @@
 """Target databases: list, add, edit, delete, test connection, health check."""
 
+from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_q.tasks import async_task
 
 from dataflow_site.roles import DBA, MANAGER, readers, role_required
+from migrations_app import workflow
 from migrations_app.crypto import SecretDecryptionError
 from migrations_app.engines.connections import TargetConnectionError
 from migrations_app.engines.health import DatabaseHealthCheck
@@ -48,10 +50,15 @@ def target_edit(request, pk):
             target = form.save()
             after = target.audit_data()
             changes = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+            repointed = {k: v for k, v in changes.items() if k in TargetDatabase.CONNECTION_FIELDS}
+            returned = workflow.target_repointed(target, request.user, repointed) if repointed else []
             if password_changed:
                 changes["password"] = "changed"
-            AuditEvent.record(request.user, "target.changed", target, data={"changes": changes})
-        messages.success(request, f"Target {target.name} saved.")
+            AuditEvent.record(request.user, "target.changed", target,
+                              data={"changes": changes, "plans_returned_to_draft": returned})
+        messages.success(request, f"Target {target.name} saved."
+                         + (f" {len(returned)} open plan(s) went back to draft and their sign-offs were voided: "
+                            "they were reviewed against the old connection." if returned else ""))
         return redirect("target_list")
     return render(request, "migrations_app/targets/form.html", {"form": form, "target": target})
 
@@ -74,24 +81,46 @@ def target_delete(request, pk):
 @role_required(DBA)
 @require_POST
 def target_test_connection(request, pk=None):
-    """HTMX: try the submitted connection settings and show the server version or the exact error."""
+    """HTMX: try the submitted connection settings and show the server version or the exact error.
+    Every attempt is audited (never the password)."""
     instance = get_object_or_404(TargetDatabase, pk=pk) if pk else None
     form = TargetDatabaseForm(request.POST, instance=instance)
     form.is_valid()  # the name may clash or notes be missing; the connection fields are what matter here
     missing = [f for f in ("host", "port", "dbname", "user", "sslmode") if f not in form.cleaned_data]
-    context = {"ok": False}
     if missing:
-        context["error"] = "Fill in " + ", ".join(missing) + " first."
+        return render(request, "migrations_app/targets/_test_result.html",
+                      {"ok": False, "error": "Fill in " + ", ".join(missing) + " first."})
+    context, source = {"ok": False}, "none"
+    try:
+        _, source = form.password_for_test()
+        connection = form.connection_for_test()
+    except forms.ValidationError as exc:
+        context["error"], context["refused"] = exc.messages[0], True
     else:
         try:
-            connection = form.connection_for_test()
             context["version"] = connection.server_version()
             context["ok"] = True
         except (TargetConnectionError, SecretDecryptionError) as exc:
             context["error"] = str(exc)
         except Exception as exc:  # a server error after connecting: show it, never a 500
             context["error"] = f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    _audit_test_connection(request.user, instance, form, source, context)
     return render(request, "migrations_app/targets/_test_result.html", context)
+
+
+def _audit_test_connection(user, instance, form, source: str, context: dict) -> None:
+    data = form.cleaned_data
+    outcome = "connected" if context["ok"] else ("refused" if context.get("refused") else "failed")
+    error = context.get("error", "")
+    secret = data.get("password") or ""
+    if secret and secret in error:  # never seen from libpq, but the audit trail must not be where it first appears
+        error = error.replace(secret, "********")
+    AuditEvent.record(user, "target.connection_tested", instance, object_type="targetdatabase", data={
+        "target": instance.pk if instance else None, "name": data.get("name", ""),
+        "host": data["host"], "port": data["port"], "dbname": data["dbname"], "user": data["user"],
+        "sslmode": data["sslmode"], "password": source, "outcome": outcome, "error": error[:300],
+        "server_version": context.get("version", ""),
+    })
 
 
 @readers

@@ -86,7 +86,10 @@ def test_author_approving_own_plan_by_post_gets_403_and_no_sign_off(plan, analys
 @pytest.mark.django_db
 def test_manager_approves_a_high_plan_through_the_page(plan, analysed, client_for, manager):
     analysed(plan, "HIGH")
-    response = client_for(manager).post(reverse("plan_sign_off", args=[plan.pk]), {"decision": "approve", "comment": "go"})
+    from migrations_app.gate import current_review_version
+
+    response = client_for(manager).post(reverse("plan_sign_off", args=[plan.pk]),
+                                        {"decision": "approve", "comment": "go", "version": current_review_version(plan)})
     assert response.status_code == 302
     record = SignOff.objects.get()
     assert (record.user, record.role, record.decision, record.sql_hash, record.risk_level) == \

@@ -1,0 +1,40 @@
+"""The review version: one hash over everything a signer is shown and signs.
+
+It covers the plan's ``sql_hash`` (forward and rollback SQL of every operation, in order), the
+target's connection identity (host, port, database, user) with the plan's schema, and the
+analysis the page showed (its id and a digest of its report). The review page carries it in the
+sign-off form; a sign-off counts only while it still equals the plan's current version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+
+def _digest(document) -> str:
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def analysis_digest(analysis) -> str | None:
+    if analysis is None:
+        return None
+    return _digest({"id": analysis.pk, "sql_hash": analysis.sql_hash, "target": analysis.target_identity,
+                    "risk_level": analysis.risk_level, "risk_score": analysis.risk_score, "report": analysis.report})
+
+
+def review_version(plan, analysis) -> str:
+    return _digest({"sql_hash": plan.sql_hash, "target": plan.target.connection_identity(plan.schema),
+                    "analysis": analysis_digest(analysis)})
+
+
+def why_not_current(sign_off, plan, analysis) -> str:
+    """Which bound part of an uncounted sign-off no longer matches, for the gate's explanation."""
+    if sign_off.sql_hash != plan.sql_hash:
+        return "the SQL or rollback SQL changed"
+    if sign_off.target_identity != plan.target.connection_identity(plan.schema):
+        return "the target's host, port, database, user or schema changed"
+    if analysis is None or sign_off.analysis_id != analysis.pk:
+        return "the plan was analysed again"
+    return "the review version does not match"
