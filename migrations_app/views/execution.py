@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods
 
 from dataflow_site.roles import DBA, MANAGER, readers, role_required
 from migrations_app import execution as runner
+from migrations_app import execution_recovery as recovery
 from migrations_app.data_backup import backup_preview, changes_data, typed_confirmation_required
 from migrations_app.gate import evaluate_gate, executable
 from migrations_app.models import Execution, MigrationPlan
@@ -72,7 +73,9 @@ def panel_context(request, execution):
             "incidents": execution.incidents.all(), "rollbacks": execution.rollbacks.all(),
             "can_stop": bool(roles & {DBA, MANAGER}) and execution.is_active,
             "can_rollback": DBA in roles and execution.kind == Execution.Kind.MIGRATION
-            and execution.status == Execution.Status.SUCCEEDED and execution.plan.status == "SUCCEEDED"}
+            and execution.status == Execution.Status.SUCCEEDED and execution.plan.status == "SUCCEEDED",
+            "can_recover": DBA in roles and execution.status == Execution.Status.PARTIALLY_APPLIED
+            and execution.plan.status == "PARTIALLY_APPLIED"}
 
 
 @role_required(DBA)
@@ -108,3 +111,28 @@ def execution_stop(request, pk):
         return redirect(execution)
     return render(request, "migrations_app/execution/confirm.html", {
         "action": "stop", "execution": execution, "plan": execution.plan, "can_run": execution.is_active})
+
+
+@role_required(DBA)
+@require_http_methods(["GET", "POST"])
+def execution_recover(request, pk, action):
+    """Resume a partially applied plan, or roll back its applied operations. The GET shows what
+    the target's journal says now; the POST reads it again before queueing anything."""
+    execution = _execution(pk)
+    request_action = {"resume": recovery.request_resume, "rollback": recovery.request_rollback_of_applied}[action]
+    if request.method == "POST":
+        try:
+            queued = request_action(execution, request.user)
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+            return redirect(execution)
+        messages.info(request, "Resume queued." if action == "resume" else "Rollback of the applied operations queued.")
+        return redirect(queued)
+    try:
+        assessed, error = recovery.assess(execution), ""
+    except Exception as exc:  # the target cannot be read: nothing may be decided
+        assessed, error = None, f"the target's journal could not be read: {type(exc).__name__}: {exc}"
+    can_run = assessed is not None and not assessed.problem and (action != "resume" or assessed.resume_at is not None)
+    return render(request, "migrations_app/execution/recover.html", {
+        "action": action, "execution": execution, "plan": execution.plan, "recovery": assessed,
+        "error": error, "can_run": can_run})
