@@ -53,6 +53,20 @@ class ReportView:
         return sorted(self.risk.get("factors") or [], key=lambda f: -(f.get("points") or 0))
 
     @property
+    def floors(self) -> list[dict]:
+        """Findings that raised the plan's level (risk_floors), highest first."""
+        order = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2}
+        return sorted(self.risk.get("floors") or [], key=lambda f: order.get(f.get("level"), 3))
+
+    @property
+    def rollback_review(self) -> dict:
+        return self.data.get("rollback_review") or {}
+
+    @property
+    def rollback_risk(self) -> dict:
+        return self.rollback_review.get("risk") or {}
+
+    @property
     def mitigation(self) -> dict:
         return self.data.get("mitigation") or {}
 

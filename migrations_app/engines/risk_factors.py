@@ -33,8 +33,10 @@ def score_operation(ctx: OperationContext, report, thresholds: Thresholds, live:
         base = DATA_LOSS_BASE.get(kind, 15)
         if kind in ("DELETE", "UPDATE") and not ctx.has_where:
             base += 15
+        what = f"{kind.replace('_', ' ')} on {target} destroys data" if ctx.table else \
+            f"{kind.replace('_', ' ')} may destroy data: what it changes is not known before it runs"
         f.append(RiskFactor("destroys_data", base, "data_loss",
-                            f"{kind.replace('_', ' ')} on {target} destroys data" +
+                            what +
                             (" (no WHERE clause: every row)" if kind in ("DELETE", "UPDATE") and not ctx.has_where else "")))
         if ctx.is_production:
             f.append(RiskFactor("production_data", 20, "data_loss", "the data lost is production data"))
