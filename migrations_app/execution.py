@@ -140,7 +140,8 @@ def _executor(execution: Execution) -> AtomicMigrationExecutor:
     owner = f"execution {execution.pk} by {getattr(execution.user, 'username', 'system')}"
     return AtomicMigrationExecutor(
         target, lock_timeout_ms=settings.DATAFLOW_EXEC_LOCK_TIMEOUT_MS,
-        statement_timeout_ms=settings.DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS,
+        statement_timeout_ms=(execution.plan.statement_timeout_seconds * 1000 if execution.plan.statement_timeout_seconds
+                              else settings.DATAFLOW_EXEC_STATEMENT_TIMEOUT_MS),
         idle_in_transaction_timeout_ms=settings.DATAFLOW_EXEC_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         max_attempts=settings.DATAFLOW_EXEC_MAX_ATTEMPTS, lock_wait_seconds=settings.DATAFLOW_EXEC_LOCK_WAIT_SECONDS,
         lock_manager=MigrationLockManager(target, owner=owner), application_name=application_name(execution),

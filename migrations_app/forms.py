@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 
 from migrations_app.models import TargetDatabase
 from migrations_app.plan_sql import AUTHOR_ROLLBACK_NOTE
@@ -112,14 +113,23 @@ class AuditFilterForm(forms.Form):
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
+class SqlField(forms.CharField):
+    """SQL text. NUL characters are left to the statement checks, which name their line and
+    position (Django's own validator would only say "Null characters are not allowed")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
 class PlanCreateForm(forms.Form):
     title = forms.CharField(max_length=200)
     target = forms.ModelChoiceField(queryset=TargetDatabase.objects.all())
     schema = forms.CharField(max_length=63, initial="public",
                              help_text="Schema that unqualified table names refer to.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    sql = forms.CharField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
-                          help_text="One or more statements separated by semicolons. Each becomes an operation.")
+    sql = SqlField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+                   help_text="One or more statements separated by semicolons. Each becomes an operation.")
 
     def clean(self):
         data = super().clean()
@@ -135,7 +145,7 @@ class PlanCreateForm(forms.Form):
 
 
 class ReplaceSqlForm(forms.Form):
-    sql = forms.CharField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}))
+    sql = SqlField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}))
 
     def __init__(self, *args, plan=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -152,8 +162,8 @@ class ReplaceSqlForm(forms.Form):
 
 
 class OperationForm(forms.Form):
-    sql = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}))
-    rollback_sql = forms.CharField(required=False, label="Rollback SQL",
+    sql = SqlField(widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}))
+    rollback_sql = SqlField(required=False, label="Rollback SQL",
                                    widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
                                    help_text="Leave blank to have one suggested where it can be derived.")
 
@@ -189,6 +199,10 @@ class OperationForm(forms.Form):
 class PlanDetailsForm(forms.Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    statement_timeout_seconds = forms.IntegerField(
+        required=False, min_value=1, max_value=24 * 3600, label="Statement timeout (seconds)",
+        help_text="Only if a statement needs longer than the executor's default. Reviewed like the SQL: "
+                  "changing it voids the sign-offs.")
 
 
 class SignOffForm(forms.Form):

@@ -225,6 +225,10 @@ class MigrationPlan(models.Model):
     checklist_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
     checklist_at = models.DateTimeField(null=True, blank=True)
+    # A plan whose statements need longer than the executor's statement_timeout says so here,
+    # where reviewers see and sign it (the statement policy refuses SET statement_timeout in SQL).
+    statement_timeout_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Longer statement timeout this plan needs (seconds); blank: the default.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

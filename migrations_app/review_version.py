@@ -25,8 +25,11 @@ def analysis_digest(analysis) -> str | None:
 
 
 def review_version(plan, analysis) -> str:
-    return _digest({"sql_hash": plan.sql_hash, "target": plan.target.connection_identity(plan.schema),
-                    "analysis": analysis_digest(analysis)})
+    document = {"sql_hash": plan.sql_hash, "target": plan.target.connection_identity(plan.schema),
+                "analysis": analysis_digest(analysis)}
+    if plan.statement_timeout_seconds:  # only when set, so versions signed before the field stay valid
+        document["statement_timeout_seconds"] = plan.statement_timeout_seconds
+    return _digest(document)
 
 
 def why_not_current(sign_off, plan, analysis) -> str:

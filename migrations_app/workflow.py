@@ -72,6 +72,7 @@ def create_plan(author, *, target, title, schema="public", description="", opera
         plan = MigrationPlan.objects.create(author=author, target=target, title=title, schema=schema,
                                             description=description)
         ops = [PlanOperation(plan=plan, position=i + 1, **op) for i, op in enumerate(operations)]
+        _check_policy(ops, schema)
         PlanOperation.objects.bulk_create(ops)
         plan.sql_hash = compute_sql_hash(ops)
         plan.save(update_fields=["sql_hash"])
@@ -91,6 +92,7 @@ def change_operations(plan: MigrationPlan, user, verb: str, mutate, data=None) -
         mutate(locked)
         _renumber(locked)
         ops = list(locked.operations.all())
+        _check_policy(ops, locked.schema)
         new_hash = compute_sql_hash(ops)
         voided = SignOff.objects.filter(plan=locked, voided=False).update(
             voided=True, voided_reason=f"operations changed ({verb})")
@@ -102,6 +104,18 @@ def change_operations(plan: MigrationPlan, user, verb: str, mutate, data=None) -
             **(data or {})})
     plan.refresh_from_db()
     return plan
+
+
+def _check_policy(ops, schema: str) -> None:
+    """The statement policy on every stored operation, whatever route wrote it (form, mitigation
+    copy, API): a refused statement never reaches the database, and the transaction rolls back."""
+    from migrations_app.plan_sql import ScriptError, check_operation_policy
+
+    for op in ops:
+        try:
+            check_operation_policy(op.sql, op.rollback_sql, op.schema_name or schema)
+        except ScriptError as exc:
+            raise WorkflowError(f"operation {op.position}: {exc}") from None
 
 
 def _renumber(plan: MigrationPlan) -> None:
@@ -175,12 +189,24 @@ def replace_operations(plan, user, operations: list[dict]) -> MigrationPlan:
     return change_operations(plan, user, "plan.sql_replaced", mutate, {"operations": len(operations)})
 
 
-def update_details(plan, user, *, title: str, description: str) -> MigrationPlan:
-    """Title and description do not change what runs: no new hash, sign-offs stay."""
+def update_details(plan, user, *, title: str, description: str, statement_timeout_seconds=None) -> MigrationPlan:
+    """Title and description do not change what runs: no new hash, sign-offs stay. The statement
+    timeout does change what runs: it is reviewed like the SQL (sign-offs voided, back to DRAFT)."""
     _require_author_dba(plan, user)
     with transaction.atomic():
+        locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
         MigrationPlan.objects.filter(pk=plan.pk).update(title=title, description=description, updated_at=timezone.now())
         AuditEvent.record(user, "plan.details_changed", plan, data={"title": title})
+        if statement_timeout_seconds != locked.statement_timeout_seconds:
+            if locked.status not in EDITABLE:
+                raise WorkflowError(f"a plan that is {locked.get_status_display().lower()} cannot be edited")
+            voided = SignOff.objects.filter(plan=locked, voided=False).update(
+                voided=True, voided_reason="statement timeout changed")
+            MigrationPlan.objects.filter(pk=plan.pk).update(
+                statement_timeout_seconds=statement_timeout_seconds, status=PlanStatus.DRAFT)
+            AuditEvent.record(user, "plan.statement_timeout_changed", plan, data={
+                "from": locked.statement_timeout_seconds, "to": statement_timeout_seconds,
+                "status_from": locked.status, "sign_offs_voided": voided})
     plan.refresh_from_db()
     return plan
 

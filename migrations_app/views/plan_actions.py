@@ -124,7 +124,8 @@ def replace_sql(request, pk):
 def edit_details(request, pk):
     plan = _plan(pk)
     _require_author(request, plan)
-    form = PlanDetailsForm(request.POST or None, initial={"title": plan.title, "description": plan.description})
+    form = PlanDetailsForm(request.POST or None, initial={"title": plan.title, "description": plan.description,
+                                                          "statement_timeout_seconds": plan.statement_timeout_seconds})
     if request.method == "POST" and form.is_valid():
         workflow.update_details(plan, request.user, **form.cleaned_data)
         return redirect(plan)

@@ -142,3 +142,21 @@ def test_the_lint_command_refuses_invalid_utf8_and_nul_from_standard_input():
         done = subprocess.run([sys.executable, "manage.py", "lint_migration", "-"], input=data, capture_output=True,
                               env=env, timeout=60)
         assert done.returncode == 2 and message in done.stderr.decode(), done.stderr
+
+
+def test_a_longer_statement_timeout_is_a_reviewed_plan_field_that_voids_sign_offs(shop, approved_plan, dba,
+                                                                                 client_for):
+    from migrations_app.execution import _executor
+    from migrations_app.models import SignOff
+
+    plan = approved_plan(shop, "ALTER TABLE customers ADD COLUMN email text", risk="MEDIUM")
+    assert SignOff.objects.filter(plan=plan, voided=False).exists()
+    response = client_for(dba).post(reverse("plan_edit_details", args=[plan.pk]), {
+        "title": plan.title, "description": "", "statement_timeout_seconds": 3600})
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.statement_timeout_seconds == 3600 and plan.status == PlanStatus.DRAFT
+    assert not SignOff.objects.filter(plan=plan, voided=False).exists()
+    execution = Execution(plan=plan, user=dba)
+    assert _executor(execution).statement_timeout_ms == 3_600_000
+    assert "statement timeout 3600 s" in client_for(dba).get(plan.get_absolute_url()).content.decode()
