@@ -21,13 +21,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-import pglast
 import psycopg
-from pglast import ast
-from pglast.enums import ObjectType
 
 from migrations_app.engines.catalog import query
 from migrations_app.engines.connections import TargetConnection
+from migrations_app.engines.statements import AnalysisEnv, SqlSyntaxError, describe, split_script
 
 JOURNAL_TABLE = "dataflow.migration_journal"
 COMMITTED, NOT_COMMITTED, IN_DOUBT = "committed", "not committed", "in doubt"
@@ -164,19 +162,20 @@ def _catalog_effect(conn, text: str | None, schema: str | None) -> tuple[str, st
 
 
 def _index_target(text: str, schema: str | None) -> tuple[bool, str, str] | None:
-    """(creates?, schema, index name) of a single CREATE INDEX / DROP INDEX of one index."""
+    """(creates?, schema, index name) of a single CREATE INDEX / DROP INDEX of one index, read
+    with the statement model the review and the executor use."""
     try:
-        statements = pglast.parse_sql(text)
-    except pglast.parser.ParseError:
+        raws = split_script(text)
+    except SqlSyntaxError:
         return None
-    if len(statements) != 1:
+    if len(raws) != 1:
         return None
-    node = statements[0].stmt
-    if isinstance(node, ast.IndexStmt) and node.idxname:
-        return True, node.relation.schemaname or schema or "public", node.idxname
-    if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX and len(node.objects) == 1:
-        names = [part.sval for part in node.objects[0]]
-        return False, (names[0] if len(names) == 2 else schema or "public"), names[-1]
+    info = describe(raws[0], AnalysisEnv(default_schema=schema or "public"))
+    if info.kind == "CREATE_INDEX" and info.details.get("index"):
+        return True, info.schema or schema or "public", info.details["index"]
+    indexes = [o for o in info.objects if o.relkind == "index"]
+    if info.kind == "DROP_INDEX" and len(indexes) == 1:
+        return False, indexes[0].schema or schema or "public", indexes[0].table
     return None
 
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import re
 
-import pglast
 import psycopg
-from pglast import ast
-from pglast.enums import AlterTableType
 from psycopg import sql
 
 from migrations_app.engines.catalog import query
 from migrations_app.engines.migration_operations import DestroyedData, MigrationOperation, StatementFacts
+from migrations_app.engines.statements import AnalysisEnv, SqlSyntaxError, constraints_added, describe, split_script
 
 _INDEX_PREFIX = re.compile(r"^CREATE (UNIQUE )?INDEX ")
 
@@ -66,16 +64,7 @@ def _constraints_added_by(rollback_sql: str | None) -> set[str]:
     if not rollback_sql or not rollback_sql.strip():
         return set()
     try:
-        parsed = pglast.parse_sql(rollback_sql)
-    except pglast.parser.ParseError:
+        raws = split_script(rollback_sql)
+    except SqlSyntaxError:
         return set()
-    names = set()
-    for raw in parsed:
-        stmt = raw.stmt
-        if isinstance(stmt, ast.AlterTableStmt):
-            for cmd in stmt.cmds or ():
-                if cmd.subtype == AlterTableType.AT_AddConstraint and getattr(cmd.def_, "conname", None):
-                    names.add(cmd.def_.conname)
-                if cmd.subtype == AlterTableType.AT_AddColumn:
-                    names |= {c.conname for c in (cmd.def_.constraints or ()) if getattr(c, "conname", None)}
-    return names
+    return {name for raw in raws for name in constraints_added(describe(raw, AnalysisEnv()))}

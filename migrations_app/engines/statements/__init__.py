@@ -11,7 +11,8 @@ rehearsal and the executor, so they cannot disagree about a statement:
 - ``input``: bad bytes (NUL, invalid UTF-8, over-size) refused with their position.
 """
 
-from migrations_app.engines.statements.destroyed import DestroyedData, destroyed_data, lossless_type_change
+from migrations_app.engines.statements.destroyed import (DestroyedData, constraints_added, destroyed_data,
+                                                         lossless_type_change)
 from migrations_app.engines.statements.input import (DEFAULT_MAX_SCRIPT_BYTES, ScriptInputError, check_script,
                                                      decode_script)
 from migrations_app.engines.statements.model import (STATIC_SERVER_VERSION, AnalysisEnv, RawStatement, SqlSyntaxError,
@@ -21,5 +22,5 @@ from migrations_app.engines.statements.policy import PolicyVerdict, StatementRef
 
 __all__ = ["AnalysisEnv", "DEFAULT_MAX_SCRIPT_BYTES", "DestroyedData", "PolicyVerdict", "RawStatement",
            "STATIC_SERVER_VERSION", "ScriptInputError", "SqlSyntaxError", "StatementInfo", "StatementRefused",
-           "TouchedObject", "check_script", "decode_script", "default_function_names", "describe",
+           "TouchedObject", "check_script", "constraints_added", "decode_script", "default_function_names", "describe",
            "destroyed_data", "lossless_type_change", "parse_script", "split_script"]

@@ -102,3 +102,21 @@ def _where(info: StatementInfo) -> tuple[str | None, bool]:
         and not stmt.withClause and not stmt.relation.alias
     where = RawStream()(stmt.whereClause) if stmt.whereClause is not None else None
     return where, simple
+
+
+def constraints_added(info: StatementInfo) -> set[str]:
+    """Names of the constraints an ALTER TABLE adds (ADD CONSTRAINT, or constraints of ADD COLUMN)."""
+    names = set()
+    for raw_cmd in (info.node.get("AlterTableStmt") or {}).get("cmds", []):
+        cmd = raw_cmd.get("AlterTableCmd", {})
+        definition = cmd.get("def") or {}
+        if cmd.get("subtype") == "AT_AddConstraint":
+            name = (definition.get("Constraint") or {}).get("conname")
+            if name:
+                names.add(name)
+        elif cmd.get("subtype") == "AT_AddColumn":
+            for constraint in (definition.get("ColumnDef") or {}).get("constraints") or []:
+                name = (constraint.get("Constraint") or {}).get("conname")
+                if name:
+                    names.add(name)
+    return names
