@@ -68,7 +68,7 @@ class DependencyAnalyzer:
         closure = _Closure(row["dependents"], row["edges"])
         rules = COLUMN_RULES if column else TABLE_RULES
         deps = [dep for dep_row in row["dependents"] for dep in self._from_catalog(dep_row, closure, column, rules)]
-        deps += _from_target(target, column)
+        deps += _from_target(target, column, row["partition_keys"])
         deps += routine_dependencies(row["bodies"], target, column, closure.dropped_relations(),
                                      closure.dropped_columns(), rules)
         deps.sort(key=lambda d: (-d.impact.rank, d.type.value, d.schema, d.name, d.table or "", d.line or 0))
@@ -168,9 +168,18 @@ class DependencyAnalyzer:
         return [dep]
 
 
-def _from_target(target: dict, column: str | None) -> list[Dependency]:
+def _from_target(target: dict, column: str | None, partition_keys: list[dict]) -> list[Dependency]:
     """Facts on the column itself that block or constrain the change (no object of their own)."""
     out = []
+    listed = set(target["partition_key_of"] or [])
+    for key in partition_keys if column else []:
+        if key["table"] in listed:
+            continue
+        listed.add(key["table"])
+        schema, _, name = key["table"].partition(".")
+        out.append(Dependency(_T.PARTITION_KEY, schema, name, name, [column], f"PARTITION BY {key['key']}",
+                              _I.CRITICAL, "the column is in the partition key of a partition below this table: "
+                              "PostgreSQL refuses to drop it", extra={"partition_key": key["key"]}))
     if column and target["attnotnull"]:
         impact, reason = COLUMN_RULES[_T.NOT_NULL]
         out.append(Dependency(_T.NOT_NULL, target["schema"], f"{target['table_name']}.{column} NOT NULL",
@@ -202,6 +211,7 @@ class _Closure:
         # indexes that implement a constraint (the constraint is internal-owner of its index)
         self.constraint_indexes = {key for key, source, how in edges if how == "i" and kind(source) == "CONSTRAINT"}
         self.constraint_indexes |= {source for key, source, how in edges if how == "owner" and kind(key) == "CONSTRAINT"}
+        self.dropped_domains = {(r["schema"], r["name"]) for r in rows if r["kind"] == "DOMAIN"}
         self.dropped_relids = {r["table_oid"] for r in rows if r["kind"] in ("RELATION", "TABLE") and not r["on_target"]}
         # a partition's copy of its parent's index, key or trigger goes with the parent's
         # object: reported once, on the parent, as PostgreSQL itself reports it
@@ -253,6 +263,8 @@ class _Closure:
             return True  # an index, constraint, trigger, ... of a relation the drop removes whole
         if row["kind"] in ("COLUMN", "TYPE_ATTRIBUTE") and f"{classid}:{objid}:0" in self.rows:
             return True
+        if row["kind"] == "CONSTRAINT" and row["extra"].get("domain"):
+            return (row["table_schema"], row["extra"]["domain"]) in self.dropped_domains
         if row["kind"] == "DEFAULT":
             column_key = row["extra"].get("column_object", "")
             return column_key in self.rows or column_key.rsplit(":", 1)[0] + ":0" in self.rows

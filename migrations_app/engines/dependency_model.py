@@ -215,6 +215,8 @@ COLUMN_RULES: dict[DependencyType, tuple[ImpactLevel, str]] = {
     _T.COLUMN: (_I.CRITICAL, "the column depends on it: CASCADE drops that column and its data"),
     _T.TYPE_ATTRIBUTE: (_I.HIGH, "the composite type's attribute depends on it: CASCADE drops the attribute"),
     _T.DOMAIN: (_I.CRITICAL, "the domain is built on it: CASCADE drops the domain and every column using it"),
+    _T.PARTITION: (_I.HIGH, "a partition depends on it: CASCADE drops the partition with its rows"),
+    _T.CHILD_TABLE: (_I.CRITICAL, "a table depends on it: CASCADE drops that table with its rows"),
     _T.INHERITED_FROM: (_I.CRITICAL, "the column is inherited: PostgreSQL refuses to drop or rename it on the child"),
     _T.UNKNOWN: (_I.HIGH, "PostgreSQL records it as depending on the object, and the analyzer cannot classify it: "
                           "CASCADE would drop it; review it by hand"),

@@ -53,7 +53,7 @@ def find_references(*, language: str, body: str, target: TableTarget, column: st
     the PL/pgSQL parser needs them to know the argument variables and NEW/OLD.
     ``row_arguments``: names of arguments whose type is the target's row type.
     """
-    if not may_mention(body, column or target.table):
+    if not may_mention(body, target.table) and not (column and may_mention(body, column)):
         return []
     parsed = parsed_body(language, body, signature, returns, is_procedure)
     matcher = _Matcher(target, column, trigger_on_target)
@@ -61,7 +61,7 @@ def find_references(*, language: str, body: str, target: TableTarget, column: st
     matcher.scan_declarations(parsed.declarations, row_arguments)
     for fragment in parsed.fragments:
         matcher.scan_fragment(fragment)
-    if matcher.row_vars and column is not None:
+    if (matcher.row_vars or (matcher.records and matcher.table_seen)) and column is not None:
         # a record or row variable filled from the table: its fields are the table's columns
         for fragment in parsed.fragments:
             matcher.scan_fragment(fragment, row_fields_only=True)
@@ -298,6 +298,7 @@ class _Matcher:
         self.records: set[str] = set()
         self.row_fields_only = False
         self.body_names_table = True
+        self.table_seen = False  # some statement of the body reads or writes the table
 
     def scan_declarations(self, declarations, row_arguments) -> None:
         """``x t%ROWTYPE``, ``x t.col%TYPE`` and ``x t`` declarations; row-typed arguments."""
@@ -356,7 +357,7 @@ class _Matcher:
             visible = (rv.get("alias") or {}).get("aliasname") or rv.get("relname")
             aliases[visible] = aliases.get(visible, False) or ours
             if ours:
-                target_seen = True
+                target_seen = self.table_seen = True
                 name = f"{self.target.schema}.{self.target.table}"
                 if self.column is None:
                     self._add("table", name, raw, rv.get("location", start), base_line, context, dynamic)
@@ -373,6 +374,10 @@ class _Matcher:
             for node in _nodes(stmt, key):
                 if not self._is_target(node.get("relation", {})):
                     continue
+                if key == "InsertStmt" and not node.get("cols"):
+                    # INSERT without a column list fills every column by position
+                    self._add("column", self.column, raw, node["relation"].get("location", start), base_line,
+                              context, dynamic)
                 conflict = node.get("onConflictClause") or {}
                 items = node.get("cols", []) + node.get("targetList", []) + conflict.get("targetList", [])
                 items += (conflict.get("infer") or {}).get("indexElems", [])
@@ -384,7 +389,7 @@ class _Matcher:
 
     def _scan_row_fields(self, stmt, raw, base_line, start, dynamic) -> None:
         """``r.col`` where ``r`` is a row variable of the table, or a record filled from it."""
-        variables = self.row_vars | (self.records if self.found else set())
+        variables = self.row_vars | (self.records if self.table_seen else set())
         visible = {(rv.get("alias") or {}).get("aliasname") or rv.get("relname") for rv in _relations(stmt)}
         context = raw[start:].decode("utf-8", "replace").strip()[:500]
         for ref in _nodes(stmt, "ColumnRef"):

@@ -93,7 +93,9 @@ closure (classid, objid, objsubid, from_classid, from_objid, from_objsubid, ref_
         UNION ALL
         SELECT o.refclassid, o.refobjid, o.refobjsubid, o.refobjsubid, 'owner'
         FROM pg_depend o
-        WHERE o.classid = c.classid AND o.objid = c.objid AND o.objsubid = c.objsubid AND o.deptype IN ('i', 'P')
+        WHERE o.classid = c.classid AND o.objid = c.objid AND o.objsubid = c.objsubid AND o.deptype = 'i'
+          -- a partition-key column is internal to its own table: PostgreSQL refuses that drop
+          AND NOT (o.refclassid = c.classid AND o.refobjid = c.objid)
     ) step
 ),
 -- the target itself (and, for a table, its columns) is what is being dropped, not a dependent
@@ -287,7 +289,8 @@ dependents AS (
 dropped_names AS (
     SELECT DISTINCT lower(name) AS name FROM (
         SELECT attname::text AS name FROM target WHERE attname IS NOT NULL
-        UNION ALL SELECT table_name::text FROM target WHERE %(column)s::text IS NULL
+        -- for a column too: INSERT without a column list and SELECT * into a record use every column
+        UNION ALL SELECT table_name::text FROM target
         UNION ALL SELECT d.name FROM dependents d WHERE d.kind IN ('RELATION', 'TABLE', 'COLUMN')
     ) names
 ),
@@ -342,6 +345,15 @@ bodies AS (
            OR strpos(lower(p.prosrc), 'u&"') > 0)
 )
 SELECT (SELECT row_to_json(t) FROM target t) AS target,
+       -- DROP COLUMN recursing into a child whose own partition key holds the column: refused
+       (SELECT coalesce(json_agg(json_build_object('table', format('%%s.%%s', n.nspname, c.relname),
+                                                   'key', pg_get_partkeydef(c.oid))), '[]')
+          FROM dropped_columns dc
+          JOIN pg_depend pd ON pd.classid = 'pg_class'::regclass AND pd.objid = dc.relid AND pd.objsubid = dc.attnum
+                           AND pd.refclassid = 'pg_class'::regclass AND pd.refobjid = dc.relid
+                           AND pd.refobjsubid = 0 AND pd.deptype = 'i'
+          JOIN pg_class c ON c.oid = dc.relid
+          JOIN pg_namespace n ON n.oid = c.relnamespace) AS partition_keys,
        (SELECT coalesce(json_agg(json_build_object(
                     'kind', d.kind, 'key', format('%%s:%%s:%%s', d.classid, d.objid, d.objsubid),
                     'schema', d.schema, 'name', d.name, 'table_schema', d.table_schema, 'table_name', d.table_name,

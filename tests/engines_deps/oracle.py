@@ -1,0 +1,237 @@
+"""PostgreSQL's own answer to "what depends on this table / column?".
+
+For a subject, in a fresh session: the catalog before, ``DROP ... CASCADE`` in a transaction
+that is rolled back, the catalog inside it (what vanished), the ``drop cascades to`` notices,
+and a call of every remaining routine (and a firing of every remaining trigger) to find what
+PostgreSQL does not track but breaks. Vanished objects are named the way the analyzer names
+them; parts of something else that vanished (a dropped view's rule, an index implementing a
+constraint, a partition's copy of its parent's key, a dropped table's triggers) are folded into it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+USER_SCHEMAS = """n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'"""
+
+SNAPSHOT = {
+    "relation": f"""SELECT c.oid, c.relkind::text, n.nspname, c.relname, c.relispartition,
+                          (SELECT array_agg(i.inhparent) FROM pg_inherits i WHERE i.inhrelid = c.oid)
+                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_SCHEMAS}""",
+    "column": f"""SELECT (a.attrelid, a.attnum)::text, a.attrelid, a.attnum, a.attname, a.attgenerated <> '', a.attinhcount
+                 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'c', 'v', 'm')
+                   AND {USER_SCHEMAS}""",
+    "constraint": """SELECT con.oid, con.contype::text, n.nspname, con.conname, con.conrelid, con.conparentid,
+                            con.contypid, con.conindid
+                     FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
+                     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')""",
+    "trigger": "SELECT t.oid, t.tgname, t.tgrelid, t.tgparentid FROM pg_trigger t WHERE NOT t.tgisinternal",
+    "policy": "SELECT p.oid, p.polname, p.polrelid FROM pg_policy p",
+    "rule": "SELECT r.oid, r.rulename, r.ev_class FROM pg_rewrite r WHERE r.rulename <> '_RETURN' AND r.oid >= 16384",
+    "default": "SELECT d.oid, d.adrelid, d.adnum FROM pg_attrdef d",
+    "statistics": "SELECT s.oid, n.nspname, s.stxname, s.stxrelid FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace",
+    "publication": "SELECT pr.oid, p.pubname, pr.prrelid FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid",
+    "routine": f"""SELECT p.oid, n.nspname, format('%%s(%%s)', p.proname, pg_get_function_identity_arguments(p.oid)),
+                          p.prokind::text, p.prorettype = 'trigger'::regtype,
+                          format('%%I.%%I', n.nspname, p.proname),
+                          (SELECT coalesce(array_agg(format_type(t, NULL) ORDER BY o), '{{}}')
+                             FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, o))
+                   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                   WHERE p.oid >= 16384 AND {USER_SCHEMAS}
+                     AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
+                                     AND e.objid = p.oid AND e.deptype = 'e')""",
+    "domain": f"""SELECT t.oid, n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                 WHERE t.typtype = 'd' AND {USER_SCHEMAS}""",
+    # every table with user triggers, the columns an UPDATE can set (to fire UPDATE OF
+    # triggers too), and the trigger functions it fires
+    "trigger_table": f"""SELECT format('%%I.%%I', n.nspname, c.relname), c.oid,
+                                (SELECT string_agg(format('%%I', a.attname), ', ' ORDER BY a.attnum)
+                                   FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+                                    AND NOT a.attisdropped AND a.attgenerated = '' AND a.attidentity = ''),
+                                array_agg(ARRAY[t.tgname::text, t.tgfoid::text])
+                        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                        JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE NOT t.tgisinternal AND c.relkind IN ('r', 'p') AND {USER_SCHEMAS}
+                        GROUP BY n.nspname, c.relname, c.oid""",
+    # objects of every other catalog that pg_depend knows, named as PostgreSQL describes them
+    "other": """SELECT DISTINCT format('%%s:%%s', d.classid, d.objid), pg_describe_object(d.classid, d.objid, 0)
+                FROM pg_depend d
+                WHERE d.objid >= 16384 AND d.deptype <> 'e' AND d.classid NOT IN (
+                    'pg_class'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_policy'::regclass,
+                    'pg_rewrite'::regclass, 'pg_attrdef'::regclass, 'pg_statistic_ext'::regclass,
+                    'pg_publication_rel'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass,
+                    'pg_namespace'::regclass, 'pg_extension'::regclass, 'pg_publication'::regclass)
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = d.classid AND e.objid = d.objid
+                                  AND e.deptype = 'e')""",
+    "index_table": "SELECT i.indexrelid, i.indrelid FROM pg_index i WHERE i.indexrelid >= 16384",
+}
+
+
+@dataclass
+class OracleAnswer:
+    refused: str | None = None
+    dependents: set[tuple] = field(default_factory=set)
+    notices: list[str] = field(default_factory=list)
+    broken_routines: set[tuple] = field(default_factory=set)
+
+
+def snapshot(conn) -> dict[str, dict]:
+    out = {}
+    for name, text in SNAPSHOT.items():
+        out[name] = {row[0]: row for row in conn.execute(text.replace("%%", "%")).fetchall()}
+    return out
+
+
+def exercise(conn, snap) -> set[int]:
+    """OIDs of the routines that fail when called with NULL arguments (trigger functions:
+    when an UPDATE fires the triggers of their table). Each call in its own savepoint."""
+    failed = set()
+    for oid, row in snap["routine"].items():
+        _, schema, _, prokind, is_trigger, qualified, argtypes = row
+        if is_trigger:
+            continue
+        args = sql.SQL(", ").join(sql.SQL("NULL::{}").format(sql.SQL(t)) for t in argtypes)
+        call = sql.SQL("CALL {}({})" if prokind == "p" else "SELECT {}({})").format(sql.SQL(qualified), args)
+        if not _succeeds(conn, call):
+            failed.add(oid)
+    for table, relid, columns, pairs in snap["trigger_table"].values():
+        triggers = [(name, int(foid)) for name, foid in pairs]
+        update = sql.SQL("UPDATE {} SET ({}) = ROW({})").format(sql.SQL(table), sql.SQL(columns), sql.SQL(columns))
+        for tgname, tgfoid in triggers:
+            # one trigger at a time (the others disabled inside the probe): a failure names its function
+            others = [sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(sql.SQL(table), sql.Identifier(other))
+                      for other, _ in triggers if other != tgname]
+            if columns and not _succeeds(conn, update, others):
+                failed.add(tgfoid)
+    return failed
+
+
+def _succeeds(conn, statement, setup=()) -> bool:
+    conn.execute("SAVEPOINT call_probe")
+    try:
+        for step in setup:
+            conn.execute(step)
+        conn.execute(statement)
+        return True
+    except psycopg.Error:
+        return False
+    finally:
+        conn.execute("ROLLBACK TO SAVEPOINT call_probe")
+
+
+def ask_postgresql(target, schema: str, table: str, column: str | None, baseline_failures: set[int]) -> OracleAnswer:
+    answer = OracleAnswer()
+    with target.connect() as conn:  # a fresh session: nothing compiled or cached from earlier subjects
+        conn.add_notice_handler(lambda diag: answer.notices.extend(
+            line.strip() for line in ((diag.message_primary or "") + "\n" + (diag.message_detail or "")).splitlines()
+            if line.strip().startswith("drop cascades to")))
+        before = snapshot(conn)
+        conn.execute("SAVEPOINT subject")
+        if column is None:
+            drop = sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(schema, table))
+        else:
+            drop = sql.SQL("ALTER TABLE {} DROP COLUMN {} CASCADE").format(sql.Identifier(schema, table),
+                                                                        sql.Identifier(column))
+        try:
+            conn.execute(drop)
+        except psycopg.Error as exc:
+            answer.refused = exc.diag.message_primary
+            conn.rollback()
+            return answer
+        after = snapshot(conn)
+        broken = exercise(conn, after) - baseline_failures
+        conn.rollback()
+    subject_relid = next(oid for oid, row in before["relation"].items() if (row[2], row[3]) == (schema, table))
+    answer.dependents = _name_vanished(before, after, subject_relid, column)
+    for oid in broken:
+        _, routine_schema, name, prokind, *_ = before["routine"][oid]
+        answer.broken_routines.add(("PROCEDURE" if prokind == "p" else "FUNCTION", routine_schema, name, None))
+    answer.dependents |= answer.broken_routines
+    return answer
+
+
+def _name_vanished(before, after, subject_relid, column) -> set[tuple]:
+    gone = {kind: {oid: row for oid, row in rows.items() if oid not in after[kind]} for kind, rows in before.items()}
+    relations = before["relation"]
+    gone_rel = set(gone["relation"]) - {subject_relid}
+
+    def rel(oid):
+        row = relations[oid]
+        return row[2], row[3]
+
+    def folded(relid) -> bool:  # a part of another relation that goes whole
+        return relid in gone_rel
+
+    found = set()
+    for oid, (_, relkind, schema, name, is_partition, parents) in gone["relation"].items():
+        if oid == subject_relid:
+            continue
+        if relkind in ("v", "m"):
+            found.add(("MATERIALIZED_VIEW" if relkind == "m" else "VIEW", schema, name, name))
+        elif relkind in ("r", "p", "f"):
+            found.add(("PARTITION" if is_partition else "CHILD_TABLE", schema, name, name))
+        elif relkind == "S":
+            found.add(("SEQUENCE", schema, name, None))
+        elif relkind in ("i", "I"):
+            index_table = _index_table(before, oid)
+            implements = any(c[7] == oid for c in gone["constraint"].values())
+            partition_copy = any(p in gone["relation"] for p in (parents or []))
+            if not implements and not partition_copy and not folded(index_table):
+                found.add(("INDEX", schema, name, rel(index_table)[1]))
+    target_column = None
+    for key, (_, relid, attnum, attname, generated, inhcount) in gone["column"].items():
+        if relid == subject_relid and (column is None or attname == column):
+            target_column = (relid, attnum)
+            continue
+        if folded(relid):
+            continue
+        schema, name = rel(relid)
+        kind = ("TYPE_ATTRIBUTE" if relations[relid][1] == "c" else "GENERATED_COLUMN" if generated
+                else "INHERITED_COLUMN" if inhcount and column is not None and attname == column else "COLUMN")
+        if kind == "GENERATED_COLUMN" and inhcount and column is not None and attname == column:
+            kind = "INHERITED_COLUMN"
+        found.add((kind, schema, f"{name}.{attname}", name))
+    gone_columns = {(row[1], row[2]) for row in gone["column"].values()}
+    for oid, (_, contype, schema, name, relid, parentid, typid, _) in gone["constraint"].items():
+        if parentid in gone["constraint"] or folded(relid) or (typid and typid in gone["domain"]):
+            continue
+        kind = {"p": "PRIMARY_KEY", "u": "UNIQUE_CONSTRAINT", "c": "CHECK_CONSTRAINT", "x": "EXCLUSION_CONSTRAINT",
+                "f": "FOREIGN_KEY", "t": "TRIGGER"}[contype]
+        table = rel(relid)[1] if relid else before["domain"][typid][2]
+        found.add((kind, schema, name, table))
+    for oid, (_, tgname, relid, parentid) in gone["trigger"].items():
+        if relid != subject_relid and (folded(relid) or parentid in gone["trigger"]):
+            continue
+        found.add(("TRIGGER", rel(relid)[0], tgname, rel(relid)[1]))
+    for kind, rows in (("POLICY", gone["policy"]), ("RULE", gone["rule"])):
+        for oid, (_, name, relid) in rows.items():
+            if not folded(relid):
+                found.add((kind, rel(relid)[0], name, rel(relid)[1]))
+    for oid, (_, relid, adnum) in gone["default"].items():
+        own = relid == subject_relid
+        if folded(relid) or (not own and (relid, adnum) in gone_columns) or \
+                (own and column is not None and (relid, adnum) != target_column):
+            continue
+        attname = before["column"][f"({relid},{adnum})"][3]
+        found.add(("DEFAULT", rel(relid)[0], f"{rel(relid)[1]}.{attname}", rel(relid)[1]))
+    for oid, (_, schema, name, relid) in gone["statistics"].items():
+        if not folded(relid):
+            found.add(("STATISTICS", schema, name, rel(relid)[1]))
+    for oid, (_, pubname, relid) in gone["publication"].items():
+        if not folded(relid):
+            found.add(("PUBLICATION", pubname, pubname, rel(relid)[1]))
+    for oid, (_, schema, name, prokind, *_) in gone["routine"].items():
+        found.add(("PROCEDURE" if prokind == "p" else "FUNCTION", schema, name, None))
+    for oid, (_, schema, name) in gone["domain"].items():
+        found.add(("DOMAIN", schema, name, None))
+    for key, (_, description) in gone["other"].items():
+        found.add(("UNKNOWN", "", description, None))
+    return found
+
+
+def _index_table(before, index_oid):
+    return before["index_table"][index_oid][1]
