@@ -13,6 +13,8 @@ IMPACT_ORDER = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]
 IMPACT_COLOURS = {"CRITICAL": "#b42318", "HIGH": "#d9480f", "MEDIUM": "#b58100", "LOW": "#12805c",
                   "INFORMATIONAL": "#98a2b3"}
 LEVEL_COLOURS = {"LOW": "#12805c", "MEDIUM": "#b58100", "HIGH": "#d9480f", "CRITICAL": "#b42318"}
+# Dependents shown as one group per analysed object (a table with 200 partitions is one node)
+GROUPED_TYPES = {"PARTITION": "partition", "CHILD_TABLE": "inheritance child", "INHERITED_COLUMN": "inherited column"}
 
 
 class ReportView:
@@ -96,6 +98,41 @@ class ReportView:
     def dependency_types(self) -> list[str]:
         return sorted({d.get("type") for d in self.dependencies if d.get("type")})
 
+    @cached_property
+    def dependency_rows(self) -> list[dict]:
+        """The table's rows: partitions, inheritance children and their inherited columns are
+        one row per analysed object and kind (with the members listed), not one row each."""
+        rows, groups = [], {}
+        for dep in self.dependencies:
+            if dep.get("type") not in GROUPED_TYPES:
+                rows.append(dep)
+                continue
+            key = (dep["subject"], dep["type"])
+            if key not in groups:
+                groups[key] = {**dep, "members": [], "grouped": True}
+                rows.append(groups[key])
+            group = groups[key]
+            group["members"].append(f"{dep.get('schema')}.{dep.get('name')}")
+            if IMPACT_ORDER.index(dep.get("impact", "INFORMATIONAL")) < IMPACT_ORDER.index(group["impact"]):
+                group["impact"] = dep["impact"]
+        for group in groups.values():
+            count = len(group["members"])
+            group["name"] = f"{count} {GROUPED_TYPES[group['type']]}{'' if count == 1 else 's'}"
+            key_def = self.partition_keys.get(group["subject"].rsplit(".", 1)[0] if group["type"] == "INHERITED_COLUMN"
+                                              else group["subject"])
+            group["definition"] = f"partition key: {key_def}" if key_def else ""
+        return rows
+
+    @cached_property
+    def partition_keys(self) -> dict[str, str]:
+        """Partition key of each analysed table that is partitioned (or a partition)."""
+        keys = {}
+        for report in self.data.get("dependencies") or []:
+            key_def = (report.get("table_facts") or {}).get("partition_key_def")
+            if key_def:
+                keys[f"{report.get('schema')}.{report.get('table')}"] = key_def
+        return keys
+
     @property
     def impact_counts(self) -> list[tuple[str, int]]:
         counts = {level: 0 for level in IMPACT_ORDER}
@@ -123,45 +160,58 @@ def _to_html(data: list[dict], layout: dict) -> str:
 
 
 def dependency_graph_html(report: ReportView) -> str:
-    """Interactive dependency graph: touched objects in the middle, dependents around them,
-    coloured by impact level, hover shows the definition."""
+    """Interactive dependency graph: touched objects in the middle, dependents around them by
+    distance (a view built on another view is drawn behind it: column -> A -> B), partitions
+    and inheritance children as one node per table, coloured by impact level; hover shows the
+    definition and, for partitioned tables, the partition key."""
     import math
 
-    deps = report.dependencies
-    if not deps:
+    rows = report.dependency_rows
+    if not rows:
         return ""
-    subjects = sorted({d["subject"] for d in deps})
+    subjects = sorted({d["subject"] for d in rows})
     positions = {}
     for i, subject in enumerate(subjects):
         angle = 2 * math.pi * i / max(len(subjects), 1)
         radius = 0 if len(subjects) == 1 else 0.6
         positions[("subject", subject)] = (radius * math.cos(angle), radius * math.sin(angle))
-    grouped = {}
-    for dep in deps:
+    grouped: dict[tuple, list[dict]] = {}
+    for dep in rows:
         grouped.setdefault((dep.get("type"), dep.get("schema"), dep.get("name")), []).append(dep)
-    nodes = []
-    for i, (key, group) in enumerate(grouped.items()):
-        angle = 2 * math.pi * i / max(len(grouped), 1)
-        radius = 2.2 + 0.5 * (i % 3)
-        positions[("dep", key)] = (radius * math.cos(angle), radius * math.sin(angle))
+    by_label = {f"{key[1]}.{key[2]}": key for key in grouped}
+    depth = {key: max(len(d.get("path") or []) for d in group) or 1 for key, group in grouped.items()}
+    nodes, per_ring = [], {}
+    for key, group in grouped.items():
+        ring = depth[key]
+        index = per_ring.setdefault(ring, [])
+        index.append(key)
+    for ring, keys in per_ring.items():
+        for i, key in enumerate(keys):
+            angle = 2 * math.pi * i / max(len(keys), 1) + 0.35 * (ring - 1)
+            radius = 1.4 + 1.3 * ring + 0.35 * (i % 2)
+            positions[("dep", key)] = (radius * math.cos(angle), radius * math.sin(angle))
+    for key, group in grouped.items():
         worst = min((IMPACT_ORDER.index(d.get("impact")) if d.get("impact") in IMPACT_ORDER else 4) for d in group)
         nodes.append((key, group, IMPACT_ORDER[worst]))
 
     edge_x, edge_y = [], []
-    for key, group, _ in nodes:
-        x1, y1 = positions[("dep", key)]
-        for dep in group:
-            x0, y0 = positions[("subject", dep["subject"])]
+    for chain in graph_chains(grouped, by_label):
+        for start, end in zip(chain, chain[1:]):
+            (x0, y0), (x1, y1) = positions[start], positions[end]
             edge_x += [x0, x1, None]
             edge_y += [y0, y1, None]
+    subject_text = [f"{s}<br>partition key: {report.partition_keys[s]}" if s in report.partition_keys else s
+                    for s in subjects]
     data = [
         {"type": "scatter", "x": edge_x, "y": edge_y, "mode": "lines", "line": {"width": 1, "color": "#c7ccd6"},
          "hoverinfo": "skip", "showlegend": False},
         {"type": "scatter", "x": [positions[("subject", s)][0] for s in subjects],
-         "y": [positions[("subject", s)][1] for s in subjects], "mode": "markers+text", "text": subjects,
+         "y": [positions[("subject", s)][1] for s in subjects], "mode": "markers+text", "text": subject_text,
          "textposition": "bottom center", "name": "changed",
          "marker": {"size": 26, "color": "#1f4fd1", "symbol": "square"},
-         "hovertext": [f"<b>{html.escape(s)}</b><br>changed by this plan" for s in subjects], "hoverinfo": "text"},
+         "hovertext": [f"<b>{html.escape(s)}</b><br>changed by this plan"
+                       + (f"<br>partition key: {html.escape(report.partition_keys[s])}" if s in report.partition_keys else "")
+                       for s in subjects], "hoverinfo": "text"},
     ]
     for level in IMPACT_ORDER:
         members = [(k, g) for k, g, lvl in nodes if lvl == level]
@@ -170,12 +220,36 @@ def dependency_graph_html(report: ReportView) -> str:
                 "type": "scatter", "x": [positions[("dep", k)][0] for k, _ in members],
                 "y": [positions[("dep", k)][1] for k, _ in members], "mode": "markers+text", "name": level.title(),
                 "text": [k[2] for k, _ in members], "textposition": "top center", "textfont": {"size": 10},
-                "marker": {"size": 16, "color": IMPACT_COLOURS[level], "line": {"width": 1, "color": "#fff"}},
+                "marker": {"size": [22 if g[0].get("grouped") else 16 for _, g in members], "color": IMPACT_COLOURS[level],
+                           "symbol": ["diamond" if g[0].get("grouped") else "circle" for _, g in members],
+                           "line": {"width": 1, "color": "#fff"}},
                 "hovertext": [_hover(k, g) for k, g in members], "hoverinfo": "text"})
-    layout = {"height": 520, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "plot_bgcolor": "#fff",
+    layout = {"height": 560, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "plot_bgcolor": "#fff",
               "xaxis": {"visible": False}, "yaxis": {"visible": False, "scaleanchor": "x"},
               "legend": {"orientation": "h", "y": -0.02}, "hoverlabel": {"align": "left"}}
     return _to_html(data, layout)
+
+
+def graph_chains(grouped: dict, by_label: dict) -> list[list[tuple]]:
+    """Each dependent's chain of graph nodes: the changed object, then every view (or
+    generated column) the dependency goes through, then the dependent itself."""
+    chains = []
+    for key, group in grouped.items():
+        for dep in group:
+            chain = [("subject", dep["subject"])]
+            chain += [("dep", by_label[label]) for label in (dep.get("path") or [])[:-1] if label in by_label]
+            chains.append(chain + [("dep", key)])
+    return chains
+
+
+def dependency_chains(report: ReportView) -> list[list[str]]:
+    """The graph's edges as readable chains (``subject -> A -> B``), for tests and the table."""
+    grouped: dict[tuple, list[dict]] = {}
+    for dep in report.dependency_rows:
+        grouped.setdefault((dep.get("type"), dep.get("schema"), dep.get("name")), []).append(dep)
+    by_label = {f"{key[1]}.{key[2]}": key for key in grouped}
+    return sorted([node[1] if node[0] == "subject" else f"{node[1][1]}.{node[1][2]}" for node in chain]
+                  for chain in graph_chains(grouped, by_label))
 
 
 def _hover(key, group) -> str:
@@ -183,8 +257,16 @@ def _hover(key, group) -> str:
     definition = html.escape((dep.get("definition") or "")[:400]).replace("\n", "<br>")
     reason = html.escape(dep.get("reason") or "")
     subjects = ", ".join(sorted({html.escape(d["subject"]) for d in group}))
-    return (f"<b>{html.escape(key[0] or '')}</b> {html.escape(key[1] or '')}.{html.escape(key[2] or '')}<br>"
-            f"impact: {dep.get('impact')} · on {subjects}<br>{reason}<br><span style='font-family:monospace'>{definition}</span>")
+    title = html.escape(key[2] or "") if dep.get("grouped") else f"{html.escape(key[1] or '')}.{html.escape(key[2] or '')}"
+    members = ""
+    if dep.get("grouped"):
+        listed = dep["members"][:12]
+        members = "<br>" + "<br>".join(html.escape(m) for m in listed) + (" …" if len(dep["members"]) > 12 else "")
+    path = dep.get("path") or []
+    via = f"<br>via {' → '.join(html.escape(p) for p in path)}" if len(path) > 1 else ""
+    return (f"<b>{html.escape(key[0] or '')}</b> {title}<br>"
+            f"impact: {dep.get('impact')} · on {subjects}{via}<br>{reason}{members}<br>"
+            f"<span style='font-family:monospace'>{definition}</span>")
 
 
 def risk_chart_html(report: ReportView) -> str:

@@ -175,6 +175,7 @@ class DependencyReport:
             "analyzed_at": self.analyzed_at.isoformat(),
             "duration_ms": round(self.duration_ms, 3),
             "queries_run": self.queries_run,
+            "table_facts": {k: v for k, v in self.table_facts.items() if k != "privileges"},
             "total_dependencies": self.get_total_dependency_count(),
             "critical_dependencies": len(self.get_critical_dependencies()),
             "removal_recommendation": self.get_removal_recommendation().value,
