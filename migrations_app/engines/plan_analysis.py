@@ -19,6 +19,7 @@ from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, Ri
 from migrations_app.engines.risk_catalog import CatalogFacts, Thresholds, fetch_catalog_facts, open_catalog
 from migrations_app.engines.risk_floors import apply_floors, risk_effect
 from migrations_app.engines.rollback import suggest_rollback
+from migrations_app.engines.rollback_catalog import definition_requests
 from migrations_app.engines.rollback_review import RollbackReview, combine_with_forward, lint_inner, review_rollbacks
 from migrations_app.engines.statements import (AnalysisEnv, RawStatement, SqlSyntaxError, StatementInfo, describe,
                                                default_function_names, split_script)
@@ -128,7 +129,8 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
                           if s.kind in ("RENAME_TABLE", "DROP_TABLE")}
             referenced |= {o.table for s in statements if s.kind == "DROP_TABLE" for o in s.objects}
             facts = fetch_catalog_facts(conn, targets, function_names=default_function_names(raws),
-                                        referenced_names=referenced, thresholds=thresholds)
+                                        referenced_names=referenced, thresholds=thresholds,
+                                        definitions=definition_requests(statements, schema))
             volatility = dict(env.volatility)
             volatility.update(facts.volatility)
             env = AnalysisEnv(server_version_num=facts.server_version_num, volatility=volatility, live=True,

@@ -1,7 +1,10 @@
-"""Live catalog facts for a whole plan, read in a constant number of queries (seven).
+"""Live catalog facts for a whole plan, read in a constant number of queries (seven, eight
+when the plan drops indexes, constraints, views, routines, triggers or policies).
 
 Tables, columns, foreign keys, function bodies, lock activity and function volatility are
-fetched once for every object the plan touches, whatever the number of statements. Any
+fetched once for every object the plan touches, whatever the number of statements; the
+definitions of the objects it drops (for their rollback) in one more query, whatever their
+number and kinds. Any
 catalog error raises ``CatalogFactsError``: the analysis never reports "no findings" because
 the catalog could not be read.
 """
@@ -18,6 +21,7 @@ from psycopg.rows import dict_row
 
 from migrations_app.engines.catalog import query
 from migrations_app.engines.connections import TargetConnection
+from migrations_app.engines.rollback_catalog import fetch_definitions
 
 
 class CatalogFactsError(Exception):
@@ -61,6 +65,8 @@ class CatalogFacts:
     function_refs: dict[str, list[str]] = field(default_factory=dict)
     lock_activity: dict[int, list[dict]] = field(default_factory=dict)
     volatility: dict[str, str] = field(default_factory=dict)
+    # rollback_catalog.definition_key -> matches; a key absent was not read
+    definitions: dict[str, list[dict]] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
     queries_run: int = 0
 
@@ -112,8 +118,9 @@ def open_catalog(connection):
 
 def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, str]], *,
                         function_names: Iterable[str] = (), referenced_names: Iterable[str] = (),
-                        thresholds: Thresholds | None = None) -> CatalogFacts:
-    """Read everything the plan's rules need about ``targets`` ((schema, table) pairs)."""
+                        thresholds: Thresholds | None = None, definitions: Iterable[dict] = ()) -> CatalogFacts:
+    """Read everything the plan's rules need about ``targets`` ((schema, table) pairs).
+    ``definitions``: ``rollback_catalog.definition_requests`` of the plan's DROP statements."""
     targets = sorted(set(targets))
     try:
         with conn.cursor(row_factory=dict_row) as cur:
@@ -148,6 +155,10 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
             cur.execute(query("risk_function_volatility"), {"names": sorted({n.lower() for n in function_names})})
             facts.volatility = {r["function_name"]: r["volatility"] for r in cur.fetchall()}
             facts.queries_run = 7
+        requests = list(definitions)
+        if requests:
+            facts.definitions = fetch_definitions(conn, requests)
+            facts.queries_run += 1
     except psycopg.Error as exc:
         raise CatalogFactsError(f"cannot read the target catalog: {str(exc).strip().splitlines()[0]}") from exc
     return facts

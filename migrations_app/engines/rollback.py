@@ -3,15 +3,21 @@
 Static derivations (ADD COLUMN -> DROP COLUMN, CREATE INDEX -> DROP INDEX, renames reversed)
 need only the statement. Reversing DROP COLUMN or a type change needs the column as it is
 now, read from the catalog: exact type, default, nullability, collation and constraints.
+Reversing DROP INDEX / CONSTRAINT / VIEW / FUNCTION / TRIGGER / POLICY needs the object's
+definition as it is now (``rollback_definitions``).
 When no rollback can be derived the reason says so plainly (``sql`` is None).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import psycopg
 
 from migrations_app.engines.lint.base import ident
 from migrations_app.engines.risk_catalog import CatalogFacts, fetch_catalog_facts, open_catalog
+from migrations_app.engines.rollback_catalog import fetch_definitions, requests_for
+from migrations_app.engines.rollback_definitions import drop_rollback, handles
 from migrations_app.engines.statements import StatementInfo
 
 
@@ -19,9 +25,14 @@ from migrations_app.engines.statements import StatementInfo
 class RollbackSuggestion:
     sql: str | None
     reason: str
+    # statements a faithful rollback also needs but one rollback statement cannot carry
+    follow_up: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"sql": self.sql, "reason": self.reason}
+        data = {"sql": self.sql, "reason": self.reason}
+        if self.follow_up:
+            data["follow_up"] = list(self.follow_up)
+        return data
 
 
 _ident = ident
@@ -71,7 +82,29 @@ def suggest_rollback(statement: StatementInfo, catalog=None, *, schema: str = "p
     if kind in ("DROP_TABLE", "TRUNCATE", "DELETE", "UPDATE", "DROP_SCHEMA", "DROP_DATABASE"):
         return RollbackSuggestion(None, f"{kind.replace('_', ' ')} destroys data; it can only be undone by restoring "
                                         "the data from a backup taken before the migration")
+    if handles(statement):
+        return _definition_rollback(statement, catalog, schema)
     return RollbackSuggestion(None, f"no rollback can be derived for a {kind.replace('_', ' ')} statement")
+
+
+def _definition_rollback(statement: StatementInfo, catalog, schema: str) -> RollbackSuggestion:
+    definitions, thresholds = None, None
+    if isinstance(catalog, CatalogFacts):
+        definitions, thresholds = catalog.definitions, catalog.thresholds
+    elif catalog is not None:
+        try:
+            with open_catalog(catalog) as conn:
+                try:
+                    definitions = fetch_definitions(conn, requests_for(statement, schema))
+                except psycopg.Error:
+                    if not conn.autocommit:
+                        conn.rollback()  # the caller's later reads on this connection must still work
+                    raise
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            return RollbackSuggestion(None, f"cannot read the dropped object's definition from the catalog: {first}")
+    result = drop_rollback(statement, definitions, schema, thresholds)
+    return RollbackSuggestion(result.sql, result.reason, result.follow_up)
 
 
 def _catalog_rollback(statement: StatementInfo, catalog, schema: str, table: str) -> RollbackSuggestion:

@@ -20,6 +20,7 @@ from migrations_app.engines.lint.rollback_sql import TOUCHES_OTHER, UNPARSABLE
 from migrations_app.engines.lint.statement_policy import BY_ID as POLICY_RULES
 from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, RiskAssessmentEngine, RiskFactor
 from migrations_app.engines.risk_floors import apply_floors
+from migrations_app.engines.rollback_catalog import dropped_index_tables
 from migrations_app.engines.statements import AnalysisEnv, SqlSyntaxError, StatementInfo, describe, split_script
 
 CHANGED_KINDS_ALL_OBJECTS = ("DROP_", "TRUNCATE")
@@ -55,6 +56,7 @@ def review_rollbacks(statements: list[StatementInfo], rollbacks: list, env: Anal
             review.findings.append(UNPARSABLE.finding(forward, f"rollback SQL: {exc}"))
             continue
         names = _names(forward.node) | {n for inner in forward.inner for n in _names(inner.node)}
+        names |= dropped_index_tables(forward, facts, env.default_schema)
         for raw in raws:
             stmt = describe(raw, env, len(review.statements))
             review.statements.append(stmt)

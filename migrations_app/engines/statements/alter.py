@@ -54,6 +54,7 @@ def _alter_table(info, body, env):
             info.details["constraint"] = cmd.get("name")
         elif sub == "AT_DropConstraint":
             info.details["constraint"] = cmd.get("name")
+            info.details.setdefault("dropped_constraints", []).append(cmd.get("name"))
         elif sub == "AT_SetRelOptions" or sub == "AT_ResetRelOptions":
             names = [(_one(d)[1].get("defnamespace", "") + "." if _one(d)[1].get("defnamespace") else "")
                      + _one(d)[1].get("defname", "") for d in (definition.get("items", []) if def_type == "List" else [])]

@@ -17,6 +17,7 @@ def _drop(info, body, env):
     info.details.update(cascade=cascade, if_exists=bool(body.get("missing_ok")))
     names = [_strings(_one(o)[1].get("items")) if _one(o)[0] == "List" else _strings([o])
              for o in body.get("objects", [])]
+    info.details["dropped"] = [_dropped_object(remove, o) for o in body.get("objects", [])]
     for parts in names:
         schema = parts[-2] if len(parts) > 1 else None
         name = parts[-1] if parts else "?"
@@ -42,6 +43,31 @@ def _drop(info, body, env):
         (cascade and remove not in ("OBJECT_INDEX",))
     if body.get("concurrent"):
         info.transactional = False
+
+
+def _dropped_object(remove: str, obj: dict) -> dict:
+    """What one dropped object is called: ``schema``, ``name``, ``table`` (triggers, policies,
+    rules) and, for routines, the input argument types as written (None: no argument list)."""
+    kind, body = _one(obj)
+    if kind == "ObjectWithArgs":
+        parts = _strings(body.get("objname"))
+        args = None if body.get("args_unspecified") else [_arg_type(a) for a in body.get("objargs", []) or []]
+        return {"schema": parts[-2] if len(parts) > 1 else None, "name": parts[-1] if parts else "?",
+                "table": None, "args": args}
+    parts = _strings(body.get("items")) if kind == "List" else _strings([obj])
+    if remove in ("OBJECT_POLICY", "OBJECT_RULE", "OBJECT_TRIGGER"):
+        table = parts[:-1]
+        return {"schema": table[-2] if len(table) > 1 else None, "table": table[-1] if table else None,
+                "name": parts[-1] if parts else "?", "args": None}
+    return {"schema": parts[-2] if len(parts) > 1 else None, "name": parts[-1] if parts else "?",
+            "table": None, "args": None}
+
+
+def _arg_type(node: dict) -> dict:
+    tn = _one(node)[1]
+    names = _strings(tn.get("names"))
+    return {"schema": names[-2] if len(names) > 1 else None, "name": names[-1] if names else "?",
+            "array": bool(tn.get("arrayBounds")), "pct_type": bool(tn.get("pct_type"))}
 
 
 def _index(info, body, env):
