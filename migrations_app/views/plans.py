@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from dataflow_site.roles import DBA, MANAGER, readers, role_required, user_roles
 from migrations_app import workflow
 from migrations_app.forms import ChecklistForm, OperationForm, PlanCreateForm, PlanFilterForm, SignOffForm
-from migrations_app.gate import current_analysis, evaluate_gate
+from migrations_app.gate import current_analysis, current_review_version, evaluate_gate
 from migrations_app.models import AnalysisRun, AuditEvent, MigrationPlan, PlanStatus, SignOff
 from migrations_app.plan_report import ReportView, dependency_graph_html, risk_chart_html
 from migrations_app.review_version import review_version
@@ -53,10 +53,13 @@ def awaiting_sign_off(user):
         levels |= {"HIGH", "CRITICAL"}
     if DBA in roles:
         levels |= {"MEDIUM"}
-    signed = SignOff.objects.filter(user=user, voided=False).values_list("plan_id", "sql_hash")
-    plans = plans.filter(risk_level__in=levels).select_related("target", "author")
-    signed_set = set(signed)
-    return [p for p in plans if (p.pk, p.sql_hash) not in signed_set]
+    plans = list(plans.filter(risk_level__in=levels).select_related("target", "author"))
+    # a sign-off of mine counts only while it binds the plan's current review version
+    mine = {}
+    for plan_id, review_hash in SignOff.objects.filter(user=user, voided=False, plan__in=plans).values_list(
+            "plan_id", "review_hash"):
+        mine.setdefault(plan_id, set()).add(review_hash)
+    return [p for p in plans if p.pk not in mine or current_review_version(p) not in mine[p.pk]]
 
 
 @readers

@@ -167,3 +167,14 @@ def test_a_sign_off_row_forged_to_the_current_version_still_does_not_count_for_a
     review = next(r for r in gate.evaluate_gate(plan).requirements if r.key == "dba_review")
     assert not review.met
     assert "target's host, port, database, user or schema changed" in review.detail
+
+
+def test_a_plan_whose_approval_went_stale_is_back_in_the_managers_queue(plan, analysed, manager):
+    from migrations_app.views.plans import awaiting_sign_off
+
+    analysed(plan, "HIGH")
+    assert plan in awaiting_sign_off(manager)
+    workflow.sign_off(plan, manager, "approve", "fine", version=gate.current_review_version(plan))
+    assert plan not in awaiting_sign_off(manager)
+    analysed(plan, "HIGH")  # the approval no longer binds the current version
+    assert plan in awaiting_sign_off(manager)

@@ -32,6 +32,7 @@ ACCESS = {
     "plan_apply_mitigation": (NONE, {D}),
     "execution_start": ({D}, {D}), "execution_detail": (ALL, NONE), "execution_progress": (ALL, NONE),
     "execution_rollback": ({D}, {D}), "execution_stop": ({D, M}, {D, M}),
+    "execution_resume": ({D}, {D}), "execution_rollback_applied": ({D}, {D}),
     "incident_list": (ALL, NONE), "incident_detail": (ALL, NONE), "incident_update": (NONE, {D, M}),
     "alert_list": (ALL, NONE),
     "staging_list": (ALL, NONE), "staging_create": ({D}, {D}), "staging_masking": (ALL, {D}),
