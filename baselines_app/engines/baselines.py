@@ -3,13 +3,18 @@
 Each query runs ``warmup_runs`` times unrecorded, then at least ``min_baseline_queries`` times
 as ``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)``: the server's "Execution Time" is the sample
 (network and client jitter stay out of the comparison), the round trip is kept alongside as
-the client sample. Every run is its own transaction and is rolled back, so UPDATE / INSERT /
+the client sample. When the "after" side of a comparison is measured
+(``remeasure_baselines``), queries whose ratio interval still straddles the threshold get more
+samples, ``min_baseline_queries`` at a time, up to ``max_baseline_queries`` (default four times
+the minimum): sequential sampling, so a clear result costs ten runs and only a borderline one
+costs more. Every run is its own transaction and is rolled back, so UPDATE / INSERT /
 DELETE leave no trace (sequence values aside). Production is measured read-only: write
 queries are refused before anything runs, and the session is READ ONLY as well.
 
 The config is duck-typed (``StagingEnvironmentConfig`` or anything with the same fields):
 ``baseline_query_timeout_seconds``, ``performance_degradation_threshold``,
-``min_baseline_queries``, ``performance_baselines_enabled``.
+``min_baseline_queries``, ``performance_baselines_enabled`` and, optionally,
+``max_baseline_queries``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from migrations_app.engines.connections import TargetConnection
 
 from . import statistics
 from .comparison import (PerformanceDegradation, PerformanceValidation, QueryComparison,  # noqa: F401  (public API)
-                         detect_performance_degradation, validate_performance)
+                         detect_performance_degradation, undecided_queries, validate_performance)
 from .plans import most_common_shape, plan_buffers, plan_shape
 from .query_sets import ALL_TYPES, WRITE_TYPES, BaselineCatalogError, QuerySpec, build_table_queries, list_tables
 from .top_statements import top_statement_specs
@@ -43,6 +48,7 @@ DEFAULT_TIMEOUT_SECONDS = 30
 DEFAULT_MIN_QUERIES = 5
 DEFAULT_SEED = 20250101
 KEYS_PER_QUERY = 10
+SEQUENTIAL_LIMIT_FACTOR = 4  # max_baseline_queries defaults to this many times min_baseline_queries
 
 Progress = Callable[[int, int, str], None]
 
@@ -249,10 +255,11 @@ class _QueryRun:
 
 
 def measure_queries(connection, specs: list[QuerySpec], config=None, *, production: bool = False, warmup_runs: int = 2,
-                    progress: Progress | None = None) -> list[PerformanceBaseline]:
+                    progress: Progress | None = None, compare_with: list | None = None) -> list[PerformanceBaseline]:
     """Time the given queries (generated or replayed). ``connection``: TargetConnection or open psycopg connection.
 
-    ``progress(done_rounds, total_rounds, label)`` is called between rounds."""
+    ``progress(done_rounds, total_rounds, label)`` is called between rounds. With ``compare_with``
+    (the "before" baselines), queries whose comparison is still undecided get more samples."""
     if production:
         _refuse_writes_on_production({s.query_type for s in specs if not s.skip_reason})
     runs = max(1, int(_setting(config, "min_baseline_queries", DEFAULT_MIN_QUERIES)))
@@ -266,9 +273,31 @@ def measure_queries(connection, specs: list[QuerySpec], config=None, *, producti
             for state in states:
                 if not state.finished:
                     state.step(conn)
+        if compare_with is not None:
+            _sample_while_undecided(conn, states, compare_with, config, runs, progress)
         if progress:
             progress(rounds, rounds, "done")
     return [state.result() for state in states]
+
+
+def _sample_while_undecided(conn, states: list[_QueryRun], before: list, config, runs: int,
+                            progress: Progress | None) -> None:
+    """More rounds of the queries whose ratio interval straddles the threshold, ``runs`` at a time,
+    until every interval is on one side or ``max_baseline_queries`` samples are reached."""
+    limit = max(runs, int(_setting(config, "max_baseline_queries", SEQUENTIAL_LIMIT_FACTOR * runs)))
+    by_id = {state.spec.query_id: state for state in states}
+    while True:
+        undecided = undecided_queries(before, [state.result() for state in states], config)
+        pending = [by_id[qid] for qid in sorted(undecided)
+                   if qid in by_id and not by_id[qid].finished and len(by_id[qid].samples) < limit]
+        if not pending:
+            return
+        if progress:
+            progress(0, runs, f"{len(pending)} undecided {'query' if len(pending) == 1 else 'queries'}: more samples")
+        for _ in range(runs):
+            for state in pending:
+                if not state.finished and len(state.samples) < limit:
+                    state.step(conn)
 
 
 def _check_enabled(config) -> None:
@@ -301,13 +330,16 @@ def measure_performance_baselines(connection, tables_filter=None, query_types=AL
 
 
 def remeasure_baselines(connection, baselines: list[PerformanceBaseline], config=None, *, production: bool = False,
-                        warmup_runs: int = 2, progress: Progress | None = None) -> list[PerformanceBaseline]:
-    """Replay earlier baselines' exact queries and keys (the "after" side of a comparison)."""
+                        warmup_runs: int = 2, progress: Progress | None = None,
+                        sequential: bool = True) -> list[PerformanceBaseline]:
+    """Replay earlier baselines' exact queries and keys (the "after" side of a comparison);
+    ``sequential``: more samples of the queries whose comparison with ``baselines`` is undecided."""
     _check_enabled(config)
     specs = [QuerySpec(b.query_id, b.query_type, b.table_name, b.schema, b.query_label, b.sql, list(b.params), b.source,
                        b.skip_reason if b.status == "skipped" else "")
              for b in baselines]
-    return measure_queries(connection, specs, config, production=production, warmup_runs=warmup_runs, progress=progress)
+    return measure_queries(connection, specs, config, production=production, warmup_runs=warmup_runs, progress=progress,
+                           compare_with=baselines if sequential else None)
 
 
 class PerformanceBaselineEngine:

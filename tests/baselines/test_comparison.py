@@ -5,6 +5,7 @@ import json
 import pytest
 
 from baselines_app.engines.baselines import PerformanceBaseline, PerformanceValidation, detect_performance_degradation, validate_performance
+from baselines_app.engines.comparison import undecided_queries
 from baselines_app.engines.plans import describe_plan_change
 
 from .conftest import BaselineConfig
@@ -119,3 +120,26 @@ def test_validation_and_baselines_survive_a_json_round_trip():
     stored = [json.loads(json.dumps(b.to_dict())) for b in before]
     assert PerformanceBaseline.from_dict(stored[0]) == before[0]
     assert validate_performance(stored, after, BaselineConfig(), 1.5).validation_status == "DEGRADATION_DETECTED"
+
+
+# Ten server timings of one query measured twice on an idle copy (ms): the jitter of a real A/A pair.
+NOISY_BEFORE = [2.31, 2.26, 2.52, 2.25, 2.40, 2.89, 2.48, 2.38, 2.27, 2.33]
+NOISY_AGAIN = [2.39, 2.48, 2.25, 2.61, 2.66, 2.28, 2.60, 2.30, 2.95, 2.42]
+
+
+def test_a_two_fold_slowdown_of_noisy_timings_is_detected_at_threshold_one_and_a_half():
+    result = validate_performance([baseline(NOISY_BEFORE)], [baseline([2 * v for v in NOISY_AGAIN])], BaselineConfig(), 1.5)
+    assert result.validation_status == "DEGRADATION_DETECTED"
+    assert result.comparisons[0].ratio_ci_low > 1.5
+    same = validate_performance([baseline(NOISY_BEFORE)], [baseline(NOISY_AGAIN)], BaselineConfig(), 1.5)
+    assert same.validation_status == "PASS"
+    assert same.comparisons[0].ratio_ci_high < 1.5
+
+
+def test_only_a_query_whose_ratio_interval_straddles_the_threshold_is_undecided():
+    borderline = baseline([1.5 * v for v in NOISY_AGAIN], variant="borderline")
+    clear = baseline([3 * v for v in NOISY_AGAIN], variant="clear")
+    tiny = baseline([v / 100 * 1.5 for v in NOISY_AGAIN], variant="tiny")  # below the noise floor either way
+    before = [baseline(NOISY_BEFORE, variant="borderline"), baseline(NOISY_BEFORE, variant="clear"),
+              baseline([v / 100 for v in NOISY_BEFORE], variant="tiny")]
+    assert undecided_queries(before, [borderline, clear, tiny], BaselineConfig(), 1.5) == {"SELECT:public.orders:borderline"}

@@ -153,3 +153,18 @@ def test_progress_is_reported_round_by_round(shop, config):
                                   progress=lambda done, total, label: seen.append((done, total, label)))
     assert seen[0] == (0, 12, "warm-up")
     assert seen[-1] == (12, 12, "done")
+
+
+def test_a_query_whose_comparison_is_undecided_gets_more_samples_and_the_others_do_not(shop, config):
+    measured = _by_id(measure_performance_baselines(shop, tables_filter=["orders"], query_types=["SELECT"], config=config,
+                                                    include_top_queries=False))
+    count = measured["SELECT:public.orders:count"]
+    # A baseline 1.5x faster than the query really is, and spread over +-30%: its ratio
+    # interval is wide around the threshold.
+    count.samples = [count.median_ms / 1.5 * (0.7 + 0.6 * i / 9) for i in range(10)]
+    after = _by_id(remeasure_baselines(shop, list(measured.values()), config))
+    assert len(after["SELECT:public.orders:count"].samples) > config.min_baseline_queries
+    assert len(after["SELECT:public.orders:count"].samples) <= 4 * config.min_baseline_queries
+    assert len(after["SELECT:public.orders:pk"].samples) == config.min_baseline_queries
+    fixed = _by_id(remeasure_baselines(shop, list(measured.values()), config, sequential=False))
+    assert len(fixed["SELECT:public.orders:count"].samples) == config.min_baseline_queries

@@ -58,3 +58,25 @@ def test_bootstrap_interval_of_the_ratio_covers_the_true_ratio_and_is_repeatable
     low, high = st.bootstrap_ratio_ci(before, after, seed=3)
     assert low <= 2.0 <= high
     assert (low, high) == st.bootstrap_ratio_ci(before, after, seed=3)
+
+
+def test_ratio_interval_covers_the_true_ratio_and_agrees_with_the_mann_whitney_test():
+    before = [1.0, 1.1, 0.9, 1.05, 0.95, 1.02, 0.98, 1.01, 0.99, 1.03]
+    after = [2 * v for v in reversed(before)]
+    interval = st.ratio_interval(before, after)
+    assert interval.low < 2.0 < interval.high
+    assert interval.estimate == pytest.approx(2.0)
+    # Just below the interval, "after is slower than r x before" is significant at 2.5%; just inside, it is not.
+    below, inside = interval.low * 0.999, interval.low * 1.001
+    assert st.mann_whitney_u(after, [v * below for v in before], "greater").p_value < 0.025
+    assert st.mann_whitney_u(after, [v * inside for v in before], "greater").p_value > 0.025
+
+
+def test_ratio_interval_narrows_as_samples_are_added():
+    before = [1.0 + ((i * 7) % 10) / 20 for i in range(10)]
+    after10 = [1.6 * (1.0 + ((i * 3) % 10) / 20) for i in range(10)]
+    after40 = [1.6 * (1.0 + ((i * 3) % 10) / 20) for i in range(40)]
+    narrow, wide = st.ratio_interval(before, after40), st.ratio_interval(before, after10)
+    assert narrow.high - narrow.low < wide.high - wide.low
+    with pytest.raises(ValueError):
+        st.ratio_interval([], after10)
