@@ -1,16 +1,24 @@
-"""Performance baseline benchmark: false alarms, detection, and the time of a full baseline.
+"""Performance baseline benchmark: A/A false alarms and detection of 1.5x-3x slowdowns at threshold 1.5.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_baselines.py
 
 Creates ``dfbench_bl_<random>`` from the demo_shop schema and data (migrations_app/demo), then:
 
 * full baseline: every table of ``public`` and ``billing``, all four query types, timed;
-* A/A: ``--runs + 1`` measurements of ``public`` (all query types) on the unchanged database;
-  each consecutive pair is compared at threshold 1.5; a false alarm is a comparison whose
-  status is DEGRADATION_DETECTED;
+* A/A, the app's own path: ``--runs + 1`` measurements of ``public`` (all query types) on the
+  unchanged database, each re-measured with ``remeasure_baselines`` (sequential sampling on)
+  and compared with the previous at threshold 1.5; a false alarm is a comparison whose status
+  is DEGRADATION_DETECTED;
+* slowdowns of 1.5x, 2x, 2.5x, 3x, scaled from real A/A pairs: ``--runs + 1`` measurements
+  with ``max_baseline_queries`` samples per query; each consecutive pair is one "before" (its
+  first ``min_baseline_queries`` samples) and one "after" whose samples of ONE query are
+  multiplied by the slowdown. The engine's sequential rule is replayed over the after samples
+  (``undecided_queries`` decides who gets the next ten, in the order they were measured) and
+  ``validate_performance`` judges. Detected = that query is DEGRADED. Every query whose
+  baseline median is at least noise floor / 0.5 (so that even a 1.5x slowdown of it exceeds
+  the 0.05 ms noise floor) is a trial in every pair; faster queries pass by design;
 * index dropped: ``--runs`` times, measure ``public`` (SELECT), drop ``orders_customer_idx``,
-  replay the same queries, compare at 1.5 (detected = DEGRADATION_DETECTED naming
-  "SELECT orders by customer_id"), recreate the index.
+  replay the same queries, compare at 1.5, recreate the index.
 
 Only the server of DATABASE_URL is used; the benchmark database is dropped at the end.
 """
@@ -33,17 +41,21 @@ from psycopg import sql  # noqa: E402
 
 from baselines_app.engines.baselines import (measure_performance_baselines, remeasure_baselines,  # noqa: E402
                                              validate_performance)
+from baselines_app.engines.comparison import NOISE_FLOOR_MS, undecided_queries  # noqa: E402
 from migrations_app.engines.connections import TargetConnection  # noqa: E402
 
 DEMO = ROOT / "migrations_app" / "demo"
+THRESHOLD = 1.5
+SLOWDOWNS = (1.5, 2.0, 2.5, 3.0)
 
 
 @dataclasses.dataclass
 class Config:
     performance_baselines_enabled: bool = True
     baseline_query_timeout_seconds: float = 30
-    performance_degradation_threshold: float = 1.5
+    performance_degradation_threshold: float = THRESHOLD
     min_baseline_queries: int = 10
+    max_baseline_queries: int = 40
 
 
 def main() -> None:
@@ -75,36 +87,95 @@ def run(target: TargetConnection, runs: int) -> None:
     full = []
     for schema in ("public", "billing"):
         full += measure_performance_baselines(target, schema=schema, config=config)
-    elapsed = time.perf_counter() - started
-    measured = sum(b.status == "measured" for b in full)
     print(f"full baseline (public + billing, 4 query types, {config.min_baseline_queries} timed runs + 2 warm-up): "
-          f"{elapsed:.1f} s, {len(full)} queries, {measured} measured, "
+          f"{time.perf_counter() - started:.1f} s, {len(full)} queries, {sum(b.status == 'measured' for b in full)} measured, "
           f"{sum(b.status == 'skipped' for b in full)} skipped")
+    false_alarms = a_a(target, config, runs)
+    rates = slowdowns(target, config, runs)
+    print(f"threshold {THRESHOLD}: A/A false alarms {false_alarms}/{runs} ({100 * false_alarms / runs:.0f}%); detected "
+          + ", ".join(f"{k:g}x {hits}/{trials} ({100 * hits / trials:.0f}%)" for k, (hits, trials) in rates.items()))
+    index_dropped(target, config, runs)
 
+
+def a_a(target: TargetConnection, config: Config, runs: int) -> int:
     started = time.perf_counter()
     previous = measure_performance_baselines(target, schema="public", config=config)
-    alarms, noisy_queries, factors = 0, {}, []
+    alarms, noisy, factors, extended = 0, {}, [], []
     for _ in range(runs):
         current = remeasure_baselines(target, previous, config)
-        validation = validate_performance(previous, current, config, threshold_multiplier=1.5)
+        validation = validate_performance(previous, current, config, threshold_multiplier=THRESHOLD)
         factors.append(validation.environment_factor)
+        extended.append(sum(len(b.samples) > config.min_baseline_queries for b in current))
         if validation.validation_status == "DEGRADATION_DETECTED":
             alarms += 1
             for d in validation.degradations:
-                noisy_queries[d.query_label] = noisy_queries.get(d.query_label, 0) + 1
+                noisy[d.query_label] = noisy.get(d.query_label, 0) + 1
         elif validation.validation_status != "PASS":
             print(f"  A/A comparison ended {validation.validation_status}: "
                   f"{[(c.query_label, c.reason) for c in validation.comparisons if c.status not in ('PASS', 'NOT_COMPARED')]}")
         previous = current
     compared = sum(c.status == "PASS" for c in validation.comparisons)
-    print(f"A/A: {alarms}/{runs} comparisons raised a false alarm ({100 * alarms / runs:.0f}%), {compared} queries each, "
-          f"environment factor median {statistics.median(factors):.2f} max {max(factors):.2f}, "
-          f"{time.perf_counter() - started:.1f} s")
-    for label, count in sorted(noisy_queries.items(), key=lambda item: -item[1]):
+    print(f"A/A (remeasure_baselines, sequential): {alarms}/{runs} comparisons raised a false alarm "
+          f"({100 * alarms / runs:.0f}%), {compared} queries each, {statistics.mean(extended):.1f} queries per comparison "
+          f"sampled beyond {config.min_baseline_queries}, environment factor median {statistics.median(factors):.2f} "
+          f"max {max(factors):.2f}, {time.perf_counter() - started:.1f} s")
+    for label, count in sorted(noisy.items(), key=lambda item: -item[1]):
         print(f"  false alarm on {label}: {count}x")
+    return alarms
 
+
+def slowdowns(target: TargetConnection, config: Config, runs: int) -> dict[float, tuple[int, int]]:
     started = time.perf_counter()
-    detected, ratios = 0, []
+    long = dataclasses.replace(config, min_baseline_queries=config.max_baseline_queries)
+    measurements = [measure_performance_baselines(target, schema="public", config=long)]
+    for _ in range(runs):
+        measurements.append(remeasure_baselines(target, measurements[-1], long, sequential=False))
+    measured_in = time.perf_counter() - started
+    rates, misses = {}, []
+    for k in SLOWDOWNS:
+        hits = trials = 0
+        for before_full, after_full in zip(measurements, measurements[1:]):
+            before = [dataclasses.replace(b, samples=b.samples[:config.min_baseline_queries]) for b in before_full]
+            eligible = [b.query_id for b in before if b.status == "measured" and b.samples
+                        and statistics.median(b.samples) * (SLOWDOWNS[0] - 1) >= NOISE_FLOOR_MS]
+            for query_id in eligible:
+                validation = replay_sequential(before, after_full, config, query_id, k)
+                hit = next(c for c in validation.comparisons if c.query_id == query_id)
+                trials += 1
+                hits += hit.status == "DEGRADED"
+                if hit.status != "DEGRADED" and k >= 2:
+                    misses.append(f"{k:g}x {hit.query_label}: {hit.reason or hit.status} "
+                                  f"(interval {hit.ratio_ci_low:.2f}-{hit.ratio_ci_high:.2f}, {hit.after_samples} samples)")
+        rates[k] = (hits, trials)
+        print(f"slowdown {k:g}x (one query scaled in a real A/A pair): detected {hits}/{trials} ({100 * hits / trials:.0f}%)")
+    print(f"  {len(eligible)} queries eligible per pair; {runs + 1} measurements of "
+          f"{config.max_baseline_queries} samples in {measured_in:.1f} s")
+    for miss in misses:
+        print(f"  missed {miss}")
+    return rates
+
+
+def replay_sequential(before, after_full, config: Config, query_id: str, k: float):
+    """The engine's sequential rule over samples already measured: start with the first ten of
+    every query, give the next ten to each query whose interval still straddles the threshold."""
+    taken = {b.query_id: config.min_baseline_queries for b in after_full}
+
+    def after_now():
+        return [dataclasses.replace(b, samples=[v * (k if b.query_id == query_id else 1.0)
+                                                for v in b.samples[:taken[b.query_id]]]) for b in after_full]
+
+    while True:
+        pending = [q for q in undecided_queries(before, after_now(), config, THRESHOLD)
+                   if taken[q] < config.max_baseline_queries]
+        if not pending:
+            return validate_performance(before, after_now(), config, threshold_multiplier=THRESHOLD)
+        for q in pending:
+            taken[q] += config.min_baseline_queries
+
+
+def index_dropped(target: TargetConnection, config: Config, runs: int) -> None:
+    started = time.perf_counter()
+    detected, ratios, hit = 0, [], []
     for _ in range(runs):
         before = measure_performance_baselines(target, schema="public", query_types=["SELECT"], config=config)
         with target.connect(autocommit=True) as conn:
@@ -114,15 +185,15 @@ def run(target: TargetConnection, runs: int) -> None:
         finally:
             with target.connect(autocommit=True) as conn:
                 conn.execute("CREATE INDEX orders_customer_idx ON public.orders (customer_id)")
-        validation = validate_performance(before, after, config, threshold_multiplier=1.5)
+        validation = validate_performance(before, after, config, threshold_multiplier=THRESHOLD)
         hit = [d for d in validation.degradations if d.query_id == "SELECT:public.orders:eq:customer_id"]
         if validation.validation_status == "DEGRADATION_DETECTED" and hit:
             detected += 1
             ratios.append(hit[0].performance_ratio)
     print(f"index dropped: detected {detected}/{runs} ({100 * detected / runs:.0f}%), "
           f"ratio median {statistics.median(ratios) if ratios else float('nan'):.1f}x, {time.perf_counter() - started:.1f} s")
-    if ratios:
-        print(f"  plan change: {hit[0].plan_change if hit else '-'}")
+    if hit:
+        print(f"  plan change: {hit[0].plan_change}")
 
 
 if __name__ == "__main__":
