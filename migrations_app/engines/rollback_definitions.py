@@ -145,6 +145,7 @@ def _constraints(statement, requests, founds, schema, thresholds) -> DropRollbac
             if statement.details.get("cascade"):
                 follow.append(("foreign keys dropped by CASCADE",
                                f"ALTER TABLE {fk['table']} ADD CONSTRAINT {ident(fk['name'])} {fk['definition']}"))
+                follow += _comment("CONSTRAINT", f"{ident(fk['name'])} ON {fk['table']}", fk["comment"])
             else:
                 notes.append(f"foreign key {ident(fk['name'])} on {fk['table']} references it, so PostgreSQL refuses "
                              "this drop without CASCADE")

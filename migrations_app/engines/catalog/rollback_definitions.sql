@@ -72,7 +72,8 @@ found AS (
                'referencing', COALESCE((
                    SELECT json_agg(json_build_object(
                               'table', quote_ident(fn.nspname) || '.' || quote_ident(ft.relname),
-                              'name', fk.conname, 'definition', pg_get_constraintdef(fk.oid))
+                              'name', fk.conname, 'definition', pg_get_constraintdef(fk.oid),
+                              'comment', obj_description(fk.oid, 'pg_constraint'))
                           ORDER BY fn.nspname, ft.relname, fk.conname)
                    FROM pg_constraint fk
                    JOIN pg_class ft ON ft.oid = fk.conrelid
@@ -92,8 +93,9 @@ found AS (
                'view', quote_ident(n.nspname) || '.' || quote_ident(c.relname),
                'definition', pg_get_viewdef(c.oid),
                'options', COALESCE((SELECT json_agg(json_build_object('name', o.option_name, 'value', o.option_value)
-                                                    ORDER BY o.option_name)
-                                    FROM pg_options_to_table(c.reloptions) o), '[]'::json),
+                                                    ORDER BY o.position)
+                                    FROM pg_options_to_table(c.reloptions) WITH ORDINALITY
+                                         AS o(option_name, option_value, position)), '[]'::json),
                'populated', c.relispopulated,
                'tablespace', quote_ident(ts.spcname),
                'comment', obj_description(c.oid, 'pg_class'),
