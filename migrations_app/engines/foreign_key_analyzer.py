@@ -190,7 +190,11 @@ class ForeignKeyAnalyzer:
             if affected:
                 notes.append("both sides of a foreign key must keep comparable types: change them together")
         else:
-            cascade_relations = _reach(edges, me)
+            if op is FKOperationType.TRUNCATE_TABLE:
+                cascade_relations = _reach(edges, me)  # TRUNCATE ... CASCADE empties them transitively
+            else:
+                # DROP ... CASCADE drops only the keys that reference what goes: their tables, no further
+                cascade_relations = sorted({(fk.source_schema, fk.source_table) for fk in from_others})
             cascade = [f"{s}.{t}" for s, t in cascade_relations]
             level = ImpactLevel.CRITICAL if from_others else (ImpactLevel.MEDIUM if affected else ImpactLevel.LOW)
             blocking = bool(from_others)
