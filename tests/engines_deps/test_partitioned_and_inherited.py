@@ -78,6 +78,11 @@ def test_the_demo_page_views_table_analyses_for_drop_and_rename(demo):
     assert partitions == {"page_views_2026_q3", "page_views_2026_q4"}
     rename = TableRenameAnalyzer(demo).analyze_table_rename("page_views", "page_hits")
     assert {o.object_name for o in rename.schema_objects} >= partitions
+    from migrations_app.engines.plan_analysis import analyze_plan
+
+    for plan_sql in ("DROP TABLE public.page_views;", "ALTER TABLE public.page_views RENAME TO page_hits;"):
+        analysed = analyze_plan(plan_sql, demo)
+        assert not analysed.errors and (analysed.dependencies or analysed.rename_impact)
 
 
 def _lint(tmp_path, sql, *args):

@@ -46,6 +46,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  [{obj.impact_level.value:<13}] {obj.object_type.value:<17} {obj.schema}.{obj.object_name} "
                               f"({flag})")
             self.stdout.write(f"      {obj.reason}")
-        for note in report.notes:
+        for note in report.notes + plan.notes:
             self.stdout.write(f"note: {note}")
         self.stdout.write("\n-- plan\n" + plan.sql + "\n\n-- rollback\n" + plan.rollback_sql)
