@@ -15,6 +15,7 @@ RULE = Rule(
 
 KINDS = {"DROP_COLUMN", "ALTER_TYPE", "RENAME_COLUMN", "DROP_TABLE"}
 IGNORED_IMPACTS = {"INFORMATIONAL", "LOW"}
+RENAME_BREAKS = {"FUNCTION", "PROCEDURE", "INHERITED_FROM"}
 
 
 @RULE.check
@@ -28,6 +29,11 @@ def check(stmt, ctx):
         if report is None:
             continue
         deps = [d for d in report.dependencies if d.impact.value not in IGNORED_IMPACTS]
+        if stmt.kind == "RENAME_COLUMN":
+            # objects bound by OID and column number follow a rename; what breaks is what names
+            # the column as text, and PostgreSQL refuses to rename an inherited column
+            deps = [d for d in deps if d.type.value in RENAME_BREAKS
+                    and (d.type.value == "INHERITED_FROM" or d.line is not None or d.extra.get("parse_error"))]
         if not deps:
             continue
         names = [f"{d.type.value.lower().replace('_', ' ')} {d.schema}.{d.name}" for d in deps]
