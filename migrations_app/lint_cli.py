@@ -11,7 +11,9 @@ or the database cannot be read, 3 when a statement (or its rollback) is refused 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import sys
 from typing import Callable
 
@@ -152,5 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     return run(options, env_int("DATAFLOW_MAX_SCRIPT_BYTES", DEFAULT_MAX_SCRIPT_BYTES), write(sys.stdout), write(sys.stderr))
 
 
+def _exit_now(code: int) -> None:
+    """Leave without tearing down the parse trees one object at a time (seconds for a large
+    plan, after the report is already written): nothing is left to flush but the two streams."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    # A one-shot process whose objects all live until it exits: the collector only re-walks
+    # every parse tree (2 s of a 15,000-statement run) and frees nothing (same peak RSS).
+    gc.disable()
+    _exit_now(main())
