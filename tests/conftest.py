@@ -68,6 +68,15 @@ def fixture_sql():
     return read
 
 
+@pytest.fixture
+def analysed(db):
+    """``analysed(plan, "HIGH")``: a finished analysis of the plan's current SQL at that level,
+    through the workflow (tests/factories.py ``analyse``); returns the plan, refreshed."""
+    from tests.factories import analyse
+
+    return analyse
+
+
 # Personas -----------------------------------------------------------------------------
 
 def _persona(django_user_model, username: str, group: str | None):

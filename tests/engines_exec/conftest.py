@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 
 from migrations_app.engines.concurrent_access_manager import AtomicMigrationExecutor, MigrationLockManager
+from tests.shop import shop_sql
 
-SHOP_SQL = """
-CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, legacy_status varchar(20));
-INSERT INTO customers VALUES (1, 'ann', 'a'), (2, 'bob', 'b'), (3, 'cy', NULL), (4, 'di', 'd'), (5, 'ed', 'e');
-CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer REFERENCES customers(id), total numeric(10,2));
-INSERT INTO orders VALUES (10, 1, 5.00), (11, 1, 7.50), (12, 2, 1.25);
-CREATE INDEX orders_customer_idx ON orders (customer_id);
-CREATE VIEW customer_totals AS SELECT c.id, sum(o.total) AS total FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY c.id;
-CREATE SCHEMA billing;
-CREATE TABLE billing.invoices (id integer PRIMARY KEY, amount numeric(10,2));
-"""
+# Five customers, their orders, and what depends on them (an index, a view, a second schema).
+SHOP_SQL = shop_sql("rows", "reporting") + "INSERT INTO customers VALUES (4, 'di', 'd'), (5, 'ed', 'e');\n"
 
 
 @pytest.fixture

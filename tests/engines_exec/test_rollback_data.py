@@ -7,12 +7,12 @@ import json
 
 from migrations_app.engines.concurrent_access_manager import MigrationOperation, RollbackPlan
 from migrations_app.engines.schema_digest import schema_digest
+from tests.shop import shop_sql
 
-LOYALTY_SQL = """
-CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, legacy_status text, tier text);
+LOYALTY_SQL = shop_sql() + """
+ALTER TABLE customers ADD COLUMN tier text;
 INSERT INTO customers SELECT g, 'c' || g, CASE WHEN g % 3 = 0 THEN 'bronze' ELSE 'gold' END, 'basic'
 FROM generate_series(1, 3000) AS g;
-CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer REFERENCES customers(id), total numeric(10,2));
 INSERT INTO orders SELECT g, 1 + g % 3000, g / 100.0 FROM generate_series(1, 500) AS g;
 CREATE TABLE order_lines (id integer PRIMARY KEY, order_id integer REFERENCES orders(id), qty integer);
 INSERT INTO order_lines SELECT g, 1 + g % 500, g % 7 FROM generate_series(1, 900) AS g;

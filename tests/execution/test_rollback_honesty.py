@@ -9,9 +9,9 @@ from migrations_app import execution as runner
 from migrations_app.models import AnalysisRun, Execution, Incident, PlanStatus, TargetDatabase
 from migrations_app.gate import evaluate_gate
 from tests.factories import TargetDatabaseFactory
+from tests.shop import shop_sql
 
-LOYALTY_SQL = """
-CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, legacy_status text);
+LOYALTY_SQL = shop_sql() + """
 INSERT INTO customers SELECT g, 'c' || g, CASE WHEN g <= 2381 THEN 'bronze' ELSE 'gold' END
 FROM generate_series(1, 4000) AS g;
 """
@@ -21,9 +21,7 @@ BRONZE = "UPDATE customers SET legacy_status = 'silver' WHERE legacy_status = 'b
 @pytest.fixture
 def loyalty(target_db, db):
     def make(**fields):
-        conn = target_db(LOYALTY_SQL)
-        return TargetDatabaseFactory(host=conn.host, port=conn.port, dbname=conn.dbname, user=conn.user,
-                                     password=conn.password or "", **fields)
+        return TargetDatabaseFactory.for_connection(target_db(LOYALTY_SQL), **fields)
     return make
 
 

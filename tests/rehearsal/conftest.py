@@ -7,6 +7,7 @@ import pytest
 
 from staging_app.engines.registry import InMemoryRegistry
 from staging_app.engines.staging_environment_manager import StagingEnvironmentConfig, StagingEnvironmentManager
+from tests.factories import MigrationPlanFactory, TargetDatabaseFactory
 from tests.staging.conftest import drop_leftover_copies
 
 SOURCE_SQL = """
@@ -45,8 +46,6 @@ def staging_copy(source_db):
 
 # App-level fixtures ---------------------------------------------------------------------------
 
-from tests.plans.conftest import analysed  # noqa: E402,F401  (re-exported fixture)
-
 SHOP_OPS = [
     {"type": "ADD_COLUMN", "schema_name": "shop", "table": "orders", "column": "note",
      "sql": "ALTER TABLE shop.orders ADD COLUMN note text", "rollback_sql": "ALTER TABLE shop.orders DROP COLUMN note",
@@ -56,11 +55,9 @@ SHOP_OPS = [
 
 @pytest.fixture
 def shop_target(db, source_db):
-    from migrations_app.models import TargetDatabase
     from staging_app.models import StagingEnvironment
 
-    target = TargetDatabase.objects.create(name="shop", host=source_db.host, port=source_db.port,
-                                           dbname=source_db.dbname, user=source_db.user)
+    target = TargetDatabaseFactory.for_connection(source_db, name="shop")
     yield target
     drop_leftover_copies(StagingEnvironment.objects.values_list("staging_id", flat=True))
 
@@ -88,7 +85,5 @@ def second_copy(shop_target):
 
 @pytest.fixture
 def shop_plan(dba, shop_target):
-    from migrations_app import workflow
-
-    return workflow.create_plan(dba, target=shop_target, title="Add a note to orders", schema="shop",
+    return MigrationPlanFactory(author=dba, target=shop_target, title="Add a note to orders", schema="shop",
                                 operations=SHOP_OPS)
