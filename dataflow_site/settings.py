@@ -98,6 +98,7 @@ TEMPLATES = [
                 "dataflow_site.roles.roles_context",
                 "dataflow_site.navigation.navigation",
                 "migrations_app.context_processors.running_migrations",
+                "migrations_app.context_processors.may",
             ],
         },
     },

@@ -28,11 +28,9 @@ import time
 from contextlib import ExitStack
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from dataflow_site.roles import DBA, MANAGER, user_roles
 from migrations_app.engines.catalog import query
 from migrations_app.engines.concurrent_access_manager import (
     AtomicMigrationExecutor,
@@ -46,6 +44,7 @@ from migrations_app.execution_progress import ProgressRecorder
 from migrations_app.gate import evaluate_gate, executable
 from migrations_app.incidents import open_incident, queue_alert
 from migrations_app.models import AuditEvent, Execution, Incident, MigrationPlan, PlanStatus, Severity
+from migrations_app.permissions import can_emergency_stop, can_execute, can_roll_back, require
 from migrations_app.workflow import WorkflowError, transition
 
 S = Execution.Status
@@ -59,18 +58,15 @@ def start_execution(plan: MigrationPlan, user, *, typed_confirmation: str | None
     A plan that changes data on a production target needs the target's name typed exactly."""
     from migrations_app.data_backup import typed_confirmation_required
 
-    if DBA not in user_roles(user):
-        raise PermissionDenied("only DBAs execute plans")
     with transaction.atomic():
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
+        require(can_execute(user, locked))
         ok, reason = executable(locked)
         if not ok:
             raise WorkflowError(f"cannot execute: {reason}")
         if typed_confirmation_required(locked) and (typed_confirmation or "").strip() != locked.target.name:
             raise WorkflowError(f"this plan changes data on the production target {locked.target.name}: "
                                 "type the target's name exactly to confirm")
-        if locked.executions.filter(status__in=Execution.ACTIVE).exists():
-            raise WorkflowError("an execution of this plan is already queued or running")
         execution = Execution.objects.create(plan=locked, user=user, sql_hash=locked.sql_hash,
                                              progress={"done": 0, "total": locked.operations.count()})
         AuditEvent.record(user, "execution.queued", execution, data={
@@ -81,15 +77,11 @@ def start_execution(plan: MigrationPlan, user, *, typed_confirmation: str | None
 
 def request_rollback(execution: Execution, user) -> Execution:
     """"Roll back" a succeeded execution with the rollback plan stored from its run."""
-    if DBA not in user_roles(user):
-        raise PermissionDenied("only DBAs roll back plans")
     with transaction.atomic():
         plan = MigrationPlan.objects.select_for_update().get(pk=execution.plan_id)
         execution.refresh_from_db()
-        if execution.kind != Execution.Kind.MIGRATION or execution.status != S.SUCCEEDED:
-            raise WorkflowError("only a succeeded migration is rolled back")
-        if plan.status != PlanStatus.SUCCEEDED:
-            raise WorkflowError(f"the plan is {plan.get_status_display().lower()}, not succeeded")
+        execution.plan = plan  # the locked row, read after the lock
+        require(can_roll_back(user, execution))
         if not execution.rollback_plan:
             raise WorkflowError("this execution stored no rollback plan")
         if plan.executions.filter(status__in=Execution.ACTIVE).exists():
@@ -369,8 +361,7 @@ def rollback_verdict(schema_verified: bool | None, data_verification: dict | Non
 def emergency_stop(execution: Execution, user) -> dict:
     """Cancel the executing backend (its transaction rolls back). The task then ends the plan
     FAILED with an incident; statements not started yet never run (the recorder sees the flag)."""
-    if not user_roles(user) & {DBA, MANAGER}:
-        raise PermissionDenied("only DBAs and managers stop migrations")
+    require(can_emergency_stop(user))  # who; the state is the compare-and-set below
     now = timezone.now()
     if Execution.objects.filter(pk=execution.pk, status=S.QUEUED).update(
             status=S.FAILED, stop_requested_at=now, stop_requested_by=user, finished_at=now,

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from dataflow_site.roles import DBA, user_roles
 from migrations_app.engines.concurrent_access_manager import RollbackPlan
 from migrations_app.engines.rollback_plans import build_rollback_plan
 from migrations_app.execution import _queue, plan_operations, resumable_gate
 from migrations_app.execution_reconcile import Outcome, migration_outcome, read_target_record, resume_point
 from migrations_app.models import AuditEvent, Execution, MigrationPlan, PlanStatus
+from migrations_app.permissions import can_resume, can_roll_back_applied, require
 from migrations_app.workflow import WorkflowError
 
 S = Execution.Status
@@ -96,8 +95,8 @@ def first_run(execution: Execution) -> Execution:
 
 
 def request_resume(execution: Execution, user) -> Execution:
-    if DBA not in user_roles(user):
-        raise PermissionDenied("only DBAs resume plans")
+    execution.refresh_from_db()  # the caller's copy may predate the run's end
+    require(can_resume(user, execution))
     recovery = assess(execution)  # the target is read before any row is locked
     if recovery.problem:
         raise WorkflowError(f"cannot resume: {recovery.problem}")
@@ -122,8 +121,8 @@ def request_resume(execution: Execution, user) -> Execution:
 
 
 def request_rollback_of_applied(execution: Execution, user) -> Execution:
-    if DBA not in user_roles(user):
-        raise PermissionDenied("only DBAs roll back plans")
+    execution.refresh_from_db()
+    require(can_roll_back_applied(user, execution))
     recovery = assess(execution)
     if recovery.problem:
         raise WorkflowError(f"cannot roll back: {recovery.problem}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from migrations_app.models import AnalysisRun, MigrationPlan, PlanStatus, RiskLevel, SignOff
+from migrations_app.permissions import signers_for
 from migrations_app.review_version import review_version, why_not_current
 
 
@@ -106,17 +107,12 @@ def evaluate_gate(plan: MigrationPlan) -> GateResult:
     if any(s.decision == SignOff.Decision.REJECT for s in sign_offs):
         requirements.append(Requirement("not_rejected", "No rejection of this version", False, "a reviewer rejected it"))
 
-    if level == RiskLevel.MEDIUM:
-        reviewed = [s for s in sign_offs if s.decision == SignOff.Decision.REVIEW and s.role == "DBA"]
+    for signer in signers_for(level):
+        given = [s for s in sign_offs if signer.given_by(s)]
         requirements.append(Requirement(
-            "dba_review", "Review sign-off by a DBA other than the author", bool(reviewed),
-            f"reviewed by {reviewed[0].user.username}" if reviewed else _not_yet("no review of this version yet", stale)))
+            signer.key, signer.label, bool(given),
+            f"{signer.done} {given[0].user.username}" if given else _not_yet(signer.not_yet, stale)))
     if level in (RiskLevel.HIGH, RiskLevel.CRITICAL):
-        approvals = [s for s in sign_offs if s.decision == SignOff.Decision.APPROVE and s.role == "Manager"]
-        requirements.append(Requirement(
-            "manager_approval", "Approval by a manager", bool(approvals),
-            f"approved by {approvals[0].user.username}" if approvals
-            else _not_yet("no manager approval of this version yet", stale)))
         full = level == RiskLevel.CRITICAL
         met, detail = staging_validation(plan, full=full)
         label = ("Full staging test: rehearsal, baselines and verified rollback of this SQL" if full

@@ -13,14 +13,13 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from dataflow_site.roles import DBA, MANAGER, user_roles
 from migrations_app.engines.alerts import AlertChannelsConfig, AlertSeverity, deliver_alert
 from migrations_app.models import Alert, AuditEvent, Execution, Incident, Severity
+from migrations_app.permissions import can_update_incident, require
 
 FT = Incident.FailureType
 
@@ -110,8 +109,7 @@ def _alert_text(incident: Incident) -> str:
 
 def update_incident(incident: Incident, user, *, status: str = "", note: str = "") -> Incident:
     """DBAs and managers move the status and add notes; each change is on the timeline and audited."""
-    if not user_roles(user) & {DBA, MANAGER}:
-        raise PermissionDenied("only DBAs and managers update incidents")
+    require(can_update_incident(user, incident))
     note = (note or "").strip()
     changes = {}
     with transaction.atomic():

@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import hashlib
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from dataflow_site.roles import DBA, MANAGER, user_roles
+from migrations_app import permissions
 from migrations_app.models import AnalysisRun, AuditEvent, MigrationPlan, PlanOperation, PlanStatus, SignOff
-
-EDITABLE = (PlanStatus.DRAFT, PlanStatus.ANALYZING, PlanStatus.IN_REVIEW, PlanStatus.APPROVED,
-            PlanStatus.REJECTED, PlanStatus.FAILED)
-ANALYSABLE = (PlanStatus.DRAFT, PlanStatus.FAILED, PlanStatus.REJECTED, PlanStatus.IN_REVIEW)
-SIGNABLE = (PlanStatus.IN_REVIEW, PlanStatus.APPROVED)
-
-
-class WorkflowError(Exception):
-    """The plan is not in a state that allows this. The message is for the user."""
+# The plan states each action accepts, and WorkflowError, are the policy's; callers may name them here.
+from migrations_app.permissions import ANALYSABLE, EDITABLE, SIGNABLE, WorkflowError, require
 
 
 # Hashing -----------------------------------------------------------------------------------
@@ -55,19 +47,11 @@ def transition(plan: MigrationPlan, from_statuses, to_status: str, actor, verb: 
     return True
 
 
-def _require_author_dba(plan: MigrationPlan, user) -> None:
-    if DBA not in user_roles(user):
-        raise PermissionDenied("only DBAs edit plans")
-    if plan.author_id != user.pk:
-        raise PermissionDenied("only the author edits a plan")
-
-
 # Authoring ----------------------------------------------------------------------------------
 
 def create_plan(author, *, target, title, schema="public", description="", operations=()) -> MigrationPlan:
     """``operations``: dicts with type, schema_name, table, column, sql, rollback_sql, rollback_note, line."""
-    if DBA not in user_roles(author):
-        raise PermissionDenied("only DBAs write plans")
+    require(permissions.can_create_plan(author))
     with transaction.atomic():
         plan = MigrationPlan.objects.create(author=author, target=target, title=title, schema=schema,
                                             description=description)
@@ -84,11 +68,10 @@ def create_plan(author, *, target, title, schema="public", description="", opera
 def change_operations(plan: MigrationPlan, user, verb: str, mutate, data=None) -> MigrationPlan:
     """Apply ``mutate(plan)`` to the operations, then: new sql_hash, every sign-off voided, back to
     DRAFT, one audit event. Locks the plan row so a concurrent approval cannot interleave."""
-    _require_author_dba(plan, user)
+    require(permissions.can_edit_plan_details(user, plan))  # who, before any lock; the state on the locked row
     with transaction.atomic():
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
-        if locked.status not in EDITABLE:
-            raise WorkflowError(f"a plan that is {locked.get_status_display().lower()} cannot be edited")
+        require(permissions.can_edit_plan(user, locked))
         mutate(locked)
         _renumber(locked)
         ops = list(locked.operations.all())
@@ -192,14 +175,13 @@ def replace_operations(plan, user, operations: list[dict]) -> MigrationPlan:
 def update_details(plan, user, *, title: str, description: str, statement_timeout_seconds=None) -> MigrationPlan:
     """Title and description do not change what runs: no new hash, sign-offs stay. The statement
     timeout does change what runs: it is reviewed like the SQL (sign-offs voided, back to DRAFT)."""
-    _require_author_dba(plan, user)
+    require(permissions.can_edit_plan_details(user, plan))
     with transaction.atomic():
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
         MigrationPlan.objects.filter(pk=plan.pk).update(title=title, description=description, updated_at=timezone.now())
         AuditEvent.record(user, "plan.details_changed", plan, data={"title": title})
         if statement_timeout_seconds != locked.statement_timeout_seconds:
-            if locked.status not in EDITABLE:
-                raise WorkflowError(f"a plan that is {locked.get_status_display().lower()} cannot be edited")
+            require(permissions.can_edit_plan(user, locked))
             voided = SignOff.objects.filter(plan=locked, voided=False).update(
                 voided=True, voided_reason="statement timeout changed")
             MigrationPlan.objects.filter(pk=plan.pk).update(
@@ -217,10 +199,7 @@ CHECKLIST_FIELDS = ("backup_completed", "backup_verified", "rto_confirmed", "rpo
 
 
 def tick_checklist(plan: MigrationPlan, user, values: dict) -> MigrationPlan:
-    if not user_roles(user) & {DBA, MANAGER}:
-        raise PermissionDenied("only DBAs and managers complete the pre-migration checklist")
-    if plan.status not in EDITABLE:
-        raise WorkflowError("the checklist of a plan that ran is closed")
+    require(permissions.can_tick_checklist(user, plan))
     changes = {f: bool(values.get(f)) for f in CHECKLIST_FIELDS}
     with transaction.atomic():
         MigrationPlan.objects.filter(pk=plan.pk).update(checklist_by=user, checklist_at=timezone.now(), **changes)
@@ -233,8 +212,8 @@ def tick_checklist(plan: MigrationPlan, user, values: dict) -> MigrationPlan:
 # Analysis -----------------------------------------------------------------------------------
 
 def request_analysis(plan: MigrationPlan, user) -> AnalysisRun:
-    if DBA not in user_roles(user):
-        raise PermissionDenied("only DBAs start analyses")
+    plan.refresh_from_db()  # the caller's copy may predate the last analysis
+    require(permissions.can_analyse(user, plan))
     if not plan.operations.exists():
         raise WorkflowError("the plan has no operations to analyse")
     with transaction.atomic():
@@ -275,7 +254,7 @@ def finish_analysis(run: AnalysisRun, report: dict | None, error: str = "") -> N
                            risk_level=level, risk_score=score)
     if moved:
         plan.refresh_from_db()
-        if not refresh_approval(plan, None) and level in ("HIGH", "CRITICAL"):
+        if not refresh_approval(plan, None) and permissions.needs_manager(level):
             from migrations_app.notifications import notify_managers_awaiting_sign_off
 
             transaction.on_commit(lambda: notify_managers_awaiting_sign_off(plan))
@@ -292,19 +271,9 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, ver
     approve or reject; a rejection needs a comment; only plans in review (or approved) are signed.
     The sign-off binds the current review version; ``version`` is the one the signer's page
     showed (the review form always sends it) and must still be current."""
-    roles = user_roles(user)
-    if plan.author_id == user.pk:
-        raise PermissionDenied("nobody signs off their own plan")
-    if decision == SignOff.Decision.APPROVE:
-        role = MANAGER if MANAGER in roles else None
-    elif decision == SignOff.Decision.REVIEW:
-        role = DBA if DBA in roles else None
-    elif decision == SignOff.Decision.REJECT:
-        role = MANAGER if MANAGER in roles else (DBA if DBA in roles else None)
-    else:
-        raise WorkflowError(f"unknown decision {decision!r}")
-    if role is None:
-        raise PermissionDenied("your role cannot make this decision")
+    plan.refresh_from_db()  # the caller's copy may predate the analysis that put it in review
+    require(permissions.can_sign_off(user, plan, decision))
+    role = permissions.sign_off_role(user, decision)
     comment = (comment or "").strip()
     if decision == SignOff.Decision.REJECT and not comment:
         raise WorkflowError("a rejection needs a comment for the author")
@@ -315,8 +284,7 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, ver
         # A target edit locks the same plan rows; the target is read after the lock (a new
         # snapshot), so a repoint committed while we waited is seen.
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
-        if locked.status not in SIGNABLE:
-            raise WorkflowError(f"a plan that is {locked.get_status_display().lower()} cannot be signed off")
+        require(permissions.can_sign_off(user, locked, decision))
         analysis = current_analysis(locked)
         if analysis is None:
             raise WorkflowError("the plan has no analysis of its current SQL on its current target; analyse it first")
@@ -388,7 +356,7 @@ def refresh_approval(plan: MigrationPlan, actor) -> bool:
 
 def reopen(plan: MigrationPlan, user) -> MigrationPlan:
     """A rejected plan goes back to its author as a draft."""
-    _require_author_dba(plan, user)
-    if not transition(plan, [PlanStatus.REJECTED, PlanStatus.FAILED], PlanStatus.DRAFT, user, "plan.reopened"):
+    require(permissions.can_edit_plan_details(user, plan))  # who; the state is the compare-and-set's
+    if not transition(plan, permissions.REOPENABLE, PlanStatus.DRAFT, user, "plan.reopened"):
         raise WorkflowError("only a rejected or failed plan is reopened")
     return plan

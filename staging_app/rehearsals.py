@@ -12,12 +12,11 @@ import dataclasses
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from dataflow_site.roles import DBA, user_roles
 from migrations_app.models import AuditEvent, MigrationPlan
+from migrations_app.permissions import can_rehearse, require
 from staging_app.models import Rehearsal, StagingEnvironment
 from staging_app.registry import DjangoStagingRegistry, config_for
 
@@ -43,10 +42,7 @@ def applied_rehearsals():
 
 def request_rehearsal(plan: MigrationPlan, user, environment: StagingEnvironment | None, *,
                       measure_baselines: bool = True) -> Rehearsal:
-    if DBA not in user_roles(user):
-        raise PermissionDenied("only DBAs rehearse plans")
-    if not plan.operations.exists():
-        raise RehearsalRefused("the plan has no operations to rehearse")
+    require(can_rehearse(user, plan), refused=RehearsalRefused)
     if environment is None:
         raise RehearsalRefused("choose a ready staging copy of the plan's target")
     if environment.target_id != plan.target_id:

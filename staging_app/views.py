@@ -6,7 +6,8 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django_q.tasks import async_task
 
-from dataflow_site.roles import ALL_ROLES, DBA, readers, role_required, user_roles
+from dataflow_site.roles import ALL_ROLES, DBA, readers, require_role, role_required
+from migrations_app import permissions
 from migrations_app.models import AuditEvent, MigrationPlan, TargetDatabase
 from staging_app.engines.registry import StagingLimitExceeded
 from staging_app.engines.staging_environment_manager import StagingEnvironmentError
@@ -55,21 +56,16 @@ def masking_rules(request, target_id):
     """A target's saved masking rules: every role reads them, DBAs change them."""
     target = get_object_or_404(TargetDatabase, pk=target_id)
     saved = TargetMaskingRules.objects.filter(target=target).first()
-    can_edit = DBA in user_roles(request.user)
     form = MaskingRulesForm(request.POST or None, initial={"rules": saved.as_text() if saved else ""})
     if request.method == "POST":
-        if not can_edit:
-            from django.core.exceptions import PermissionDenied
-
-            raise PermissionDenied("only DBAs change masking rules")
+        require_role(request.user, DBA)  # the coarse guard @role_required(DBA) gives the other POST views
         if form.is_valid():
             rules = form.cleaned_data["rules"]
             TargetMaskingRules.objects.update_or_create(target=target, defaults={"rules": rules, "updated_by": request.user})
             AuditEvent.record(request.user, "staging.masking_rules_saved", target, data={"columns": sorted(rules)})
             messages.success(request, f"Masking rules of {target.name} saved: {len(rules)} column(s).")
             return redirect("staging_masking", target_id=target.pk)
-    return render(request, "staging_app/masking.html", {"target": target, "saved": saved, "form": form,
-                                                         "can_edit": can_edit})
+    return render(request, "staging_app/masking.html", {"target": target, "saved": saved, "form": form})
 
 
 @readers
@@ -147,6 +143,6 @@ def panel_context(request, plan, error: str = "") -> dict:
         "plan": plan,
         "rehearsals": list(plan.rehearsals.select_related("environment", "requested_by")[:5]),
         "environments": list(ready_environments(plan)),
-        "can_rehearse": DBA in user_roles(request.user) and plan.operations.exists(),
+        "can_rehearse": permissions.can_rehearse(request.user, plan),
         "rehearsal_error": error,
     }

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods
 
 from dataflow_site.roles import DBA, MANAGER, readers, role_required
 from migrations_app import execution as runner
+from migrations_app import permissions
 from migrations_app import execution_recovery as recovery
 from migrations_app.data_backup import backup_preview, changes_data, typed_confirmation_required
 from migrations_app.gate import evaluate_gate, executable
@@ -32,7 +33,8 @@ def execution_start(request, pk):
             return redirect("execution_start", pk=plan.pk) if typed else redirect(plan)
         messages.info(request, "Execution queued: the page follows it statement by statement.")
         return redirect(execution)
-    ok, reason = executable(plan)
+    allowed = permissions.can_execute(request.user, plan)
+    ok, reason = executable(plan) if allowed else (False, allowed.reason)
     return render(request, "migrations_app/execution/confirm.html", {
         "action": "execute", "plan": plan, "can_run": ok, "reason": reason, "gate": evaluate_gate(plan),
         "operations": list(plan.operations.all()), "typed_confirmation": typed,
@@ -64,18 +66,14 @@ def execution_progress(request, pk):
 
 
 def panel_context(request, execution):
-    from dataflow_site.roles import user_roles
-
-    roles = user_roles(request.user)
+    user = request.user
     log = execution.statement_log or []
     total = execution.progress.get("total") or 0
     return {"execution": execution, "plan": execution.plan, "log": log, "total": total,
             "incidents": execution.incidents.all(), "rollbacks": execution.rollbacks.all(),
-            "can_stop": bool(roles & {DBA, MANAGER}) and execution.is_active,
-            "can_rollback": DBA in roles and execution.kind == Execution.Kind.MIGRATION
-            and execution.status == Execution.Status.SUCCEEDED and execution.plan.status == "SUCCEEDED",
-            "can_recover": DBA in roles and execution.status == Execution.Status.PARTIALLY_APPLIED
-            and execution.plan.status == "PARTIALLY_APPLIED"}
+            "can_stop": permissions.can_emergency_stop(user, execution),
+            "can_rollback": permissions.can_roll_back(user, execution),
+            "can_recover": permissions.can_resume(user, execution)}
 
 
 @role_required(DBA)
@@ -110,7 +108,8 @@ def execution_stop(request, pk):
                                                            ": the migration stops before its next statement."))
         return redirect(execution)
     return render(request, "migrations_app/execution/confirm.html", {
-        "action": "stop", "execution": execution, "plan": execution.plan, "can_run": execution.is_active})
+        "action": "stop", "execution": execution, "plan": execution.plan,
+        "can_run": permissions.can_emergency_stop(request.user, execution)})
 
 
 @role_required(DBA)

@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dataflow_site.roles import DBA, MANAGER, readers, role_required, user_roles
+from dataflow_site.roles import DBA, MANAGER, readers, role_required
+from migrations_app import permissions
 from migrations_app.gate import current_analysis
 from migrations_app.incidents import update_incident
 from migrations_app.models import Alert, AuditEvent, Incident, Severity, TargetDatabase
@@ -62,7 +63,7 @@ def incident_detail(request, pk):
         "incident": incident, "plan": plan, "execution": incident.execution,
         "timeline": _timeline(incident), "analysis": current_analysis(plan) or plan.analyses.first(),
         "sign_offs": plan.sign_offs.select_related("user"), "alerts": incident.alerts.all(),
-        "can_update": bool(user_roles(request.user) & {DBA, MANAGER}), "form": IncidentUpdateForm()})
+        "can_update": permissions.can_update_incident(request.user, incident), "form": IncidentUpdateForm()})
 
 
 def _timeline(incident: Incident) -> list[dict]:

@@ -5,8 +5,8 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from dataflow_site.roles import DBA, MANAGER, readers, role_required, user_roles
-from migrations_app import workflow
+from dataflow_site.roles import DBA, readers, role_required
+from migrations_app import permissions, workflow
 from migrations_app.forms import ChecklistForm, OperationForm, PlanCreateForm, PlanFilterForm, SignOffForm
 from migrations_app.gate import current_analysis, current_review_version, evaluate_gate
 from migrations_app.models import AnalysisRun, AuditEvent, MigrationPlan, PlanStatus, SignOff
@@ -44,15 +44,10 @@ def plan_list(request):
 
 def awaiting_sign_off(user):
     """Plans in review that this user may sign and has not yet signed at the current hash."""
-    roles = user_roles(user)
-    if not roles & {DBA, MANAGER}:
+    levels = permissions.levels_signed_by(user)
+    if not levels:
         return MigrationPlan.objects.none()
     plans = MigrationPlan.objects.filter(status=PlanStatus.IN_REVIEW).exclude(author=user)
-    levels = set()
-    if MANAGER in roles:
-        levels |= {"HIGH", "CRITICAL"}
-    if DBA in roles:
-        levels |= {"MEDIUM"}
     plans = list(plans.filter(risk_level__in=levels).select_related("target", "author"))
     # a sign-off of mine counts only while it binds the plan's current review version
     mine = {}
@@ -109,8 +104,7 @@ def plan_context(request, plan) -> dict:
     analysis = current_analysis(plan)
     latest = plan.analyses.order_by("-queued_at", "-id").first()
     report = ReportView(analysis.report if analysis else None)
-    roles = user_roles(request.user)
-    is_author = plan.author_id == request.user.pk
+    user = request.user
     operations = list(plan.operations.all())
     return {
         "plan": plan,
@@ -125,27 +119,17 @@ def plan_context(request, plan) -> dict:
         "review_version": review_version(plan, analysis),
         "sign_offs": plan.sign_offs.select_related("user"),
         "events": AuditEvent.objects.filter(object_type="migrationplan", object_id=str(plan.pk))[:100],
-        "can_edit": DBA in roles and is_author and plan.status in workflow.EDITABLE,
-        "can_analyse": DBA in roles and plan.status in workflow.ANALYSABLE,
-        "can_sign": bool(roles & {DBA, MANAGER}) and not is_author and plan.status in workflow.SIGNABLE,
-        "can_tick_checklist": bool(roles & {DBA, MANAGER}) and plan.status in workflow.EDITABLE,
-        "is_author": is_author,
+        "can_edit": permissions.can_edit_plan(user, plan),
+        "can_analyse": permissions.can_analyse(user, plan),
+        "can_sign": permissions.can_sign_off(user, plan),
+        "can_tick_checklist": permissions.can_tick_checklist(user, plan),
+        "can_reopen": permissions.can_reopen(user, plan),
+        "is_author": plan.author_id == user.pk,
         "sign_off_form": SignOffForm(),
         "checklist_form": ChecklistForm(initial={f: getattr(plan, f) for f in workflow.CHECKLIST_FIELDS}),
         "operation_form": OperationForm(plan=plan),
-        "decisions": _decisions_for(roles),
+        "decisions": permissions.sign_off_decisions(user),
     }
-
-
-def _decisions_for(roles) -> list[tuple[str, str]]:
-    decisions = []
-    if MANAGER in roles:
-        decisions.append(("approve", "Approve"))
-    if DBA in roles:
-        decisions.append(("review", "Mark reviewed"))
-    if roles & {DBA, MANAGER}:
-        decisions.append(("reject", "Reject"))
-    return decisions
 
 
 @readers
