@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 
+from dataflow_site.roles import MANAGER
+
 log = logging.getLogger(__name__)
 
 
@@ -15,7 +17,7 @@ def _plan_url(plan) -> str:
 
 
 def notify_managers_awaiting_sign_off(plan) -> int:
-    managers = get_user_model().objects.filter(groups__name="Manager", is_active=True).exclude(email="")
+    managers = get_user_model().objects.filter(groups__name=MANAGER, is_active=True).exclude(email="")
     recipients = sorted({m.email for m in managers})
     if not recipients:
         log.info("plan %s awaits a manager sign-off, but no manager has an email address", plan.pk)

@@ -9,9 +9,11 @@ import psycopg
 from django.conf import settings
 from psycopg import sql
 
+from dataflow_site.roles import DBA, ENGINEER, MANAGER
+
 DEMO_DIR = Path(__file__).parent
 DEMO_DATABASE = "demo_shop"
-DEMO_USERS = (("dba", "DBA"), ("dba2", "DBA"), ("manager", "Manager"), ("engineer", "Engineer"))
+DEMO_USERS = (("dba", DBA), ("dba2", DBA), ("manager", MANAGER), ("engineer", ENGINEER))
 DEMO_MARKER = "dataflow demo database (created by seed_demo)"
 # Personal data of the demo shop, masked in every staging copy.
 DEMO_MASKING_RULES = {
