@@ -7,23 +7,11 @@ import dataclasses
 
 import pytest
 
-SHOP_SQL = """
-CREATE TABLE customers (
-    id      bigint PRIMARY KEY,
-    email   text NOT NULL,
-    region  integer NOT NULL
-);
-INSERT INTO customers SELECT g, 'customer' || g || '@example.test', g % 50 FROM generate_series(1, 5000) g;
+from tests.shop import shop_sql
 
-CREATE TABLE orders (
-    id           bigserial PRIMARY KEY,
-    customer_id  bigint NOT NULL REFERENCES customers (id),
-    total_cents  integer NOT NULL,
-    placed_at    timestamptz NOT NULL
-);
-INSERT INTO orders (customer_id, total_cents, placed_at)
-SELECT 1 + (g * 7919) % 5000, g % 1000, timestamptz '2025-01-01' + g * interval '1 minute'
-FROM generate_series(1, 40000) g;
+SHOP_SQL = shop_sql() + """
+INSERT INTO customers SELECT g, 'customer ' || g, 'r' || g % 50 FROM generate_series(1, 5000) g;
+INSERT INTO orders SELECT g, 1 + (g * 7919) % 5000, (g % 1000) / 100.0 FROM generate_series(1, 40000) g;
 CREATE INDEX orders_customer_idx ON orders (customer_id);
 ANALYZE;
 """

@@ -17,6 +17,7 @@ from django.core import serializers
 from django.urls import reverse
 
 from staging_app.models import StagingEnvironment
+from tests.shop import shop_sql
 from tests.staging.conftest import drop_leftover_copies
 
 PASSWORD = "Zq7-target-pw-Xv93kT"
@@ -24,10 +25,8 @@ WEBHOOK_TOKEN = "slackHookToken4Rw8Yp"
 ROUTING_KEY = "pdRoutingKey5Tm2Lq"
 SECRETS = (PASSWORD, WEBHOOK_TOKEN, ROUTING_KEY)
 
-SHOP_SQL = """
-CREATE TABLE customers (id integer PRIMARY KEY, email text NOT NULL);
-INSERT INTO customers SELECT g, 'c' || g || '@example.com' FROM generate_series(1, 50) g;
-CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer REFERENCES customers (id), total integer);
+SHOP_SQL = shop_sql() + """
+INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 50) g;
 INSERT INTO orders SELECT g, 1 + g % 50, g FROM generate_series(1, 200) g;
 """
 
