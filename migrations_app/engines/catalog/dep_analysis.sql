@@ -135,7 +135,10 @@ dependents AS (
            tc.oid AS table_oid,
            CASE d.kind
                WHEN 'RELATION' THEN pg_get_viewdef(c.oid)
-               WHEN 'INDEX' THEN pg_get_indexdef(c.oid)
+               WHEN 'INDEX' THEN CASE WHEN (  -- an index implementing a constraint is shown as the constraint
+                   SELECT x.objid FROM pg_depend x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid
+                      AND x.objsubid = 0 AND x.refclassid = 'pg_constraint'::regclass AND x.deptype = 'i' LIMIT 1) IS NULL
+                   THEN pg_get_indexdef(c.oid) END
                WHEN 'SEQUENCE' THEN CASE WHEN tc.oid IS NOT NULL THEN format('OWNED BY %%I.%%I', tn.nspname, tc.relname) END
                WHEN 'TABLE' THEN (
                    SELECT CASE WHEN c.relispartition
@@ -238,9 +241,11 @@ dependents AS (
                  WHEN c.relkind IN ('v', 'm') THEN 'RELATION' WHEN c.relkind IN ('i', 'I') THEN 'INDEX'
                  WHEN c.relkind = 'S' THEN 'SEQUENCE' WHEN c.relkind IN ('r', 'p', 'f') THEN 'TABLE' ELSE 'UNKNOWN' END
         WHEN a.attrelid IS NOT NULL THEN CASE WHEN c.relkind = 'c' THEN 'TYPE_ATTRIBUTE' ELSE 'COLUMN' END
-        WHEN rw.oid IS NOT NULL THEN 'RULE'
+        -- a view's own rule is the view, and a key's internal triggers are the key: parts, whose
+        -- definitions would cost a deparse each for nothing
+        WHEN rw.oid IS NOT NULL THEN CASE WHEN rw.rulename = '_RETURN' THEN 'PART' ELSE 'RULE' END
         WHEN con.oid IS NOT NULL THEN 'CONSTRAINT'
-        WHEN tg.oid IS NOT NULL THEN 'TRIGGER'
+        WHEN tg.oid IS NOT NULL THEN CASE WHEN tg.tgisinternal THEN 'PART' ELSE 'TRIGGER' END
         WHEN pol.oid IS NOT NULL THEN 'POLICY'
         WHEN ad.oid IS NOT NULL THEN 'DEFAULT'
         WHEN stx.oid IS NOT NULL THEN 'STATISTICS'
