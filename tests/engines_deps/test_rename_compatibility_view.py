@@ -38,12 +38,8 @@ def target(target_db):
     yield made
     with made.connect(autocommit=True) as admin:
         admin.execute(f"DROP OWNED BY {READER}, {OUTSIDER}")
-
-
-def _drop_roles(target):
-    with target.connect(autocommit=True) as admin:
-        admin.execute(f"DROP ROLE IF EXISTS {READER}")
-        admin.execute(f"DROP ROLE IF EXISTS {OUTSIDER}")
+        admin.execute(f"DROP ROLE {READER}")
+        admin.execute(f"DROP ROLE {OUTSIDER}")
 
 
 def test_the_compatibility_view_keeps_grants_and_row_level_security(target):
