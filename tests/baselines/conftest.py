@@ -35,3 +35,12 @@ def config():
 @pytest.fixture
 def shop(target_db):
     return target_db(SHOP_SQL)
+
+
+@pytest.fixture
+def production_target(shop, db):
+    """The shop as a production target: the runbook's development preset disables baselines, the
+    production preset enables them."""
+    from tests.factories import TargetDatabaseFactory
+
+    return TargetDatabaseFactory.for_connection(shop, environment="production")

@@ -1,19 +1,10 @@
 """Choosing production tables to monitor, and the monitor's alert when a query regresses."""
 
-import pytest
 from django.urls import reverse
 from django_q.models import Schedule
 
 from baselines_app.models import BaselineRun, PerformanceValidation
 from baselines_app.tasks import MONITOR_SCHEDULE_PREFIX, monitor_performance
-from migrations_app.models import TargetDatabase
-from tests.factories import TargetDatabaseFactory
-
-
-@pytest.fixture
-def production_target(shop, db):
-    return TargetDatabaseFactory(host=shop.host, port=shop.port, dbname=shop.dbname, user=shop.user,
-                                 environment=TargetDatabase.Environment.PRODUCTION)
 
 
 def test_only_dbas_schedule_monitoring(production_target, client_for, manager, engineer, outsider):

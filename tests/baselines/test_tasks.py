@@ -3,19 +3,9 @@ monitoring re-measures production reads and records a WARNING alert when a query
 
 from __future__ import annotations
 
-import pytest
-
 from baselines_app.models import BaselineRun, PerformanceValidation
 from baselines_app.tasks import ensure_monitor_schedule, monitor_performance, queue_baseline_run, run_baseline_measurement
 from migrations_app.execution_models import Alert
-from migrations_app.models import TargetDatabase
-from tests.factories import TargetDatabaseFactory
-
-
-@pytest.fixture
-def production_target(shop, db):
-    return TargetDatabaseFactory(host=shop.host, port=shop.port, dbname=shop.dbname, user=shop.user,
-                                 environment=TargetDatabase.Environment.PRODUCTION)
 
 
 def _measure(target, dba, **fields):

@@ -6,16 +6,8 @@ import pytest
 from django.urls import reverse
 
 from baselines_app.models import BaselineRun, PerformanceValidation
-from migrations_app.models import TargetDatabase
-from tests.factories import TargetDatabaseFactory
-
-
-
-@pytest.fixture
-def production_target(shop, db):
-    # The runbook's development preset disables baselines; the production preset enables them.
-    return TargetDatabaseFactory(host=shop.host, port=shop.port, dbname=shop.dbname, user=shop.user,
-                                 environment=TargetDatabase.Environment.PRODUCTION)
+from targets.models import TargetDatabase
+from tests.factories import BaselineRunFactory, TargetDatabaseFactory
 
 
 @pytest.fixture
@@ -92,8 +84,8 @@ def test_the_run_page_lists_baselines_and_links_each_table_history(measured_pair
 
 
 def test_the_progress_fragment_polls_only_while_the_run_is_in_flight(production_target, client_for, engineer):
-    run = BaselineRun.objects.create(target=production_target, label="queued", database_name="x",
-                                     status=BaselineRun.Status.RUNNING, progress={"done": 3, "total": 12, "step": "timed run 1 of 10"})
+    run = BaselineRunFactory(target=production_target, label="queued", database_name="x", status=BaselineRun.Status.RUNNING,
+                             progress={"done": 3, "total": 12, "step": "timed run 1 of 10"})
     fragment = client_for(engineer).get(reverse("baseline_run_progress", args=[run.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in fragment and "round 3 of 12" in fragment
     BaselineRun.objects.filter(pk=run.pk).update(status=BaselineRun.Status.DONE)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from migrations_app.models import AuditEvent, Execution, Incident, MigrationPlan, PlanStatus
+from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus
+from targets.models import AuditEvent
+from tests.factories import ExecutionFactory
 
 READERS = {"dba", "manager", "engineer"}
 DBA_ONLY = {"dba"}
@@ -18,10 +20,10 @@ PERSONAS = ("dba", "manager", "engineer", "outsider")
 def world(shop, approved_plan):
     plan = approved_plan(shop, "ALTER TABLE customers ADD COLUMN email text")
     MigrationPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.SUCCEEDED)
-    done = Execution.objects.create(plan=plan, status=Execution.Status.SUCCEEDED, sql_hash=plan.sql_hash,
-                                    result={"rollback_plan": {"fully_reversible": True, "irreversible_operations": [],
-                                                              "steps": [{"sql": "ALTER TABLE customers DROP COLUMN email"}]}})
-    running = Execution.objects.create(plan=plan, status=Execution.Status.RUNNING, backend_pid=None)
+    done = ExecutionFactory(plan=plan, status=Execution.Status.SUCCEEDED,
+                            result={"rollback_plan": {"fully_reversible": True, "irreversible_operations": [],
+                                                      "steps": [{"sql": "ALTER TABLE customers DROP COLUMN email"}]}})
+    running = ExecutionFactory(plan=plan, status=Execution.Status.RUNNING, backend_pid=None)
     incident = Incident.objects.create(plan=plan, execution=done, target=shop, severity="error",
                                        failure_type="execution_failed", title="Execution failed: x",
                                        tables_affected=["public.customers"])

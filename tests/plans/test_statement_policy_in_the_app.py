@@ -19,7 +19,7 @@ from migrations_app.tasks import execute_plan, run_plan_analysis
 from migrations_app.workflow import WorkflowError, compute_sql_hash
 from tests import pg
 from tests.execution.conftest import approved_plan, shop, _fast_execution  # noqa: F401  (fixtures)
-from tests.factories import TargetDatabaseFactory
+from tests.factories import ExecutionFactory, TargetDatabaseFactory
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_the_executor_refuses_a_hand_edited_copy_program_and_runs_nothing(shop, 
     plan = approved_plan(shop, "ALTER TABLE customers ADD COLUMN email text")
     marker = tmp_path / f"pwned-{uuid.uuid4().hex}"
     _edit_by_hand(plan, f"COPY customers TO PROGRAM 'touch {marker}'")
-    execution = Execution.objects.create(plan=plan, user=dba, sql_hash=plan.sql_hash)
+    execution = ExecutionFactory(plan=plan, user=dba)
     execute_plan(execution.pk)
     execution.refresh_from_db()
     assert execution.status in (Execution.Status.FAILED, Execution.Status.REFUSED)
@@ -99,7 +99,7 @@ def test_the_executor_refuses_a_hand_edited_copy_program_and_runs_nothing(shop, 
 def test_the_executor_refuses_a_hand_edited_rollback_that_drops_another_database(shop, approved_plan, dba):
     plan = approved_plan(shop, "ALTER TABLE customers ADD COLUMN email text")
     _edit_by_hand(plan, "ALTER TABLE customers ADD COLUMN email text", rollback_sql="DROP DATABASE postgres")
-    execution = Execution.objects.create(plan=plan, user=dba, sql_hash=plan.sql_hash)
+    execution = ExecutionFactory(plan=plan, user=dba)
     execute_plan(execution.pk)
     execution.refresh_from_db()
     assert "refused" in execution.error

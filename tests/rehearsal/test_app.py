@@ -6,10 +6,12 @@ import pytest
 
 from migrations_app import workflow
 from migrations_app.gate import evaluate_gate
-from migrations_app.models import AuditEvent, PlanStatus
-from staging_app.models import Rehearsal
+from migrations_app.models import PlanStatus
+from targets.models import AuditEvent
+from migrations_app.models import Rehearsal
 from staging_app.tasks import rehearse_plan
-from staging_app.validation import passed_validation
+from migrations_app.staging_validation import passed_validation
+from tests.factories import RehearsalFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -140,10 +142,8 @@ def test_a_copy_changed_by_a_rehearsal_is_not_rehearsed_again(rehearse, shop_pla
 
 
 def test_the_progress_fragment_polls_while_the_rehearsal_runs(shop_plan, ready_copy, client_for, engineer, dba):
-    running = Rehearsal.objects.create(plan=shop_plan, sql_hash=shop_plan.sql_hash, environment=ready_copy,
-                                       requested_by=dba, status="RUNNING",
-                                       progress={"phase": "forward", "step": 3, "steps": 6, "statement": 1,
-                                                 "statements": 1})
+    running = RehearsalFactory(plan=shop_plan, environment=ready_copy, requested_by=dba, status="RUNNING",
+                               progress={"phase": "forward", "step": 3, "steps": 6, "statement": 1, "statements": 1})
     fragment = client_for(engineer).get(f"/staging/rehearsals/{running.pk}/progress/").content.decode()
     assert 'hx-trigger="every 1s"' in fragment and "statement 1 / 1" in fragment
 
@@ -158,7 +158,7 @@ def test_a_second_delivery_of_the_task_does_nothing(rehearse, shop_plan, ready_c
 
 
 def test_a_rehearsal_requested_before_an_edit_refuses_to_run_the_new_sql(shop_plan, ready_copy, dba):
-    rehearsal = Rehearsal.objects.create(plan=shop_plan, sql_hash="0" * 64, environment=ready_copy, requested_by=dba)
+    rehearsal = RehearsalFactory(plan=shop_plan, sql_hash="0" * 64, environment=ready_copy, requested_by=dba)
     assert rehearse_plan(rehearsal.pk) == "failed"
     rehearsal.refresh_from_db()
     assert rehearsal.status == "FAILED" and "SQL changed after the rehearsal was requested" in rehearsal.error

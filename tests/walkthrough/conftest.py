@@ -1,7 +1,6 @@
 import pytest
 
-from migrations_app import workflow
-from tests.factories import TargetDatabaseFactory
+from tests.factories import MigrationPlanFactory, TargetDatabaseFactory
 
 ADD_NICKNAME = {"type": "ADD_COLUMN", "schema_name": "public", "table": "customers", "column": "nickname",
                 "sql": "ALTER TABLE customers ADD COLUMN nickname text",
@@ -13,4 +12,4 @@ ADD_NICKNAME = {"type": "ADD_COLUMN", "schema_name": "public", "table": "custome
 def plan(dba):
     # No live target is needed: the pages under test render from the app database only.
     target = TargetDatabaseFactory(name="shop-dev", environment="development")
-    return workflow.create_plan(dba, target=target, title="Add nickname", operations=[ADD_NICKNAME])
+    return MigrationPlanFactory(author=dba, target=target, title="Add nickname", operations=[ADD_NICKNAME])

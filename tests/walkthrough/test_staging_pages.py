@@ -1,20 +1,14 @@
 """The staging copy page while a copy runs and once it is ready."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from staging_app.models import StagingEnvironment
-from tests.factories import TargetDatabaseFactory
+from tests.factories import StagingEnvironmentFactory, TargetDatabaseFactory
 
 
 @pytest.fixture
 def copy(db):
-    return StagingEnvironment.objects.create(
-        staging_id="0123456789ab", target=TargetDatabaseFactory(name="shop-prod"), database_name="dataflow_stg_0123456789ab",
-        host="127.0.0.1", port=5432, db_user="postgres", production_database="shop", data_sample_size=0.1, sample_seed=1,
-        status=StagingEnvironment.Status.READY, expires_at=timezone.now() + timedelta(hours=12),
+    return StagingEnvironmentFactory(
+        staging_id="0123456789ab", target=TargetDatabaseFactory(name="shop-prod"), production_database="shop",
         progress={"tables_done": 9, "tables_total": 9, "rows_copied": 115269})
 
 
