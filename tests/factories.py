@@ -110,7 +110,8 @@ class PlanOperationFactory(factory.django.DjangoModelFactory):
 
 class AnalysisRunFactory(factory.django.DjangoModelFactory):
     """A finished analysis row of the plan's current SQL on its target's current identity, at
-    ``level`` (the ``report`` says the same). It moves no plan: use ``AnalysedFactory`` for that."""
+    ``level`` (the ``report`` says the same). It moves no plan: use ``AnalysedFactory`` for that.
+    Traits ``queued`` and ``running``: a run that has no outcome yet."""
 
     class Meta:
         model = AnalysisRun
@@ -118,6 +119,10 @@ class AnalysisRunFactory(factory.django.DjangoModelFactory):
     class Params:
         level = RiskLevel.LOW
         score = None
+        queued = factory.Trait(status=AnalysisRun.Status.QUEUED, risk_level="", risk_score=None, report=None,
+                               started_at=None, finished_at=None)
+        running = factory.Trait(status=AnalysisRun.Status.RUNNING, risk_level="", risk_score=None, report=None,
+                                finished_at=None)
 
     sql_hash = factory.LazyAttribute(lambda o: o.plan.sql_hash)
     target_identity = factory.LazyAttribute(lambda o: o.plan.target.connection_identity(o.plan.schema))

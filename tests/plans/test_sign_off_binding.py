@@ -6,11 +6,10 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from migrations_app import gate, workflow
-from migrations_app.models import AnalysisRun, AuditEvent, PlanStatus, SignOff, TargetDatabase
-from tests.factories import TargetDatabaseFactory
+from migrations_app.models import AuditEvent, PlanStatus, SignOff, TargetDatabase
+from tests.factories import AnalysisRunFactory, TargetDatabaseFactory
 from tests.plans.conftest import SIMPLE_OPS
 
 DELETE_ORDERS = {"type": "DELETE", "schema_name": "public", "table": "orders", "column": "", "sql": "DELETE FROM orders",
@@ -160,8 +159,7 @@ def test_a_sign_off_row_forged_to_the_current_version_still_does_not_count_for_a
     TargetDatabase.objects.filter(pk=target.pk).update(host="10.9.9.9")
     plan.refresh_from_db()
     # An analysis of the new identity exists, and the sign-off's hash is copied from the page.
-    AnalysisRun.objects.create(plan=plan, sql_hash=plan.sql_hash, status=AnalysisRun.Status.SUCCEEDED,
-                               risk_level="MEDIUM", risk_score=45, report={"risk": {}}, finished_at=timezone.now())
+    AnalysisRunFactory(plan=plan, level="MEDIUM", report={"risk": {}})
     SignOff.objects.filter(plan=plan).update(review_hash=gate.current_review_version(plan),
                                              analysis=gate.current_analysis(plan))
     review = next(r for r in gate.evaluate_gate(plan).requirements if r.key == "dba_review")

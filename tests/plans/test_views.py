@@ -141,9 +141,9 @@ def test_htmx_tab_request_returns_only_the_tab(plan, client_for, engineer):
 @pytest.mark.django_db
 def test_analysis_status_polls_while_running_and_stops_when_done(plan, client_for, dba, analysed):
     from migrations_app.models import AnalysisRun
+    from tests.factories import AnalysisRunFactory
 
-    AnalysisRun.objects.create(plan=plan, sql_hash=plan.sql_hash, status=AnalysisRun.Status.RUNNING,
-                               progress={"step": "dependencies of customers", "done": 2, "total": 5})
+    AnalysisRunFactory(plan=plan, running=True, progress={"step": "dependencies of customers", "done": 2, "total": 5})
     body = client_for(dba).get(reverse("plan_analysis_status", args=[plan.pk]), HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 1s"' in body and "dependencies of customers" in body
     AnalysisRun.objects.all().delete()

@@ -162,19 +162,12 @@ def test_managers_are_emailed_when_a_high_plan_awaits_sign_off(plan, analysed, m
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_approval_and_edit_cannot_both_win(dba, other_dba, django_user_model):
     """An edit and a review race; whatever the order, a sign-off never survives on changed SQL."""
-    from tests.factories import TargetDatabaseFactory
-    from tests.plans.conftest import SIMPLE_OPS
+    from tests.factories import MigrationPlanFactory, TargetDatabaseFactory, analyse
 
     target = TargetDatabaseFactory()
     for attempt in range(6):
-        plan = workflow.create_plan(dba, target=target, title=f"race {attempt}", operations=SIMPLE_OPS)
-        from django.utils import timezone
-
-        from migrations_app.models import AnalysisRun
-
-        workflow.transition(plan, workflow.ANALYSABLE, PlanStatus.ANALYZING, None, "plan.analysis_requested")
-        run = AnalysisRun.objects.create(plan=plan, sql_hash=plan.sql_hash, status="RUNNING", started_at=timezone.now())
-        workflow.finish_analysis(run, {"risk": {"risk_level": "MEDIUM", "overall_score": 40}})
+        plan = MigrationPlanFactory(author=dba, target=target, title=f"race {attempt}")
+        analyse(plan, "MEDIUM", score=40)
         barrier = threading.Barrier(2)
         errors = []
 

@@ -1,11 +1,8 @@
 """Copying a mitigation step into the plan puts it where it protects the statements."""
 
 import pytest
-from django.utils import timezone
 
-from migrations_app import workflow
-from migrations_app.models import AnalysisRun
-from tests.factories import TargetDatabaseFactory
+from tests.factories import AnalysisRunFactory, MigrationPlanFactory, TargetDatabaseFactory
 
 DROP = {"type": "DROP_COLUMN", "schema_name": "public", "table": "customers", "column": "legacy_status",
         "sql": "ALTER TABLE customers DROP COLUMN legacy_status",
@@ -15,7 +12,7 @@ DROP = {"type": "DROP_COLUMN", "schema_name": "public", "table": "customers", "c
 @pytest.fixture
 def dropping_plan(dba):
     target = TargetDatabaseFactory(name="shop-dev")
-    plan = workflow.create_plan(dba, target=target, title="Drop legacy_status", operations=[DROP])
+    plan = MigrationPlanFactory(author=dba, target=target, title="Drop legacy_status", operations=[DROP])
     steps = [
         {"order": 1, "name": "Back up the data before the destructive statements", "phase": "prepare",
          "safe_sql": "CREATE SCHEMA IF NOT EXISTS dataflow_backup;\n"
@@ -23,8 +20,7 @@ def dropping_plan(dba):
         {"order": 2, "name": "Validate afterwards", "phase": "verify",
          "safe_sql": "ANALYZE customers;"},
     ]
-    AnalysisRun.objects.create(plan=plan, sql_hash=plan.sql_hash, status=AnalysisRun.Status.SUCCEEDED,
-                               finished_at=timezone.now(), report={"mitigation": {"steps": steps}})
+    AnalysisRunFactory(plan=plan, report={"mitigation": {"steps": steps}})
     return plan
 
 

@@ -1,10 +1,10 @@
 """Fixes found by clicking through the plan review page as a DBA."""
 
-from migrations_app.models import AnalysisRun
+from tests.factories import AnalysisRunFactory
 
 
 def test_review_page_polls_the_analysis_panel_while_the_analysis_is_queued(plan, dba, client_for):
-    AnalysisRun.objects.create(plan=plan, sql_hash=plan.sql_hash)  # queued, no worker yet
+    AnalysisRunFactory(plan=plan, queued=True)  # no worker yet
 
     html = client_for(dba).get(plan.get_absolute_url()).content.decode()
 
@@ -15,7 +15,7 @@ def test_review_page_polls_the_analysis_panel_while_the_analysis_is_queued(plan,
 
 
 def test_review_page_stops_polling_once_the_analysis_is_done(plan, dba, client_for):
-    AnalysisRun.objects.create(plan=plan, sql_hash=plan.sql_hash, status=AnalysisRun.Status.SUCCEEDED, report={})
+    AnalysisRunFactory(plan=plan, report={})
 
     html = client_for(dba).get(plan.get_absolute_url()).content.decode()
 
