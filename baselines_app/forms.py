@@ -6,8 +6,8 @@ from django import forms
 
 from baselines_app.engines.query_sets import ALL_TYPES
 from baselines_app.models import BaselineRun
-from migrations_app.models import TargetDatabase
 from staging_app.models import StagingEnvironment
+from targets.models import TargetDatabase
 
 TYPE_CHOICES = [(t, t) for t in ALL_TYPES]
 

@@ -10,6 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from baselines_app.engines.comparison import ValidationReport
+from baselines_app.engines.measured import QueryBaseline
+
 
 class BaselineRun(models.Model):
     class Kind(models.TextChoices):
@@ -25,7 +28,7 @@ class BaselineRun(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MEASURE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    target = models.ForeignKey("migrations_app.TargetDatabase", on_delete=models.CASCADE, related_name="baseline_runs")
+    target = models.ForeignKey("targets.TargetDatabase", on_delete=models.CASCADE, related_name="baseline_runs")
     staging_environment = models.ForeignKey("staging_app.StagingEnvironment", null=True, blank=True,
                                             on_delete=models.SET_NULL, related_name="baseline_runs")
     plan = models.ForeignKey("migrations_app.MigrationPlan", null=True, blank=True, on_delete=models.SET_NULL,
@@ -67,9 +70,7 @@ class BaselineRun(models.Model):
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
     def engine_baselines(self) -> list:
-        from baselines_app.engines.baselines import PerformanceBaseline as Measured
-
-        return [Measured.from_dict(row.data) for row in self.baselines.all()]
+        return [QueryBaseline.from_dict(row.data) for row in self.baselines.all()]
 
 
 class PerformanceBaseline(models.Model):
@@ -127,6 +128,4 @@ class PerformanceValidation(models.Model):
         return self.validation_status == "PASS"
 
     def engine_validation(self):
-        from baselines_app.engines.baselines import PerformanceValidation as Judged
-
-        return Judged.from_dict(self.report)
+        return ValidationReport.from_dict(self.report)

@@ -5,8 +5,8 @@ before any work).
 ``monitor_performance`` is the runbook's monitoring loop as a schedule: it replays the read
 queries of the target's latest production baseline, read-only, and records a WARNING alert
 on the validation when a query is more than ``performance_degradation_threshold`` times slower.
-The alert is queued through ``migrations_app.incidents.queue_alert`` (delivered to the
-channels by its own task); the text is also kept on the validation for the baselines page.
+The alert is raised through ``targets.signals.raise_alert`` (the plans layer stores it and
+delivers it to the channels by its own task); the text is also kept on the validation for the baselines page.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from django.utils import timezone
 
 from baselines_app.engines.baselines import measure_performance_baselines, remeasure_baselines, validate_performance
 from baselines_app.models import BaselineRun, PerformanceBaseline, PerformanceValidation
-from migrations_app.models import AuditEvent, TargetDatabase
+from staging_app.registry import config_for
+from targets.models import AuditEvent, TargetDatabase
+from targets.signals import raise_alert
 
 log = logging.getLogger(__name__)
 MONITOR_SCHEDULE_PREFIX = "baselines: monitor target "
 
 
 def _config(target):
-    from staging_app.registry import config_for
-
     return config_for(target)
 
 
@@ -127,11 +127,9 @@ def monitor_performance(target_id: int, tables: list[str] | None = None) -> dict
     validation = PerformanceValidation.objects.create(
         before_run=reference, after_run=run, **_judge(reads, run, config, reference, target))
     if validation.alert_message:
-        from migrations_app.incidents import queue_alert
-
         AuditEvent.record(None, "baselines.degradation_alert", validation, data={"message": validation.alert_message})
         log.warning("%s", validation.alert_message)
-        queue_alert(validation.alert_severity, f"Performance degradation on {target.name}",
+        raise_alert(validation.alert_severity, f"Performance degradation on {target.name}",
                     f"{validation.alert_message}\n{_validation_url(validation)}")
     return {"target": target_id, "run": run.pk, "validation": validation.pk, "status": validation.validation_status}
 

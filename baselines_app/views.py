@@ -11,7 +11,7 @@ from baselines_app.forms import MeasureForm, MonitorForm, ResultFilterForm
 from baselines_app.models import BaselineRun, PerformanceBaseline, PerformanceValidation
 from baselines_app.tasks import MONITOR_SCHEDULE_PREFIX, ensure_monitor_schedule, latest_production_baseline, queue_baseline_run
 from dataflow_site.roles import DBA, readers, role_required
-from migrations_app.models import AuditEvent, TargetDatabase
+from targets.models import AuditEvent, TargetDatabase
 
 
 @readers

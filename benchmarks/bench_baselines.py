@@ -42,7 +42,7 @@ from psycopg import sql  # noqa: E402
 from baselines_app.engines.baselines import (measure_performance_baselines, remeasure_baselines,  # noqa: E402
                                              validate_performance)
 from baselines_app.engines.comparison import NOISE_FLOOR_MS, undecided_queries  # noqa: E402
-from migrations_app.engines.connections import TargetConnection  # noqa: E402
+from targets.engines.connections import TargetConnection  # noqa: E402
 
 DEMO = ROOT / "migrations_app" / "demo"
 THRESHOLD = 1.5

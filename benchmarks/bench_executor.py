@@ -40,8 +40,8 @@ from migrations_app.engines.concurrent_access_manager import (  # noqa: E402
     MigrationLockManager,
     operations_from_script,
 )
-from migrations_app.engines.connections import TargetConnection  # noqa: E402
 from migrations_app.engines.schema_digest import schema_digest  # noqa: E402
+from targets.engines.connections import TargetConnection  # noqa: E402
 
 PREFIX = "dfbench_exec_"
 MIN_ROUNDS = 5

@@ -45,8 +45,8 @@ def compare(tools: dict[str, list[str]], rounds: int) -> dict[str, tuple[float, 
 
 
 def in_process(path: str, dsn: str | None = None) -> dict:
-    from migrations_app.engines.connections import TargetConnection
     from migrations_app.engines.plan_analysis import analyze_plan
+    from targets.engines.connections import TargetConnection
 
     report = analyze_plan(Path(path).read_text(), TargetConnection.from_dsn(dsn) if dsn else None)
     return report.timings_ms

@@ -24,9 +24,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from migrations_app import workflow  # noqa: E402
-from migrations_app.models import MigrationPlan, TargetDatabase  # noqa: E402
+from migrations_app.models import MigrationPlan
 from migrations_app.plan_sql import script_to_operations  # noqa: E402
 from migrations_app.tasks import run_plan_analysis  # noqa: E402
+from targets.models import TargetDatabase  # noqa: E402
 
 TITLE = "Benchmark: 50 operations"
 

@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from psycopg import sql  # noqa: E402
 
-from migrations_app.engines.connections import TargetConnection  # noqa: E402
 from staging_app.engines.schema_copy import client_program  # noqa: E402
+from targets.engines.connections import TargetConnection  # noqa: E402
 from staging_app.engines.staging_environment_manager import (StagingEnvironmentConfig,  # noqa: E402
                                                             StagingEnvironmentManager)
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    "targets",
     "migrations_app",
     "staging_app",
     "baselines_app",

@@ -6,6 +6,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("targets/", include("targets.urls")),
     path("staging/", include("staging_app.urls")),
     path("baselines/", include("baselines_app.urls")),
     path("", include("migrations_app.urls")),

@@ -14,11 +14,10 @@ from __future__ import annotations
 from django.conf import settings
 
 from migrations_app.engines.rollback_plans import DATA_CHANGING_KINDS, build_rollback_plan
+from migrations_app.plan_sql import plan_operations
 
 
 def _operations(plan):
-    from migrations_app.execution import plan_operations
-
     return plan_operations(plan)
 
 

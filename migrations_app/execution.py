@@ -36,16 +36,18 @@ from migrations_app.engines.concurrent_access_manager import (
     AtomicMigrationExecutor,
     MigrationLockManager,
     MigrationLockTimeout,
-    MigrationOperation,
     RollbackPlan,
 )
+from migrations_app.data_backup import typed_confirmation_required
 from migrations_app.engines.schema_digest import schema_digest
 from migrations_app.execution_progress import ProgressRecorder
 from migrations_app.gate import evaluate_gate, executable
 from migrations_app.incidents import open_incident, queue_alert
-from migrations_app.models import AuditEvent, Execution, Incident, MigrationPlan, PlanStatus, Severity
+from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus, Severity
 from migrations_app.permissions import can_emergency_stop, can_execute, can_roll_back, require
+from migrations_app.plan_sql import plan_operations
 from migrations_app.workflow import WorkflowError, transition
+from targets.models import AuditEvent
 
 S = Execution.Status
 FT = Incident.FailureType
@@ -56,8 +58,6 @@ FT = Incident.FailureType
 def start_execution(plan: MigrationPlan, user, *, typed_confirmation: str | None = None) -> Execution:
     """"Execute": a DBA, the gate passes now (and again in the task). Queues the task on commit.
     A plan that changes data on a production target needs the target's name typed exactly."""
-    from migrations_app.data_backup import typed_confirmation_required
-
     with transaction.atomic():
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
         require(can_execute(user, locked))
@@ -119,12 +119,6 @@ def _refuse(execution: Execution, reason: str) -> str:
         status=S.REFUSED, error=reason, finished_at=timezone.now())
     AuditEvent.record(None, "execution.refused", execution, data={"reason": reason})
     return "refused"
-
-
-def plan_operations(plan: MigrationPlan) -> list[MigrationOperation]:
-    return [MigrationOperation(type=op.type, table_name=op.table, sql=op.sql, rollback_sql=op.rollback_sql or None,
-                               schema=op.schema_name or plan.schema, column=op.column or None)
-            for op in plan.operations.all()]
 
 
 def _executor(execution: Execution) -> AtomicMigrationExecutor:

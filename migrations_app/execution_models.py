@@ -18,7 +18,7 @@ __all__ = ["Alert", "Execution", "Incident", "Severity"]
 
 
 class Severity(models.TextChoices):
-    # the runbook's alert levels; values equal migrations_app.engines.alerts.AlertSeverity values
+    # the runbook's alert levels; values equal targets.engines.alerts.AlertSeverity values
     INFO = "info", "Info"
     WARNING = "warning", "Warning"
     ERROR = "error", "Error"
@@ -151,7 +151,7 @@ class Incident(models.Model):
 
     plan = models.ForeignKey("migrations_app.MigrationPlan", on_delete=models.PROTECT, related_name="incidents")
     execution = models.ForeignKey(Execution, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents")
-    target = models.ForeignKey("migrations_app.TargetDatabase", on_delete=models.PROTECT, related_name="incidents")
+    target = models.ForeignKey("targets.TargetDatabase", on_delete=models.PROTECT, related_name="incidents")
     severity = models.CharField(max_length=10, choices=Severity.choices, db_index=True)
     failure_type = models.CharField(max_length=32, choices=FailureType.choices, db_index=True)
     title = models.CharField(max_length=255)

@@ -21,8 +21,10 @@ from migrations_app.engines.concurrent_access_manager import MigrationLockManage
 from migrations_app.engines.schema_digest import schema_digest
 from migrations_app.execution_reconcile import migration_outcome, read_target_record, rollback_outcome
 from migrations_app.incidents import open_incident
-from migrations_app.models import AuditEvent, Execution, Incident, PlanStatus
+from migrations_app.models import Execution, Incident, PlanStatus
+from migrations_app.plan_sql import plan_operations
 from migrations_app.workflow import transition
+from targets.models import AuditEvent
 
 S = Execution.Status
 FT = Incident.FailureType
@@ -79,8 +81,6 @@ def worker_lost(execution: Execution, now) -> str:
 def mark_worker_lost(execution: Execution, reason: str) -> bool:
     """Record the outcome the target's journal shows. False while the execution's session is
     still alive on the target (decided at the next round) or when the worker finished first."""
-    from migrations_app.execution import plan_operations
-
     execution.refresh_from_db()
     if execution.status != S.RUNNING:
         return False

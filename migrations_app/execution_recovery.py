@@ -14,11 +14,13 @@ from django.db import transaction
 
 from migrations_app.engines.concurrent_access_manager import RollbackPlan
 from migrations_app.engines.rollback_plans import build_rollback_plan
-from migrations_app.execution import _queue, plan_operations, resumable_gate
+from migrations_app.execution import _queue, resumable_gate
 from migrations_app.execution_reconcile import Outcome, migration_outcome, read_target_record, resume_point
-from migrations_app.models import AuditEvent, Execution, MigrationPlan, PlanStatus
+from migrations_app.models import Execution, MigrationPlan, PlanStatus
 from migrations_app.permissions import can_resume, can_roll_back_applied, require
+from migrations_app.plan_sql import plan_operations
 from migrations_app.workflow import WorkflowError
+from targets.models import AuditEvent
 
 S = Execution.Status
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from migrations_app.data_backup import irreversible_notice
 from migrations_app.models import AnalysisRun, MigrationPlan, PlanStatus, RiskLevel, SignOff
 from migrations_app.permissions import signers_for
 from migrations_app.review_version import review_version, why_not_current
+from migrations_app.staging_validation import passed_validation
 
 
 @dataclasses.dataclass
@@ -83,12 +85,8 @@ def stale_sign_offs(plan: MigrationPlan, analysis=None) -> list[tuple[SignOff, s
 
 
 def staging_validation(plan: MigrationPlan, *, full: bool) -> tuple[bool, str]:
-    """Ask the staging app whether this exact SQL passed a rehearsal (with baselines and a verified
-    rollback when ``full``). Until the staging app provides rehearsals the requirement is unmet."""
-    try:
-        from staging_app.validation import passed_validation
-    except ImportError:
-        return False, "staging rehearsals are not available in this installation yet"
+    """Whether this exact SQL passed a rehearsal on a staging copy (with baselines and a verified
+    rollback when ``full``)."""
     return passed_validation(plan, full=full)
 
 
@@ -123,8 +121,6 @@ def evaluate_gate(plan: MigrationPlan) -> GateResult:
             "checklist", "Pre-migration checklist (backup done and verified, RTO and RPO confirmed)",
             plan.checklist_complete,
             f"ticked by {plan.checklist_by.username}" if plan.checklist_complete and plan.checklist_by else "not complete"))
-    from migrations_app.data_backup import irreversible_notice
-
     notice = irreversible_notice(analysis.report)
     return GateResult(level, requirements, [notice] if notice else [])
 

@@ -17,9 +17,10 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from migrations_app.engines.alerts import AlertChannelsConfig, AlertSeverity, deliver_alert
-from migrations_app.models import Alert, AuditEvent, Execution, Incident, Severity
+from migrations_app.models import Alert, Execution, Incident, Severity
 from migrations_app.permissions import can_update_incident, require
+from targets.engines.alerts import AlertChannelsConfig, AlertSeverity, deliver_alert
+from targets.models import AuditEvent
 
 FT = Incident.FailureType
 

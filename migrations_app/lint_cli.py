@@ -53,7 +53,7 @@ def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: C
     try:
         connection = None
         if options.get("dsn"):
-            from migrations_app.engines.connections import TargetConnection
+            from targets.engines.connections import TargetConnection
 
             connection = TargetConnection.from_dsn(options["dsn"])
         report = analyze_plan(text, connection, options.get("schema") or "public",
@@ -83,9 +83,9 @@ def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: C
 
 def _is_database_error(exc: Exception) -> bool:
     # Imported here, after the failure: a static run never loads psycopg's error classes for this.
-    from migrations_app.engines.connections import TargetConnectionError
     from migrations_app.engines.dependency_analyzer import DependencyAnalysisError
     from migrations_app.engines.risk_catalog import CatalogFactsError
+    from targets.engines.connections import TargetConnectionError
 
     return isinstance(exc, (TargetConnectionError, CatalogFactsError, DependencyAnalysisError))
 

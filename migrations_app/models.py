@@ -1,184 +1,15 @@
-"""App-database models. Business rules live here as methods, views only call them."""
+"""The plans layer's models: plans, operations, analyses and sign-offs (executions, incidents,
+alerts and rehearsals come from ``execution_models``). Models hold data and small derived facts;
+the rules that move a plan are in ``workflow``, who may act in ``permissions``."""
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models
 from django.utils import timezone
 
-from migrations_app.audit_chain import CHAIN_LOCK_KEY, GENESIS, HASHED_FIELDS, ChainReport, row_hash, verify_rows
-from migrations_app.crypto import decrypt_secret, encrypt_secret
-
-# The audit trail --------------------------------------------------------------------------
-
-
-class AuditEvent(models.Model):
-    """Append-only and hash-chained (see migrations_app.audit_chain): database triggers refuse
-    UPDATE, DELETE and TRUNCATE; every row carries a hash linked to the previous row's."""
-
-    # No FK constraint: deleting a user must not touch (update) the audit trail.
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
-                              db_constraint=False, related_name="+")
-    actor_name = models.CharField(max_length=150, blank=True)
-    verb = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=64, db_index=True)
-    object_id = models.CharField(max_length=64, blank=True, db_index=True)
-    object_repr = models.CharField(max_length=255, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    prev_hash = models.CharField(max_length=64)
-    row_hash = models.CharField(max_length=64)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            # Rows that bypass record() would have no hash: refused rather than left unchained.
-            models.CheckConstraint(condition=models.Q(row_hash__regex=r"^[0-9a-f]{64}$")
-                                   & models.Q(prev_hash__regex=r"^[0-9a-f]{64}$"), name="auditevent_hashes_present"),
-        ]
-
-    def __str__(self):
-        return f"{self.actor_name or 'system'} {self.verb} {self.object_type} {self.object_id}"
-
-    @classmethod
-    def record(cls, actor, verb: str, obj=None, *, object_type: str = "", object_id="", data=None) -> "AuditEvent":
-        if obj is not None:
-            object_type = object_type or obj._meta.model_name
-            object_id = object_id or obj.pk
-        event = cls(
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            actor_name=getattr(actor, "username", "") or "system",
-            verb=verb,
-            object_type=object_type,
-            object_id=str(object_id or ""),
-            object_repr=str(obj)[:255] if obj is not None else "",
-            data=data or {},
-        )
-        with transaction.atomic():
-            event.prev_hash, event.data = cls._lock_chain_head(event.data)
-            event.created_at = timezone.now()  # after the lock: chain order is time order
-            event.row_hash = row_hash(event.chain_fields(), event.prev_hash)
-            event.save(force_insert=True)
-        return event
-
-    @classmethod
-    def _lock_chain_head(cls, data) -> tuple[str, dict]:
-        """Serialise writers until this transaction ends, then read the head. ``data`` comes back
-        as jsonb will return it (numbers normalised), so the hash matches what a verifier reads."""
-        table = connection.ops.quote_name(cls._meta.db_table)
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-            # A new statement: its snapshot sees the row of the writer we waited for.
-            cur.execute(f"SELECT (SELECT row_hash FROM {table} ORDER BY id DESC LIMIT 1), %s::jsonb::text",
-                        [json.dumps(data, allow_nan=False)])
-            head, normalised = cur.fetchone()
-        return head or GENESIS, json.loads(normalised)
-
-    def chain_fields(self) -> dict:
-        return {"actor_id": self.actor_id, "actor_name": self.actor_name, "verb": self.verb,
-                "object_type": self.object_type, "object_id": self.object_id, "object_repr": self.object_repr,
-                "data": self.data, "created_at": self.created_at}
-
-    @classmethod
-    def verify_chain(cls, *, anchor: tuple[int, str] | None = None, chunk_size: int = 5000) -> ChainReport:
-        rows = (cls.objects.order_by("id").values("id", "prev_hash", "row_hash", *HASHED_FIELDS)
-                .iterator(chunk_size=chunk_size))
-        return verify_rows(rows, anchor=anchor)
-
-
-# Target databases ------------------------------------------------------------------------
-
-
-class TargetDatabase(models.Model):
-    class Environment(models.TextChoices):
-        PRODUCTION = "production", "Production"
-        STAGING = "staging", "Staging"
-        DEVELOPMENT = "development", "Development"
-
-    class SSLMode(models.TextChoices):
-        DISABLE = "disable", "disable"
-        ALLOW = "allow", "allow"
-        PREFER = "prefer", "prefer"
-        REQUIRE = "require", "require"
-        VERIFY_CA = "verify-ca", "verify-ca"
-        VERIFY_FULL = "verify-full", "verify-full"
-
-    name = models.CharField(max_length=100, unique=True)
-    host = models.CharField(max_length=255, help_text="Host name, IP address, or a Unix socket directory.")
-    port = models.PositiveIntegerField(default=5432)
-    dbname = models.CharField("database", max_length=63)
-    user = models.CharField(max_length=63)
-    # Fernet token; the plaintext is never stored. Use the ``password`` property.
-    password_encrypted = models.TextField(blank=True, default="")
-    sslmode = models.CharField(max_length=16, choices=SSLMode.choices, default=SSLMode.PREFER)
-    environment = models.CharField(max_length=16, choices=Environment.choices, default=Environment.DEVELOPMENT)
-    staging_host = models.CharField(max_length=255, blank=True,
-                                    help_text="Server for staging copies; blank means the target's own server.")
-    staging_port = models.PositiveIntegerField(null=True, blank=True)
-    notes = models.TextField(blank=True)
-    last_health = models.JSONField(null=True, blank=True)
-    last_health_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def password(self) -> str:
-        return decrypt_secret(self.password_encrypted)
-
-    @password.setter
-    def password(self, value: str) -> None:
-        self.password_encrypted = encrypt_secret(value) if value else ""
-
-    @property
-    def is_production(self) -> bool:
-        return self.environment == self.Environment.PRODUCTION
-
-    def connection(self, **overrides):
-        from migrations_app.engines.connections import TargetConnection
-
-        return TargetConnection.from_target(self, **overrides)
-
-    def describe(self) -> str:
-        return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
-
-    # Where a plan runs: a sign-off binds these, and changing one voids the sign-offs of open plans.
-    CONNECTION_FIELDS = ("host", "port", "dbname", "user")
-
-    def connection_identity(self, schema: str) -> dict:
-        return {"host": self.host, "port": int(self.port), "dbname": self.dbname, "user": self.user, "schema": schema}
-
-    def audit_data(self) -> dict:
-        """What the audit trail records of a target: everything but the secret."""
-        return {
-            "name": self.name, "host": self.host, "port": self.port, "dbname": self.dbname,
-            "user": self.user, "sslmode": self.sslmode, "environment": self.environment,
-            "staging_host": self.staging_host, "staging_port": self.staging_port,
-        }
-
-    def record_health(self, report: dict) -> None:
-        self.last_health = report
-        self.last_health_at = timezone.now()
-        self.save(update_fields=["last_health", "last_health_at"])
-
-    @property
-    def health_state(self) -> str:
-        """ok / warning / down / unknown, for the dashboard."""
-        if not self.last_health:
-            return "unknown"
-        if self.last_health.get("error"):
-            return "down"
-        if self.last_health.get("warnings"):
-            return "warning"
-        return "ok"
-
+from staging_app.models import StagingEnvironment
+from targets.models import TargetDatabase
 
 # Migration plans ---------------------------------------------------------------------------
 
@@ -335,4 +166,91 @@ class SignOff(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+# Rehearsals: a plan's SQL run on a staging copy -------------------------------------------
+
+
+class Rehearsal(models.Model):
+    """One rehearsal of a plan's exact SQL (``sql_hash``) on a staging copy: forward, baselines,
+    rollback verified (schema by digest, data by checksum), re-apply. What the sign-off gate's "staging
+    validation" reads (``staging_validation``)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        RUNNING = "RUNNING", "Running"
+        PASSED = "PASSED", "Passed"
+        FAILED = "FAILED", "Failed"
+
+    plan = models.ForeignKey(MigrationPlan, on_delete=models.CASCADE, related_name="rehearsals")
+    sql_hash = models.CharField(max_length=64, db_index=True)
+    # PROTECT: the registry row outlives its database (CLEANED), so the rehearsal keeps its copy's story.
+    environment = models.ForeignKey(StagingEnvironment, on_delete=models.PROTECT, related_name="rehearsals")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    measure_baselines = models.BooleanField(default=True)
+    sample_fraction = models.FloatField(null=True, blank=True)
+    statements = models.JSONField(default=list, blank=True)          # per statement: duration, locks, rewrite, projection
+    forward_result = models.JSONField(null=True, blank=True)
+    rollback_result = models.JSONField(null=True, blank=True)
+    reapply_result = models.JSONField(null=True, blank=True)
+    baselines_before = models.JSONField(null=True, blank=True)
+    baselines_after = models.JSONField(null=True, blank=True)
+    validation = models.JSONField(null=True, blank=True)
+    validation_status = models.CharField(max_length=24, blank=True)
+    baseline_error = models.TextField(blank=True)
+    digest_before = models.CharField(max_length=64, blank=True)
+    digest_after_forward = models.CharField(max_length=64, blank=True)
+    digest_after_rollback = models.CharField(max_length=64, blank=True)
+    digest_after_reapply = models.CharField(max_length=64, blank=True)
+    rollback_verified = models.BooleanField(default=False)          # schema AND data verified
+    rollback_schema_verified = models.BooleanField(default=False)   # digest after the rollback equals before
+    rollback_data_status = models.CharField(max_length=20, blank=True)   # engines.rollback_verification
+    rollback_data_summary = models.TextField(blank=True)
+    digest_differences = models.JSONField(default=dict, blank=True)
+    projection = models.JSONField(null=True, blank=True)
+    projected_lock_ms = models.FloatField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "staging_app_rehearsal"  # moved from staging_app in state only: the rows stayed
+        ordering = ["-queued_at", "-id"]
+
+    def __str__(self):
+        return f"rehearsal {self.pk} of plan {self.plan_id} on {self.environment_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def is_current(self) -> bool:
+        """Of the plan's SQL as it is now (an edit changes the hash and the rehearsal stops counting)."""
+        return self.sql_hash == self.plan.sql_hash
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.is_active:
+            return 100
+        step, steps = (self.progress or {}).get("step", 0), (self.progress or {}).get("steps") or 6
+        return int(100 * max(0, step - 1) / steps)
+
+    @property
+    def duration_ms(self):
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None
+
+    def risk_input(self) -> dict:
+        """What the risk assessment takes from a passed rehearsal (``analyze_plan(rehearsal=...)``)."""
+        return {"rehearsal_id": self.pk, "sql_hash": self.sql_hash, "sample_fraction": self.sample_fraction,
+                "projection": self.projection or {}}
+
+
 from migrations_app.execution_models import *  # noqa: E402,F401,F403  (Execution, Incident, Alert)

@@ -1,5 +1,6 @@
 """Turning pasted SQL into plan operations: split and classify with the statement engine,
-suggest rollback SQL (from the live catalog when the target answers, statically otherwise)."""
+suggest rollback SQL (from the live catalog when the target answers, statically otherwise);
+and stored operations back into the engines' ``MigrationOperation``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import logging
 
 from django.conf import settings
 
+from migrations_app.engines.migration_operations import MigrationOperation
+from migrations_app.engines.rollback import suggest_rollback
 from migrations_app.engines.statements import ScriptInputError, SqlSyntaxError, StatementInfo, check_script, parse_script
 
 log = logging.getLogger(__name__)
@@ -55,8 +58,6 @@ def _catalog_for(target):
 
 
 def script_to_operations(script: str, schema: str, target=None) -> list[dict]:
-    from migrations_app.engines.rollback import suggest_rollback
-
     statements = _parse_checked(script)
     if not statements:
         raise ScriptError("The script has no statements.")
@@ -93,3 +94,10 @@ def single_operation(sql_text: str, rollback_sql: str, schema: str, target=None)
         operation["rollback_sql"] = rollback_sql.strip().rstrip(";")
         operation["rollback_note"] = AUTHOR_ROLLBACK_NOTE
     return operation
+
+
+def plan_operations(plan) -> list[MigrationOperation]:
+    """A stored plan's operations as the engines take them (review, rehearsal, execution)."""
+    return [MigrationOperation(type=op.type, table_name=op.table, sql=op.sql, rollback_sql=op.rollback_sql or None,
+                               schema=op.schema_name or plan.schema, column=op.column or None)
+            for op in plan.operations.all()]

@@ -15,10 +15,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from migrations_app.models import AuditEvent, MigrationPlan
+from django_q.tasks import async_task
+
+from migrations_app.engines.rehearsal.rehearse import rehearse_plan
+from migrations_app.models import MigrationPlan, Rehearsal
 from migrations_app.permissions import can_rehearse, require
-from staging_app.models import Rehearsal, StagingEnvironment
+from migrations_app.plan_sql import plan_operations
+from migrations_app.workflow import compute_sql_hash, refresh_approval
+from staging_app.models import StagingEnvironment
 from staging_app.registry import DjangoStagingRegistry, config_for
+from targets.models import AuditEvent
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +77,11 @@ def request_rehearsal(plan: MigrationPlan, user, environment: StagingEnvironment
 
 
 def _queue(rehearsal_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("staging_app.tasks.rehearse_plan", rehearsal_id, task_name=f"rehearsal:{rehearsal_id}",
+    async_task("migrations_app.tasks.rehearse_plan", rehearsal_id, task_name=f"rehearsal:{rehearsal_id}",
                group="rehearsal")
 
 
 def run_rehearsal(rehearsal_id: int) -> str:
-    from migrations_app.execution import plan_operations
-    from migrations_app.workflow import compute_sql_hash, refresh_approval
-    from staging_app.engines.rehearsal import rehearse_plan
-
     claimed = Rehearsal.objects.filter(pk=rehearsal_id, status=Rehearsal.Status.QUEUED).update(
         status=Rehearsal.Status.RUNNING, started_at=timezone.now(), progress={"phase": "starting", "step": 0, "steps": 6})
     if not claimed:

@@ -11,8 +11,8 @@ degradation): the full staging test.
 
 from __future__ import annotations
 
-from staging_app.engines.lock_projection import percent
-from staging_app.models import Rehearsal
+from migrations_app.engines.rehearsal.lock_projection import percent
+from migrations_app.models import Rehearsal
 
 
 def passed_validation(plan, *, full: bool) -> tuple[bool, str]:

@@ -1,24 +1,20 @@
 """django-q2 tasks: thin wrappers over engines. They take ids, never objects or secrets."""
 
-from migrations_app.engines.health import DatabaseHealthCheck
-from migrations_app.models import TargetDatabase
+from django.utils import timezone
 
-
-def refresh_target_health(target_id: int) -> dict:
-    target = TargetDatabase.objects.get(pk=target_id)
-    report = DatabaseHealthCheck(target.connection()).run()
-    target.record_health(report.to_dict())
-    return {"target": target_id, "ok": report.ok}
+from migrations_app.data_backup import backup_preview
+from migrations_app.engines.plan_analysis import analyze_plan
+from migrations_app.execution import run_execution, run_rollback
+from migrations_app.execution_monitor import monitor_executions as monitor
+from migrations_app.incidents import deliver
+from migrations_app.models import AnalysisRun, Rehearsal
+from migrations_app.rehearsals import run_rehearsal
+from migrations_app.workflow import finish_analysis
 
 
 def run_plan_analysis(analysis_run_id: int) -> str:
     """Analyse one AnalysisRun. Safe to deliver twice: only the delivery that moves the run from
     QUEUED to RUNNING does any work."""
-    from django.utils import timezone
-
-    from migrations_app.models import AnalysisRun
-    from migrations_app.workflow import finish_analysis
-
     claimed = AnalysisRun.objects.filter(pk=analysis_run_id, status=AnalysisRun.Status.QUEUED).update(
         status=AnalysisRun.Status.RUNNING, started_at=timezone.now(), progress={"step": "starting", "done": 0, "total": 0})
     if not claimed:
@@ -37,9 +33,6 @@ def run_plan_analysis(analysis_run_id: int) -> str:
 
 
 def analyse(run) -> dict:
-    from migrations_app.engines.plan_analysis import analyze_plan
-    from migrations_app.models import AnalysisRun
-
     plan = run.plan
     operations = list(plan.operations.all())
 
@@ -57,44 +50,38 @@ def analyse(run) -> dict:
         assume_session_timeouts=True,
         rehearsal=_rehearsal_facts(plan, run.sql_hash),
     )
-    from migrations_app.data_backup import backup_preview
-
     # what a rollback could not restore, known at analysis time so the gate can say it
     return {**report.to_dict(), "data_backup": backup_preview(plan)}
 
 
 def _rehearsal_facts(plan, sql_hash: str) -> dict | None:
     """The latest passed staging rehearsal of this exact SQL: its projected lock time is a risk factor."""
-    from staging_app.models import Rehearsal
-
     rehearsal = (Rehearsal.objects.filter(plan=plan, sql_hash=sql_hash, status=Rehearsal.Status.PASSED)
                  .order_by("-finished_at", "-id").first())
     return rehearsal.risk_input() if rehearsal else None
 
 
-# Execution, alerts, monitor (issue 6). Ids only: never a secret or an object in a task argument.
+# Execution, alerts, monitor. Ids only: never a secret or an object in a task argument.
 
 def execute_plan(execution_id: int) -> str:
     """Safe to deliver twice: only the delivery that moves the Execution QUEUED -> RUNNING works."""
-    from migrations_app.execution import run_execution
-
     return run_execution(execution_id)
 
 
 def rollback_execution(execution_id: int) -> str:
-    from migrations_app.execution import run_rollback
-
     return run_rollback(execution_id)
 
 
 def deliver_alert_task(alert_id: int) -> str:
-    from migrations_app.incidents import deliver
-
     return deliver(alert_id)
 
 
 def monitor_executions() -> dict:
     """Scheduled every minute: duration limit and executions whose worker died."""
-    from migrations_app.execution_monitor import monitor_executions as monitor
-
     return monitor()
+
+
+def rehearse_plan(rehearsal_id: int) -> str:
+    """Rehearse a plan on its staging copy. Safe to deliver twice: only the delivery that moves
+    the Rehearsal QUEUED -> RUNNING does any work."""
+    return run_rehearsal(rehearsal_id)

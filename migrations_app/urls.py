@@ -1,19 +1,10 @@
 from django.urls import path, re_path
 
-from migrations_app.views import dashboard, plan_actions, plans, targets
+from migrations_app.views import dashboard, plan_actions, plans, rehearsals
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("audit/", dashboard.audit_list, name="audit_list"),
-    path("targets/", targets.target_list, name="target_list"),
-    path("targets/add/", targets.target_add, name="target_add"),
-    path("targets/test-connection/", targets.target_test_connection, name="target_test_connection"),
-    path("targets/<int:pk>/edit/", targets.target_edit, name="target_edit"),
-    path("targets/<int:pk>/delete/", targets.target_delete, name="target_delete"),
-    path("targets/<int:pk>/test-connection/", targets.target_test_connection, name="target_test_connection_existing"),
-    path("targets/<int:pk>/health/", targets.target_health, name="target_health"),
-    path("targets/<int:pk>/health/refresh/", targets.target_refresh_health, name="target_refresh_health"),
-    path("targets/<int:pk>/health/row/", targets.target_health_row, name="target_health_row"),
     path("plans/", plans.plan_list, name="plan_list"),
     path("plans/new/", plans.plan_create, name="plan_create"),
     path("plans/queue/", plans.my_queue, name="plan_queue"),
@@ -31,6 +22,11 @@ urlpatterns = [
     path("plans/<int:pk>/checklist/", plan_actions.checklist, name="plan_checklist"),
     path("plans/<int:pk>/reopen/", plan_actions.reopen, name="plan_reopen"),
     path("plans/<int:pk>/mitigation/<int:step>/apply/", plan_actions.apply_mitigation, name="plan_apply_mitigation"),
+    # a rehearsal is a step of a plan's life, on a staging copy: its pages keep their staging/ paths
+    path("staging/plans/<int:plan_id>/rehearse/", rehearsals.rehearse, name="rehearse"),
+    path("staging/plans/<int:plan_id>/rehearsals/", rehearsals.plan_rehearsals, name="plan_rehearsals"),
+    path("staging/rehearsals/<int:rehearsal_id>/", rehearsals.rehearsal_detail, name="rehearsal_detail"),
+    path("staging/rehearsals/<int:rehearsal_id>/progress/", rehearsals.rehearsal_progress, name="rehearsal_progress"),
 ]
 
 # Execution, incidents, alerts (issue 6)

@@ -12,11 +12,17 @@ import hashlib
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from migrations_app import permissions
-from migrations_app.models import AnalysisRun, AuditEvent, MigrationPlan, PlanOperation, PlanStatus, SignOff
+from migrations_app.gate import current_analysis, evaluate_gate
+from migrations_app.models import AnalysisRun, MigrationPlan, PlanOperation, PlanStatus, SignOff
+from migrations_app.notifications import notify_author, notify_managers_awaiting_sign_off
 # The plan states each action accepts, and WorkflowError, are the policy's; callers may name them here.
 from migrations_app.permissions import ANALYSABLE, EDITABLE, SIGNABLE, WorkflowError, require
+from migrations_app.plan_sql import ScriptError, check_operation_policy
+from migrations_app.review_version import review_version
+from targets.models import AuditEvent
 
 
 # Hashing -----------------------------------------------------------------------------------
@@ -92,8 +98,6 @@ def change_operations(plan: MigrationPlan, user, verb: str, mutate, data=None) -
 def _check_policy(ops, schema: str) -> None:
     """The statement policy on every stored operation, whatever route wrote it (form, mitigation
     copy, API): a refused statement never reaches the database, and the transaction rolls back."""
-    from migrations_app.plan_sql import ScriptError, check_operation_policy
-
     for op in ops:
         try:
             check_operation_policy(op.sql, op.rollback_sql, op.schema_name or schema)
@@ -226,8 +230,6 @@ def request_analysis(plan: MigrationPlan, user) -> AnalysisRun:
 
 
 def _queue_analysis(run_id: int) -> None:
-    from django_q.tasks import async_task
-
     async_task("migrations_app.tasks.run_plan_analysis", run_id, task_name=f"analysis:{run_id}", group="analysis")
 
 
@@ -255,8 +257,6 @@ def finish_analysis(run: AnalysisRun, report: dict | None, error: str = "") -> N
     if moved:
         plan.refresh_from_db()
         if not refresh_approval(plan, None) and permissions.needs_manager(level):
-            from migrations_app.notifications import notify_managers_awaiting_sign_off
-
             transaction.on_commit(lambda: notify_managers_awaiting_sign_off(plan))
 
 
@@ -277,9 +277,6 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, ver
     comment = (comment or "").strip()
     if decision == SignOff.Decision.REJECT and not comment:
         raise WorkflowError("a rejection needs a comment for the author")
-    from migrations_app.gate import current_analysis
-    from migrations_app.review_version import review_version
-
     with transaction.atomic():
         # A target edit locks the same plan rows; the target is read after the lock (a new
         # snapshot), so a repoint committed while we waited is seen.
@@ -303,8 +300,6 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, ver
             AuditEvent.record(user, f"plan.signed_off.{decision}", locked,
                               data={**bound, "role": role, "comment": comment})
     plan.refresh_from_db()
-    from migrations_app.notifications import notify_author
-
     moved = decision != SignOff.Decision.REJECT and refresh_approval(plan, user)
     if decision in (SignOff.Decision.REJECT, SignOff.Decision.APPROVE) or moved:
         transaction.on_commit(lambda: notify_author(plan, record))
@@ -341,8 +336,6 @@ def target_repointed(target, actor, changes: dict) -> list[int]:
 
 def refresh_approval(plan: MigrationPlan, actor) -> bool:
     """IN_REVIEW -> APPROVED once the gate is satisfied. Returns True if the plan moved."""
-    from migrations_app.gate import evaluate_gate
-
     plan.refresh_from_db()
     if plan.status != PlanStatus.IN_REVIEW:
         return False

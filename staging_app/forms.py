@@ -1,7 +1,7 @@
 from django import forms
 
-from migrations_app.models import TargetDatabase
 from staging_app.engines.masking import STRATEGIES, MaskingRuleError, parse_masking_rules
+from targets.models import TargetDatabase
 
 MASKING_PRESETS = [("target", "The target's saved masking rules"), ("custom", "Mask with the rules below"),
                    ("none", "No masking")]

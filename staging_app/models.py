@@ -22,7 +22,7 @@ class StagingEnvironment(models.Model):
     staging_id = models.CharField(max_length=32, unique=True)
     # Nullable for copies made from the command line; PROTECT because the target's credentials
     # are what the tool needs to drop the copy later.
-    target = models.ForeignKey("migrations_app.TargetDatabase", null=True, blank=True, on_delete=models.PROTECT,
+    target = models.ForeignKey("targets.TargetDatabase", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="staging_environments")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -95,92 +95,11 @@ class StagingOrphan(models.Model):
         return f"{self.host}:{self.port}/{self.database_name}"
 
 
-class Rehearsal(models.Model):
-    """One rehearsal of a plan's exact SQL (``sql_hash``) on a staging copy: forward, baselines,
-    rollback verified (schema by digest, data by checksum), re-apply. What the sign-off gate's "staging
-    validation" reads (``staging_app.validation``)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "QUEUED", "Queued"
-        RUNNING = "RUNNING", "Running"
-        PASSED = "PASSED", "Passed"
-        FAILED = "FAILED", "Failed"
-
-    plan = models.ForeignKey("migrations_app.MigrationPlan", on_delete=models.CASCADE, related_name="rehearsals")
-    sql_hash = models.CharField(max_length=64, db_index=True)
-    # PROTECT: the registry row outlives its database (CLEANED), so the rehearsal keeps its copy's story.
-    environment = models.ForeignKey(StagingEnvironment, on_delete=models.PROTECT, related_name="rehearsals")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
-    measure_baselines = models.BooleanField(default=True)
-    sample_fraction = models.FloatField(null=True, blank=True)
-    statements = models.JSONField(default=list, blank=True)          # per statement: duration, locks, rewrite, projection
-    forward_result = models.JSONField(null=True, blank=True)
-    rollback_result = models.JSONField(null=True, blank=True)
-    reapply_result = models.JSONField(null=True, blank=True)
-    baselines_before = models.JSONField(null=True, blank=True)
-    baselines_after = models.JSONField(null=True, blank=True)
-    validation = models.JSONField(null=True, blank=True)
-    validation_status = models.CharField(max_length=24, blank=True)
-    baseline_error = models.TextField(blank=True)
-    digest_before = models.CharField(max_length=64, blank=True)
-    digest_after_forward = models.CharField(max_length=64, blank=True)
-    digest_after_rollback = models.CharField(max_length=64, blank=True)
-    digest_after_reapply = models.CharField(max_length=64, blank=True)
-    rollback_verified = models.BooleanField(default=False)          # schema AND data verified
-    rollback_schema_verified = models.BooleanField(default=False)   # digest after the rollback equals before
-    rollback_data_status = models.CharField(max_length=20, blank=True)   # engines.rollback_verification
-    rollback_data_summary = models.TextField(blank=True)
-    digest_differences = models.JSONField(default=dict, blank=True)
-    projection = models.JSONField(null=True, blank=True)
-    projected_lock_ms = models.FloatField(null=True, blank=True)
-    warnings = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
-    progress = models.JSONField(default=dict, blank=True)
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-queued_at", "-id"]
-
-    def __str__(self):
-        return f"rehearsal {self.pk} of plan {self.plan_id} on {self.environment_id}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
-
-    @property
-    def is_current(self) -> bool:
-        """Of the plan's SQL as it is now (an edit changes the hash and the rehearsal stops counting)."""
-        return self.sql_hash == self.plan.sql_hash
-
-    @property
-    def progress_percent(self) -> int:
-        if not self.is_active:
-            return 100
-        step, steps = (self.progress or {}).get("step", 0), (self.progress or {}).get("steps") or 6
-        return int(100 * max(0, step - 1) / steps)
-
-    @property
-    def duration_ms(self):
-        if self.started_at and self.finished_at:
-            return int((self.finished_at - self.started_at).total_seconds() * 1000)
-        return None
-
-    def risk_input(self) -> dict:
-        """What the risk assessment takes from a passed rehearsal (``analyze_plan(rehearsal=...)``)."""
-        return {"rehearsal_id": self.pk, "sql_hash": self.sql_hash, "sample_fraction": self.sample_fraction,
-                "projection": self.projection or {}}
-
-
 class TargetMaskingRules(models.Model):
     """A target's saved masking rules (``table.column`` -> strategy), applied to every staging copy
     of that target unless the DBA chooses otherwise on the create form."""
 
-    target = models.OneToOneField("migrations_app.TargetDatabase", on_delete=models.CASCADE, related_name="masking")
+    target = models.OneToOneField("targets.TargetDatabase", on_delete=models.CASCADE, related_name="masking")
     rules = models.JSONField(default=dict, blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

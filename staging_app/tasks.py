@@ -12,10 +12,10 @@ import logging
 
 from django.utils import timezone
 
-from migrations_app.models import AuditEvent, TargetDatabase
 from staging_app.engines.staging_environment_manager import StagingEnvironmentError
 from staging_app.models import StagingEnvironment, StagingOrphan
 from staging_app.registry import config_for, manager_for
+from targets.models import AuditEvent, TargetDatabase
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,3 @@ def sweep_staging_environments(in_flight_grace_seconds: int = 300) -> dict:
 
 def _any_production_target():
     return TargetDatabase.objects.filter(environment=TargetDatabase.Environment.PRODUCTION).first()
-
-
-def rehearse_plan(rehearsal_id: int) -> str:
-    """Rehearse a plan on its staging copy. Safe to deliver twice: only the delivery that moves
-    the Rehearsal QUEUED -> RUNNING does any work."""
-    from staging_app.rehearsals import run_rehearsal
-
-    return run_rehearsal(rehearsal_id)

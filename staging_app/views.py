@@ -1,20 +1,16 @@
-"""Staging pages: list, create (with a live progress bar), detail, cleanup with confirmation;
-rehearsals of a plan on a copy (request, progress, result)."""
+"""Staging pages: list, create (with a live progress bar), detail, cleanup with confirmation."""
 
 from django.contrib import messages
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django_q.tasks import async_task
 
 from dataflow_site.roles import ALL_ROLES, DBA, readers, require_role, role_required
-from migrations_app import permissions
-from migrations_app.models import AuditEvent, MigrationPlan, TargetDatabase
 from staging_app.engines.registry import StagingLimitExceeded
 from staging_app.engines.staging_environment_manager import StagingEnvironmentError
 from staging_app.forms import MaskingRulesForm, StagingCreateForm
-from staging_app.models import Rehearsal, StagingEnvironment, StagingOrphan, TargetMaskingRules
+from staging_app.models import StagingEnvironment, StagingOrphan, TargetMaskingRules
 from staging_app.registry import manager_for, staging_server_override
-from staging_app.rehearsals import RehearsalRefused, ready_environments, request_rehearsal
+from targets.models import AuditEvent, TargetDatabase
 
 
 @readers
@@ -93,56 +89,3 @@ def staging_cleanup(request, staging_id):
         messages.add_message(request, level, f"Cleanup {outcome['cleanup_status']}: {outcome['message']}")
         return redirect("staging_detail", staging_id=staging_id)
     return render(request, "staging_app/cleanup_confirm.html", {"env": env})
-
-
-# Rehearsals ---------------------------------------------------------------------------------
-
-@role_required(DBA)
-def rehearse(request, plan_id):
-    """POST: rehearse the plan on the READY staging copy chosen in the form."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    plan = get_object_or_404(MigrationPlan.objects.select_related("target"), pk=plan_id)
-    env = StagingEnvironment.objects.filter(staging_id=request.POST.get("environment", "")).first()
-    error = ""
-    try:
-        request_rehearsal(plan, request.user, env, measure_baselines=request.POST.get("measure_baselines") == "on")
-    except RehearsalRefused as exc:
-        error = str(exc)
-    if request.htmx:
-        return render(request, "staging_app/rehearsals/_panel.html", panel_context(request, plan, error))
-    if error:
-        messages.error(request, f"Rehearsal refused: {error}")
-    return redirect(plan.get_absolute_url())
-
-
-@readers
-def plan_rehearsals(request, plan_id):
-    """The plan page's rehearsal panel (HTMX refresh)."""
-    plan = get_object_or_404(MigrationPlan.objects.select_related("target"), pk=plan_id)
-    return render(request, "staging_app/rehearsals/_panel.html", panel_context(request, plan))
-
-
-@readers
-def rehearsal_detail(request, rehearsal_id):
-    rehearsal = get_object_or_404(Rehearsal.objects.select_related("plan__target", "environment", "requested_by"),
-                                  pk=rehearsal_id)
-    return render(request, "staging_app/rehearsals/detail.html", {"rehearsal": rehearsal})
-
-
-@readers
-def rehearsal_progress(request, rehearsal_id):
-    """Polls itself while the rehearsal runs; once it is done, returns the result (no trigger)."""
-    rehearsal = get_object_or_404(Rehearsal.objects.select_related("plan", "environment"), pk=rehearsal_id)
-    return render(request, "staging_app/rehearsals/_progress.html", {"rehearsal": rehearsal})
-
-
-def panel_context(request, plan, error: str = "") -> dict:
-    return {
-        "request": request,
-        "plan": plan,
-        "rehearsals": list(plan.rehearsals.select_related("environment", "requested_by")[:5]),
-        "environments": list(ready_environments(plan)),
-        "can_rehearse": permissions.can_rehearse(request.user, plan),
-        "rehearsal_error": error,
-    }

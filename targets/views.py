@@ -9,18 +9,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_q.tasks import async_task
 
 from dataflow_site.roles import DBA, MANAGER, readers, role_required
-from migrations_app import workflow
-from migrations_app.crypto import SecretDecryptionError
-from migrations_app.engines.connections import TargetConnectionError
-from migrations_app.engines.health import DatabaseHealthCheck
-from migrations_app.forms import TargetDatabaseForm
-from migrations_app.models import AuditEvent, TargetDatabase
+from targets.crypto import SecretDecryptionError
+from targets.engines.connections import TargetConnectionError
+from targets.engines.health import DatabaseHealthCheck
+from targets.forms import TargetDatabaseForm
+from targets.models import AuditEvent, TargetDatabase
+from targets.signals import announce_repointed
 
 
 @readers
 def target_list(request):
     targets = TargetDatabase.objects.all()
-    return render(request, "migrations_app/targets/list.html", {"targets": targets})
+    return render(request, "targets/list.html", {"targets": targets})
 
 
 @sensitive_post_parameters("password")
@@ -34,7 +34,7 @@ def target_add(request):
             AuditEvent.record(request.user, "target.created", target, data=target.audit_data())
         messages.success(request, f"Target {target.name} added.")
         return redirect("target_health", target.pk)
-    return render(request, "migrations_app/targets/form.html", {"form": form, "target": None})
+    return render(request, "targets/form.html", {"form": form, "target": None})
 
 
 @sensitive_post_parameters("password")
@@ -51,7 +51,7 @@ def target_edit(request, pk):
             after = target.audit_data()
             changes = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
             repointed = {k: v for k, v in changes.items() if k in TargetDatabase.CONNECTION_FIELDS}
-            returned = workflow.target_repointed(target, request.user, repointed) if repointed else []
+            returned = announce_repointed(target, request.user, repointed) if repointed else []
             if password_changed:
                 changes["password"] = "changed"
             AuditEvent.record(request.user, "target.changed", target,
@@ -60,7 +60,7 @@ def target_edit(request, pk):
                          + (f" {len(returned)} open plan(s) went back to draft and their sign-offs were voided: "
                             "they were reviewed against the old connection." if returned else ""))
         return redirect("target_list")
-    return render(request, "migrations_app/targets/form.html", {"form": form, "target": target})
+    return render(request, "targets/form.html", {"form": form, "target": target})
 
 
 @role_required(DBA)
@@ -74,7 +74,7 @@ def target_delete(request, pk):
             target.delete()
         messages.success(request, f"Target {name} deleted.")
         return redirect("target_list")
-    return render(request, "migrations_app/targets/confirm_delete.html", {"target": target})
+    return render(request, "targets/confirm_delete.html", {"target": target})
 
 
 @sensitive_post_parameters("password")
@@ -88,7 +88,7 @@ def target_test_connection(request, pk=None):
     form.is_valid()  # the name may clash or notes be missing; the connection fields are what matter here
     missing = [f for f in ("host", "port", "dbname", "user", "sslmode") if f not in form.cleaned_data]
     if missing:
-        return render(request, "migrations_app/targets/_test_result.html",
+        return render(request, "targets/_test_result.html",
                       {"ok": False, "error": "Fill in " + ", ".join(missing) + " first."})
     context, source = {"ok": False}, "none"
     try:
@@ -105,7 +105,7 @@ def target_test_connection(request, pk=None):
         except Exception as exc:  # a server error after connecting: show it, never a 500
             context["error"] = f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     _audit_test_connection(request.user, instance, form, source, context)
-    return render(request, "migrations_app/targets/_test_result.html", context)
+    return render(request, "targets/_test_result.html", context)
 
 
 def _audit_test_connection(user, instance, form, source: str, context: dict) -> None:
@@ -133,7 +133,7 @@ def target_health(request, pk):
         messages.error(request, str(exc))
     if report is not None:
         target.record_health(report.to_dict())
-    return render(request, "migrations_app/targets/health.html", {"target": target, "report": report})
+    return render(request, "targets/health.html", {"target": target, "report": report})
 
 
 @role_required(DBA, MANAGER)
@@ -142,11 +142,11 @@ def target_refresh_health(request, pk):
     """Queue a health refresh on the django-q2 cluster; the row polls until it lands."""
     target = get_object_or_404(TargetDatabase, pk=pk)
     since = target.last_health_at.isoformat() if target.last_health_at else ""
-    async_task("migrations_app.tasks.refresh_target_health", target.pk, task_name=f"health:{target.pk}",
+    async_task("targets.tasks.refresh_target_health", target.pk, task_name=f"health:{target.pk}",
                group="health")
     target.refresh_from_db()
     refreshing = (target.last_health_at.isoformat() if target.last_health_at else "") == since
-    return render(request, "migrations_app/_target_row.html", {"target": target, "refreshing": refreshing, "since": since})
+    return render(request, "targets/_target_row.html", {"target": target, "refreshing": refreshing, "since": since})
 
 
 @readers
@@ -155,4 +155,4 @@ def target_health_row(request, pk):
     since = request.GET.get("since", "")
     current = target.last_health_at.isoformat() if target.last_health_at else ""
     refreshing = bool(request.GET.get("waiting")) and current == since
-    return render(request, "migrations_app/_target_row.html", {"target": target, "refreshing": refreshing, "since": since})
+    return render(request, "targets/_target_row.html", {"target": target, "refreshing": refreshing, "since": since})

@@ -19,9 +19,10 @@ from django.utils import timezone
 from baselines_app.models import BaselineRun
 from dataflow_site.roles import MANAGER, user_roles
 from migrations_app import gate, workflow
-from migrations_app.models import (AnalysisRun, Execution, MigrationPlan, PlanOperation, PlanStatus, RiskLevel,
-                                   SignOff, TargetDatabase)
-from staging_app.models import Rehearsal, StagingEnvironment
+from migrations_app.models import (AnalysisRun, Execution, MigrationPlan, PlanOperation, PlanStatus, Rehearsal,
+                                   RiskLevel, SignOff)
+from staging_app.models import StagingEnvironment
+from targets.models import TargetDatabase
 
 # A score inside each runbook band (LOW 0-30, MEDIUM 31-60, HIGH 61-80, CRITICAL 81-100).
 SCORES = {RiskLevel.LOW: 12, RiskLevel.MEDIUM: 45, RiskLevel.HIGH: 70, RiskLevel.CRITICAL: 90}

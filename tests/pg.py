@@ -16,7 +16,7 @@ import psycopg
 from django.conf import settings
 from psycopg import sql
 
-from migrations_app.engines.connections import TargetConnection
+from targets.engines.connections import TargetConnection
 
 THROWAWAY_PREFIX = "dftest_"
 

@@ -19,7 +19,6 @@ The config is duck-typed (``StagingEnvironmentConfig`` or anything with the same
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -28,18 +27,19 @@ from typing import Callable, Iterable, Iterator
 import psycopg
 from psycopg import sql
 
-from migrations_app.engines.connections import TargetConnection
+from targets.engines.connections import TargetConnection
 
 from . import statistics
-from .comparison import (PerformanceDegradation, PerformanceValidation, QueryComparison,  # noqa: F401  (public API)
+from .comparison import (PerformanceDegradation, QueryComparison, ValidationReport,  # noqa: F401  (public API)
                          detect_performance_degradation, undecided_queries, validate_performance)
+from .measured import QueryBaseline
 from .plans import most_common_shape, plan_buffers, plan_shape
 from .query_sets import ALL_TYPES, WRITE_TYPES, BaselineCatalogError, QuerySpec, build_table_queries, list_tables
 from .top_statements import top_statement_specs
 
 __all__ = [
-    "BaselineCatalogError", "BaselinesDisabled", "PerformanceBaseline", "PerformanceBaselineEngine",
-    "PerformanceDegradation", "PerformanceValidation", "ProductionWriteRefused", "QueryComparison",
+    "BaselineCatalogError", "BaselinesDisabled", "PerformanceBaselineEngine", "PerformanceDegradation",
+    "ProductionWriteRefused", "QueryBaseline", "QueryComparison", "ValidationReport",
     "detect_performance_degradation", "measure_performance_baselines", "measure_queries",
     "remeasure_baselines", "validate_performance",
 ]
@@ -59,52 +59,6 @@ class ProductionWriteRefused(Exception):
 
 class BaselinesDisabled(Exception):
     """The config has ``performance_baselines_enabled = False``."""
-
-
-@dataclasses.dataclass
-class PerformanceBaseline:
-    query_id: str
-    query_type: str
-    table_name: str
-    schema: str
-    query_label: str
-    sql: str
-    params: list = dataclasses.field(default_factory=list)
-    source: str = "generated"
-    status: str = "measured"  # measured / skipped / timeout / failed
-    skip_reason: str = ""
-    baseline_time_ms: float | None = None  # mean of the server-side samples
-    min_time_ms: float | None = None
-    max_time_ms: float | None = None
-    stddev_ms: float | None = None
-    median_ms: float | None = None
-    p95_ms: float | None = None
-    samples: list = dataclasses.field(default_factory=list)  # server "Execution Time", ms
-    client_samples: list = dataclasses.field(default_factory=list)  # round trip, ms
-    planning_samples: list = dataclasses.field(default_factory=list)
-    plan_shape: dict = dataclasses.field(default_factory=dict)
-    buffers: dict = dataclasses.field(default_factory=dict)  # mean blocks per run
-    runs: int = 0
-    warmup_runs: int = 0
-    statement_timeout_ms: int | None = None
-    production: bool = False
-    measured_at: str = ""
-
-    @property
-    def skipped(self) -> bool:
-        return self.status != "measured"
-
-    @property
-    def key(self) -> str:
-        return self.query_id
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "PerformanceBaseline":
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def _setting(config, name: str, default):
@@ -158,13 +112,13 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else exc.__class__.__name__
 
 
-def _baseline_from(spec: QuerySpec, **fields) -> PerformanceBaseline:
-    return PerformanceBaseline(query_id=spec.query_id, query_type=spec.query_type, table_name=spec.table_name,
+def _baseline_from(spec: QuerySpec, **fields) -> QueryBaseline:
+    return QueryBaseline(query_id=spec.query_id, query_type=spec.query_type, table_name=spec.table_name,
                                schema=spec.schema, query_label=spec.query_label, sql=spec.sql, params=list(spec.params),
                                source=spec.source, measured_at=datetime.now(timezone.utc).isoformat(), **fields)
 
 
-def _measure_generic_plan(conn, spec: QuerySpec, **common) -> PerformanceBaseline:
+def _measure_generic_plan(conn, spec: QuerySpec, **common) -> QueryBaseline:
     """pg_stat_statements text: plan it generically, take the timings from its aggregates."""
     try:
         document = conn.execute(sql.SQL("EXPLAIN (GENERIC_PLAN, FORMAT JSON) ") + sql.SQL(spec.sql)).fetchone()[0][0]
@@ -192,7 +146,7 @@ class _QueryRun:
         self.usable = list(spec.params) or [None]
         self.samples, self.client, self.planning, self.shapes, self.buffers = [], [], [], [], []
         self.done = 0
-        self.outcome: PerformanceBaseline | None = None
+        self.outcome: QueryBaseline | None = None
         if spec.skip_reason:
             self.outcome = _baseline_from(spec, status="skipped", skip_reason=spec.skip_reason, **self.common)
         elif production and spec.query_type in WRITE_TYPES:
@@ -241,7 +195,7 @@ class _QueryRun:
         self.outcome = _baseline_from(self.spec, status="skipped", skip_reason=f"every sampled key was refused: {last_conflict}",
                                       **self.common)
 
-    def result(self) -> PerformanceBaseline:
+    def result(self) -> QueryBaseline:
         if self.outcome is not None:
             return self.outcome
         summary = statistics.summarize(self.samples)
@@ -255,7 +209,7 @@ class _QueryRun:
 
 
 def measure_queries(connection, specs: list[QuerySpec], config=None, *, production: bool = False, warmup_runs: int = 2,
-                    progress: Progress | None = None, compare_with: list | None = None) -> list[PerformanceBaseline]:
+                    progress: Progress | None = None, compare_with: list | None = None) -> list[QueryBaseline]:
     """Time the given queries (generated or replayed). ``connection``: TargetConnection or open psycopg connection.
 
     ``progress(done_rounds, total_rounds, label)`` is called between rounds. With ``compare_with``
@@ -308,7 +262,7 @@ def _check_enabled(config) -> None:
 def measure_performance_baselines(connection, tables_filter=None, query_types=ALL_TYPES, schema: str = "public",
                                   config=None, *, production: bool = False, warmup_runs: int = 2,
                                   seed: int = DEFAULT_SEED, include_top_queries: bool = True,
-                                  progress: Progress | None = None) -> list[PerformanceBaseline]:
+                                  progress: Progress | None = None) -> list[QueryBaseline]:
     """Build the query sets of ``schema``'s tables (or ``tables_filter``) and time them."""
     _check_enabled(config)
     types = _normalize_types(query_types)
@@ -329,9 +283,9 @@ def measure_performance_baselines(connection, tables_filter=None, query_types=AL
         return measure_queries(conn, specs, config, production=production, warmup_runs=warmup_runs, progress=progress)
 
 
-def remeasure_baselines(connection, baselines: list[PerformanceBaseline], config=None, *, production: bool = False,
+def remeasure_baselines(connection, baselines: list[QueryBaseline], config=None, *, production: bool = False,
                         warmup_runs: int = 2, progress: Progress | None = None,
-                        sequential: bool = True) -> list[PerformanceBaseline]:
+                        sequential: bool = True) -> list[QueryBaseline]:
     """Replay earlier baselines' exact queries and keys (the "after" side of a comparison);
     ``sequential``: more samples of the queries whose comparison with ``baselines`` is undecided."""
     _check_enabled(config)
@@ -354,7 +308,7 @@ class PerformanceBaselineEngine:
     def remeasure_baselines(self, connection, baselines, **kwargs):
         return remeasure_baselines(connection, baselines, self.config, **kwargs)
 
-    def validate_performance(self, before, after, threshold_multiplier=None, **kwargs) -> PerformanceValidation:
+    def validate_performance(self, before, after, threshold_multiplier=None, **kwargs) -> ValidationReport:
         return validate_performance(before, after, self.config, threshold_multiplier, **kwargs)
 
     def detect_performance_degradation(self, before, after, threshold_multiplier=1.5, **kwargs) -> list[PerformanceDegradation]:

@@ -27,6 +27,7 @@ import dataclasses
 from collections import defaultdict
 
 from . import statistics
+from .measured import QueryBaseline
 from .plans import describe_plan_change, lost_indexes
 
 ALPHA = 0.01
@@ -85,7 +86,7 @@ class PerformanceDegradation:
 
 
 @dataclasses.dataclass
-class PerformanceValidation:
+class ValidationReport:
     validation_status: str
     threshold_multiplier: float
     comparisons: list[QueryComparison]
@@ -102,7 +103,7 @@ class PerformanceValidation:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PerformanceValidation":
+    def from_dict(cls, data: dict) -> "ValidationReport":
         values = dict(data)
         values["comparisons"] = [QueryComparison(**c) for c in data.get("comparisons", [])]
         values["degradations"] = [PerformanceDegradation(**d) for d in data.get("degradations", [])]
@@ -227,7 +228,7 @@ def compare_query(before, after, *, threshold: float, min_samples: int, alpha: f
 
 def validate_performance(before: list, after: list, config=None, threshold_multiplier: float | None = None, *,
                          before_label: str = "production", after_label: str = "staging", alpha: float = ALPHA,
-                         noise_floor_ms: float | None = None, drift_correction: bool = True) -> PerformanceValidation:
+                         noise_floor_ms: float | None = None, drift_correction: bool = True) -> ValidationReport:
     """Pair baselines by ``query_id`` and judge each; the overall status is the worst outcome."""
     threshold = float(threshold_multiplier if threshold_multiplier is not None
                       else _setting(config, "performance_degradation_threshold", DEFAULT_THRESHOLD))
@@ -263,7 +264,7 @@ def validate_performance(before: list, after: list, config=None, threshold_multi
     if unusable:
         recommendations.append(f"{len(unusable)} of {len(comparisons)} queries could not be compared "
                                f"(first: {unusable[0].query_label}: {unusable[0].reason}); fix and measure again.")
-    return PerformanceValidation(status, threshold, comparisons, degradations, recommendations, _summary(comparisons),
+    return ValidationReport(status, threshold, comparisons, degradations, recommendations, _summary(comparisons),
                                  before_label, after_label, alpha, min_samples, round(factor, 4))
 
 
@@ -292,9 +293,7 @@ def environment_factor(comparisons: list[QueryComparison]) -> float:
 def _as_baseline(item):
     """Stored baselines come back as dicts (JSON); accept them as they are."""
     if isinstance(item, dict):
-        from .baselines import PerformanceBaseline  # baselines imports this module
-
-        return PerformanceBaseline.from_dict(item)
+        return QueryBaseline.from_dict(item)
     return item
 
 

@@ -16,7 +16,7 @@ import random
 import psycopg
 from psycopg import sql
 
-from migrations_app.engines.catalog import query
+from baselines_app.engines.catalog import query
 
 READ_TYPES = ("SELECT",)
 WRITE_TYPES = ("UPDATE", "INSERT", "DELETE")

@@ -14,7 +14,7 @@ import sqlglot
 from psycopg import sql
 from sqlglot import expressions as exp
 
-from migrations_app.engines.catalog import query
+from baselines_app.engines.catalog import query
 
 from .query_sets import QuerySpec
 

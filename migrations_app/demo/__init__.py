@@ -79,7 +79,7 @@ def ensure_demo_users(credentials_file: Path, log=print) -> list[tuple[str, str]
 
 
 def ensure_demo_target(log=print):
-    from migrations_app.models import AuditEvent, TargetDatabase
+    from targets.models import AuditEvent, TargetDatabase
 
     params = app_server_params(DEMO_DATABASE)
     target, created = TargetDatabase.objects.get_or_create(

@@ -30,11 +30,11 @@ import psycopg
 from psycopg import sql
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.connections import TargetConnection
-from migrations_app.engines.execution_results import MigrationResult
 from migrations_app.engines.execution_journal import ensure_journal
+from migrations_app.engines.execution_results import MigrationResult
 from migrations_app.engines.execution_run import RETRYABLE_SQLSTATES, _Run, resolve_in_doubt_commit  # noqa: F401
 from migrations_app.engines.migration_lock import MigrationLock, MigrationLockLost, MigrationLockManager
+from targets.engines.connections import TargetConnection
 from migrations_app.engines.migration_operations import (MigrationOperation, StatementFacts, StatementParseError,
                                                           StatementRefused, check_sql_policy)
 from migrations_app.engines.rollback_plans import DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.connections import TargetConnection, TargetConnectionError
+from targets.engines.connections import TargetConnection, TargetConnectionError
 
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")

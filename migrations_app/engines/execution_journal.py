@@ -24,8 +24,8 @@ from datetime import datetime
 import psycopg
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.connections import TargetConnection
 from migrations_app.engines.statements import AnalysisEnv, SqlSyntaxError, describe, split_script
+from targets.engines.connections import TargetConnection
 
 JOURNAL_TABLE = "dataflow.migration_journal"
 COMMITTED, NOT_COMMITTED, IN_DOUBT = "committed", "not committed", "in doubt"

@@ -36,8 +36,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.connections import TargetConnection
 from migrations_app.engines.schema_digest import SchemaDigest, SchemaDigestError, schema_digest
+from targets.engines.connections import TargetConnection
 
 LOCK_TABLE = "dataflow_migration_locks"
 FALLBACK_LOCK_SCHEMA = "dataflow"

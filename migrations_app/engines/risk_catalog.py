@@ -20,8 +20,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.connections import TargetConnection
 from migrations_app.engines.rollback_catalog import fetch_definitions
+from targets.engines.connections import TargetConnection
 
 
 class CatalogFactsError(Exception):

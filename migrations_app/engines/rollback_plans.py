@@ -24,8 +24,9 @@ import psycopg
 from psycopg import sql
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.migration_operations import DestroyedData, MigrationOperation, StatementFacts
-from migrations_app.engines.rollback_structure import column_structure_steps
+from migrations_app.engines.migration_operations import (DestroyedData, MigrationOperation, StatementFacts,
+                                                         analyze_statement)
+from migrations_app.engines.rollback_structure import RollbackStep, column_structure_steps
 
 BACKUP_SCHEMA = "dataflow_backup"
 DEFAULT_BACKUP_MAX_BYTES = 1024 ** 3
@@ -69,15 +70,6 @@ class BackupAction:
 
 
 @dataclasses.dataclass
-class RollbackStep:
-    operation_index: int
-    kind: str               # "rollback_sql" | "restore_rows" | "restore_column" | "restore_structure" | "drop_backup"
-    sql: str
-    description: str
-    transactional: bool = True
-
-
-@dataclasses.dataclass
 class RollbackPlan:
     fully_reversible: bool
     irreversible_operations: list[dict]
@@ -116,8 +108,6 @@ def build_rollback_plan(conn: psycopg.Connection | None, operations: list[Migrat
                         ) -> RollbackPlan:
     """``conn`` (read-only is enough) is needed with ``preserve_data`` to read columns, keys,
     foreign keys and sizes. ``backup_max_bytes``: the plan's backups together stay below it."""
-    from migrations_app.engines.migration_operations import analyze_statement
-
     tag = backup_tag or uuid.uuid4().hex[:10]
     budget = _Budget(backup_max_bytes)
     preserved: dict[int, _Preserved | list[str]] = {}

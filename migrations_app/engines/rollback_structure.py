@@ -9,6 +9,7 @@ becomes steps that run after the column's values are restored.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import psycopg
@@ -18,13 +19,21 @@ from migrations_app.engines.catalog import query
 from migrations_app.engines.migration_operations import DestroyedData, MigrationOperation, StatementFacts
 from migrations_app.engines.statements import AnalysisEnv, SqlSyntaxError, constraints_added, describe, split_script
 
+
+@dataclasses.dataclass
+class RollbackStep:
+    operation_index: int
+    kind: str               # "rollback_sql" | "restore_rows" | "restore_column" | "restore_structure" | "drop_backup"
+    sql: str
+    description: str
+    transactional: bool = True
+
+
 _INDEX_PREFIX = re.compile(r"^CREATE (UNIQUE )?INDEX ")
 
 
 def column_structure_steps(conn: psycopg.Connection, index: int, op: MigrationOperation, fact: StatementFacts,
                            *, values_restored: bool) -> list:
-    from migrations_app.engines.rollback_plans import RollbackStep
-
     steps = []
     added = _constraints_added_by(op.rollback_sql)
     for d in fact.destroyed:

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.connections import TargetConnection
+from targets.engines.connections import TargetConnection
 
 FAMILIES = ("schemas", "relations", "columns", "constraints", "indexes", "triggers", "functions",
             "sequences", "policies", "types")

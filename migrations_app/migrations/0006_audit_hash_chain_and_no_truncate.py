@@ -7,7 +7,7 @@ import json
 
 from django.db import migrations, models
 
-from migrations_app.audit_chain import GENESIS, row_hash
+from targets.audit_chain import GENESIS, row_hash
 
 TABLE = "migrations_app_auditevent"
 

@@ -2,8 +2,9 @@
 the latest execution, for the plan page (whose context the plan views own)."""
 
 from django import template
+from django.template.loader import render_to_string
 
-from migrations_app import permissions
+from migrations_app.execution_panels import panel_context, plan_status_context
 
 register = template.Library()
 
@@ -11,25 +12,13 @@ register = template.Library()
 @register.inclusion_tag("migrations_app/execution/_plan_status.html", takes_context=True)
 def execution_actions(context, plan):
     request = context.get("request")
-    user = request.user if request is not None else None
-    execution = plan.executions.select_related("stop_requested_by").first()
-    return {
-        "plan": plan,
-        "execution": execution,
-        "can_execute": permissions.can_execute(user, plan),
-        "can_rollback": execution is not None and permissions.can_roll_back(user, execution),
-        "can_stop": execution is not None and permissions.can_emergency_stop(user, execution),
-    }
+    return plan_status_context(request.user if request is not None else None, plan)
 
 
 @register.simple_tag(takes_context=True)
 def execution_panel(context, plan):
     """The latest execution's live panel (statement log, lock holder, digests) on the plan page;
     it polls while the run is active, like the execution page itself."""
-    from django.template.loader import render_to_string
-
-    from migrations_app.views.execution import panel_context
-
     execution = plan.executions.select_related("stop_requested_by").first()
     request = context.get("request")
     if execution is None or request is None:

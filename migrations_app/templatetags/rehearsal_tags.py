@@ -3,16 +3,15 @@ context the plan views own), and small filters for the rehearsal templates."""
 
 from django import template
 
-from staging_app.engines.lock_projection import format_duration, percent
-from staging_app.engines.lock_sampler import sql_mode
+from migrations_app.engines.rehearsal.lock_projection import format_duration, percent
+from migrations_app.engines.rehearsal.lock_sampler import sql_mode
+from migrations_app.views.rehearsals import panel_context
 
 register = template.Library()
 
 
-@register.inclusion_tag("staging_app/rehearsals/_panel.html", takes_context=True)
+@register.inclusion_tag("migrations_app/rehearsals/_panel.html", takes_context=True)
 def plan_rehearsals(context, plan):
-    from staging_app.views import panel_context
-
     return panel_context(context["request"], plan)
 
 

@@ -3,7 +3,7 @@ from django.shortcuts import render
 
 from dataflow_site.roles import readers
 from migrations_app.forms import AuditFilterForm
-from migrations_app.models import AuditEvent, TargetDatabase
+from targets.models import AuditEvent, TargetDatabase
 
 
 @readers

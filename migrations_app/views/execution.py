@@ -9,6 +9,7 @@ from migrations_app import execution as runner
 from migrations_app import permissions
 from migrations_app import execution_recovery as recovery
 from migrations_app.data_backup import backup_preview, changes_data, typed_confirmation_required
+from migrations_app.execution_panels import panel_context, plan_status_context
 from migrations_app.gate import evaluate_gate, executable
 from migrations_app.models import Execution, MigrationPlan
 from migrations_app.workflow import WorkflowError
@@ -52,10 +53,8 @@ def execution_progress(request, pk):
     """HTMX: the live panel; it carries its own polling trigger only while the run is active."""
     execution = _execution(pk)
     if request.GET.get("compact"):  # the plan page header
-        from migrations_app.templatetags.execution_tags import execution_actions
-
         response = render(request, "migrations_app/execution/_plan_status.html",
-                           execution_actions({"request": request}, execution.plan))
+                          plan_status_context(request.user, execution.plan))
         if not execution.is_active and request.GET.get("was_active"):
             response["HX-Refresh"] = "true"  # the plan's status changed: reload the whole review page
         return response
@@ -63,17 +62,6 @@ def execution_progress(request, pk):
     if not execution.is_active and request.GET.get("was_active"):
         response["HX-Refresh"] = "true"  # the header buttons and the running banner change with the status
     return response
-
-
-def panel_context(request, execution):
-    user = request.user
-    log = execution.statement_log or []
-    total = execution.progress.get("total") or 0
-    return {"execution": execution, "plan": execution.plan, "log": log, "total": total,
-            "incidents": execution.incidents.all(), "rollbacks": execution.rollbacks.all(),
-            "can_stop": permissions.can_emergency_stop(user, execution),
-            "can_rollback": permissions.can_roll_back(user, execution),
-            "can_recover": permissions.can_resume(user, execution)}
 
 
 @role_required(DBA)

@@ -12,7 +12,8 @@ from dataflow_site.roles import DBA, MANAGER, readers, role_required
 from migrations_app import permissions
 from migrations_app.gate import current_analysis
 from migrations_app.incidents import update_incident
-from migrations_app.models import Alert, AuditEvent, Incident, Severity, TargetDatabase
+from migrations_app.models import Alert, Incident, Severity
+from targets.models import AuditEvent, TargetDatabase
 
 
 class IncidentFilterForm(forms.Form):

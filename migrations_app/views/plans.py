@@ -9,9 +9,10 @@ from dataflow_site.roles import DBA, readers, role_required
 from migrations_app import permissions, workflow
 from migrations_app.forms import ChecklistForm, OperationForm, PlanCreateForm, PlanFilterForm, SignOffForm
 from migrations_app.gate import current_analysis, current_review_version, evaluate_gate
-from migrations_app.models import AnalysisRun, AuditEvent, MigrationPlan, PlanStatus, SignOff
+from migrations_app.models import AnalysisRun, MigrationPlan, PlanStatus, SignOff
 from migrations_app.plan_report import ReportView, dependency_graph_html, risk_chart_html
 from migrations_app.review_version import review_version
+from targets.models import AuditEvent
 
 TABS = [("operations", "Operations"), ("dependencies", "Dependencies"), ("risk", "Risk"),
         ("mitigation", "Mitigation"), ("history", "Sign-offs and history")]

@@ -22,10 +22,10 @@ from typing import Callable, Iterable
 
 from psycopg import sql
 
-from migrations_app.engines.connections import TargetConnection
 from staging_app.engines import guard
 from staging_app.engines.guard import STAGING_PREFIX, CleanupRefused, marker_for
 from staging_app.engines.masking import parse_masking_rules, rules_to_dict
+from targets.engines.connections import TargetConnection
 from staging_app.engines.registry import (CLEANED, CLEANING, CREATING, ERROR, IN_FLIGHT_STATUSES, LIVE_STATUSES,
                                           READY, REPLICATING, InMemoryRegistry, StagingDatabase, StagingEnvironment,
                                           StagingLimitExceeded, StagingRegistry)

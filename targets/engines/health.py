@@ -12,8 +12,8 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from migrations_app.engines.catalog import query
-from migrations_app.engines.connections import TargetConnection, TargetConnectionError
+from targets.engines.catalog import query
+from targets.engines.connections import TargetConnection, TargetConnectionError
 
 LONG_TRANSACTION_SECONDS = 300
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from baselines_app.engines.baselines import PerformanceBaseline, PerformanceValidation, detect_performance_degradation, validate_performance
+from baselines_app.engines.baselines import QueryBaseline, ValidationReport, detect_performance_degradation, validate_performance
 from baselines_app.engines.comparison import undecided_queries
 from baselines_app.engines.plans import describe_plan_change
 
@@ -16,7 +16,7 @@ SEQ_SHAPE = {"nodes": ["Seq Scan on orders"], "scans": {"orders": ["Seq Scan on 
 
 
 def baseline(samples, *, query_type="SELECT", table="orders", variant="eq:customer_id", shape=None, status="measured", **extra):
-    return PerformanceBaseline(query_id=f"{query_type}:public.{table}:{variant}", query_type=query_type, table_name=table,
+    return QueryBaseline(query_id=f"{query_type}:public.{table}:{variant}", query_type=query_type, table_name=table,
                                schema="public", query_label=f"{query_type} {table} {variant}", sql="SELECT 1",
                                samples=list(samples), status=status, plan_shape=shape or {}, **extra)
 
@@ -115,10 +115,10 @@ def test_same_plan_has_no_plan_change():
 def test_validation_and_baselines_survive_a_json_round_trip():
     before, after = [baseline(BEFORE, shape=INDEX_SHAPE)], [baseline([v * 3 for v in BEFORE], shape=SEQ_SHAPE)]
     validation = validate_performance(before, after, BaselineConfig(), 1.5)
-    again = PerformanceValidation.from_dict(json.loads(json.dumps(validation.to_dict())))
+    again = ValidationReport.from_dict(json.loads(json.dumps(validation.to_dict())))
     assert again == validation
     stored = [json.loads(json.dumps(b.to_dict())) for b in before]
-    assert PerformanceBaseline.from_dict(stored[0]) == before[0]
+    assert QueryBaseline.from_dict(stored[0]) == before[0]
     assert validate_performance(stored, after, BaselineConfig(), 1.5).validation_status == "DEGRADATION_DETECTED"
 
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from migrations_app.engines.alerts import AlertChannelsConfig, AlertSeverity, deliver_alert
+from targets.engines.alerts import AlertChannelsConfig, AlertSeverity, deliver_alert
 
 ROUTING_KEY = "R0UTINGKEYsecret123"
 

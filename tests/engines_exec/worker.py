@@ -12,7 +12,7 @@ from migrations_app.engines.concurrent_access_manager import (
     MigrationLockManager,
     MigrationOperation,
 )
-from migrations_app.engines.connections import TargetConnection
+from targets.engines.connections import TargetConnection
 
 
 def main() -> None:

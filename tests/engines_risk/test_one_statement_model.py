@@ -6,9 +6,9 @@ import pytest
 
 from migrations_app.engines.migration_operations import MigrationOperation
 from migrations_app.engines.plan_analysis import analyze_plan
+from migrations_app.engines.rehearsal.rehearse import _static_facts
 from migrations_app.engines.rollback_plans import build_rollback_plan
 from migrations_app.engines.statements import parse_script
-from staging_app.engines.rehearsal import _static_facts
 
 # (sql, rollback sql): includes the three statements the review and the executor used to disagree on
 CORPUS = [

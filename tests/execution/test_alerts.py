@@ -12,8 +12,9 @@ from aiosmtpd.controller import Controller
 from django.core import mail
 
 from migrations_app.incidents import queue_alert
-from migrations_app.models import Alert, AuditEvent
+from migrations_app.models import Alert
 from migrations_app.tasks import deliver_alert_task
+from targets.models import AuditEvent
 
 ROUTING_KEY = "rk-secret-123"
 

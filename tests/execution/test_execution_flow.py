@@ -4,8 +4,9 @@ from django.utils import timezone
 
 from migrations_app import execution as runner
 from migrations_app.engines.concurrent_access_manager import MigrationLockManager
-from migrations_app.models import AuditEvent, Execution, Incident, MigrationPlan, PlanStatus, SignOff
+from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus, SignOff
 from migrations_app.tasks import execute_plan
+from targets.models import AuditEvent
 from tests.execution.conftest import columns
 
 ADD_TWO = "ALTER TABLE customers ADD COLUMN email text;\nALTER TABLE orders ADD COLUMN note text;"

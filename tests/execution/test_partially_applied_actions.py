@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from migrations_app import execution as runner
-from migrations_app.models import AuditEvent, Execution, PlanStatus
+from migrations_app.models import Execution, PlanStatus
 from migrations_app.tasks import execute_plan, rollback_execution
+from targets.models import AuditEvent
 from tests.factories import TargetDatabaseFactory
 
 # operation 1 commits and has no rollback SQL; operation 2 fails: nothing is compensated

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from migrations_app import execution as runner
-from migrations_app.models import AnalysisRun, Execution, Incident, PlanStatus, TargetDatabase
 from migrations_app.gate import evaluate_gate
+from migrations_app.models import AnalysisRun, Execution, Incident, PlanStatus
+from targets.models import TargetDatabase
 from tests.factories import TargetDatabaseFactory
 from tests.shop import shop_sql
 

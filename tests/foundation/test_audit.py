@@ -1,7 +1,7 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from migrations_app.models import AuditEvent
+from targets.models import AuditEvent
 
 
 @pytest.mark.django_db

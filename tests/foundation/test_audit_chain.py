@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
-from migrations_app.audit_chain import GENESIS
-from migrations_app.models import AuditEvent
+from targets.audit_chain import GENESIS
+from targets.models import AuditEvent
 
 TABLE = "migrations_app_auditevent"
 
@@ -131,7 +131,7 @@ def test_an_anchor_reveals_a_chain_rewritten_with_fresh_hashes():
     record(2)
     anchor = (first.pk, first.row_hash)
     # A superuser rewrites event 1 and recomputes every hash from there: the chain verifies...
-    from migrations_app.audit_chain import row_hash
+    from targets.audit_chain import row_hash
 
     behind_the_triggers(f"UPDATE {TABLE} SET verb = 'rewritten' WHERE id = %s", [first.pk])
     previous = AuditEvent.objects.filter(pk__lt=first.pk).order_by("-id").values_list("row_hash", flat=True).first()

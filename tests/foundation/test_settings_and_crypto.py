@@ -7,7 +7,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
 
-from migrations_app.crypto import SecretDecryptionError, decrypt_secret, encrypt_secret
+from targets.crypto import SecretDecryptionError, decrypt_secret, encrypt_secret
 from tests.factories import TargetDatabaseFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,8 +3,8 @@ import socket
 import pytest
 from django.urls import reverse
 
-from migrations_app.engines.health import DatabaseHealthCheck
-from migrations_app.models import AuditEvent, TargetDatabase
+from targets.engines.health import DatabaseHealthCheck
+from targets.models import AuditEvent, TargetDatabase
 from tests import pg
 from tests.factories import TargetDatabaseFactory
 

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from migrations_app import workflow
-from migrations_app.models import AnalysisRun, AuditEvent, PlanStatus
+from migrations_app.models import AnalysisRun, PlanStatus
 from migrations_app.plan_sql import script_to_operations
 from migrations_app.tasks import run_plan_analysis
+from targets.models import AuditEvent
 from tests.factories import TargetDatabaseFactory
 
 DEMO_SCHEMA = (Path(__file__).resolve().parents[2] / "migrations_app/demo/demo_shop_schema.sql").read_text()

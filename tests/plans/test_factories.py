@@ -3,7 +3,8 @@
 import pytest
 
 from migrations_app import gate, workflow
-from migrations_app.models import AuditEvent, PlanStatus
+from migrations_app.models import PlanStatus
+from targets.models import AuditEvent
 from tests.factories import (MigrationPlanFactory, RehearsalFactory, SignOffFactory, TargetDatabaseFactory, approve,
                              approved_plan)
 

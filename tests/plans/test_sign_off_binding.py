@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from migrations_app import gate, workflow
-from migrations_app.models import AuditEvent, PlanStatus, SignOff, TargetDatabase
+from migrations_app.models import PlanStatus, SignOff
+from targets.models import AuditEvent, TargetDatabase
 from tests.factories import AnalysisRunFactory, TargetDatabaseFactory
 from tests.plans.conftest import SIMPLE_OPS
 

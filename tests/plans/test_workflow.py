@@ -7,7 +7,8 @@ from django.db import connection
 
 from migrations_app import workflow
 from migrations_app.gate import evaluate_gate, executable
-from migrations_app.models import AuditEvent, MigrationPlan, PlanStatus, SignOff
+from migrations_app.models import MigrationPlan, PlanStatus, SignOff
+from targets.models import AuditEvent
 
 
 def test_low_plan_is_approved_once_analysed(plan, analysed):

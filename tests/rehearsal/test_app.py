@@ -7,10 +7,10 @@ import pytest
 from migrations_app import workflow
 from migrations_app.gate import evaluate_gate
 from migrations_app.models import PlanStatus
-from targets.models import AuditEvent
 from migrations_app.models import Rehearsal
-from staging_app.tasks import rehearse_plan
 from migrations_app.staging_validation import passed_validation
+from migrations_app.tasks import rehearse_plan
+from targets.models import AuditEvent
 from tests.factories import RehearsalFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ whether the rollback restored the schema, and the projected production lock time
 from __future__ import annotations
 
 from migrations_app.engines.concurrent_access_manager import MigrationOperation
-from staging_app.engines.rehearsal import rehearse_plan
+from migrations_app.engines.rehearsal.rehearse import rehearse_plan
 
 
 def op(sql: str, rollback: str | None, table: str = "") -> MigrationOperation:

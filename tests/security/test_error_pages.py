@@ -17,7 +17,7 @@ DATABASE_URL = "postgresql://app:appDbPw8Kc@db.example.com:5432/dataflow"
 @pytest.fixture
 def failing_audit(monkeypatch):
     """A fault after the form is read: the audit write fails, so the request ends in a 500."""
-    from migrations_app.models import AuditEvent
+    from targets.models import AuditEvent
 
     def fail(*args, **kwargs):
         raise RuntimeError("audit store unavailable")

@@ -105,7 +105,8 @@ def test_secrets_appear_nowhere_the_main_flows_write_show_or_log(
     from django_q.models import Task
 
     from migrations_app.incidents import queue_alert
-    from migrations_app.models import Alert, Execution, MigrationPlan, TargetDatabase
+    from migrations_app.models import Alert, Execution, MigrationPlan
+    from targets.models import TargetDatabase
 
     source = target_db(SHOP_SQL)
     client = client_for(dba)

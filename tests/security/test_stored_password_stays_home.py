@@ -4,7 +4,7 @@ on 127.0.0.1 ask for a cleartext password and record what arrives; the real view
 import pytest
 from django.urls import reverse
 
-from migrations_app.models import AuditEvent, TargetDatabase
+from targets.models import AuditEvent, TargetDatabase
 from tests.factories import TargetDatabaseFactory
 from tests.security.fake_pg import FakePostgres
 

@@ -80,7 +80,8 @@ def world(dba, manager, engineer, outsider):
     from baselines_app.models import BaselineRun, PerformanceValidation
     from migrations_app import workflow
     from migrations_app.models import Alert, Execution, Incident
-    from staging_app.models import Rehearsal, StagingEnvironment
+    from migrations_app.models import Rehearsal
+    from staging_app.models import StagingEnvironment
     from tests.factories import TargetDatabaseFactory
 
     # a port where nothing listens: pages that connect fail fast and say so

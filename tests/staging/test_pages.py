@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from migrations_app.models import TargetDatabase
 from staging_app.models import StagingEnvironment
 from staging_app.registry import manager_for
+from targets.models import TargetDatabase
 from tests.staging.conftest import drop_leftover_copies
 
 pytestmark = [pytest.mark.django_db]

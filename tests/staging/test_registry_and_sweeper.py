@@ -16,13 +16,13 @@ from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
-from migrations_app.models import TargetDatabase
 from staging_app import tasks
 from staging_app.engines import guard
 from staging_app.engines.registry import StagingLimitExceeded
 from staging_app.engines.staging_environment_manager import StagingEnvironmentConfig
 from staging_app.models import StagingEnvironment, StagingOrphan
 from staging_app.registry import manager_for
+from targets.models import TargetDatabase
 from tests import pg
 from tests.staging.conftest import drop_leftover_copies
 
@@ -115,8 +115,8 @@ def test_the_sweeper_drops_expired_copies_and_records_orphans(target, cleanup_co
 KILLED_WORKER = """
 import os, sys, time, django
 django.setup()
-from staging_app.registry import manager_for
 from staging_app.models import StagingEnvironment
+from staging_app.registry import manager_for
 
 staging_id, flag = sys.argv[1], sys.argv[2]
 row = StagingEnvironment.objects.select_related("target").get(staging_id=staging_id)

@@ -45,7 +45,7 @@ def test_a_verification_step_is_copied_after_the_plan(dropping_plan, dba, client
 
 
 def test_copying_a_step_voids_sign_offs_and_returns_the_plan_to_draft_in_one_change(dropping_plan, dba, client_for):
-    from migrations_app.models import AuditEvent
+    from targets.models import AuditEvent
 
     before = AuditEvent.objects.filter(verb="plan.operation_added").count()
     client_for(dba).post(f"/plans/{dropping_plan.pk}/mitigation/1/apply/")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from staging_app.engines.lock_sampler import RANK, sql_mode
+from migrations_app.engines.rehearsal.lock_sampler import RANK, sql_mode
 
 WRITE_BLOCKING_RANK = RANK["ShareLock"]
 CAVEAT = ("lower bound: lock waits behind production sessions and cold caches are not in a rehearsal "

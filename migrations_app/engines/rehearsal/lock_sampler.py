@@ -21,8 +21,8 @@ import threading
 import psycopg
 from psycopg.rows import dict_row
 
-from migrations_app.engines.connections import TargetConnection
-from staging_app.engines.catalog import query
+from migrations_app.engines.catalog import query
+from targets.engines.connections import TargetConnection
 
 # pg_locks mode names, weakest first (the PostgreSQL table-level lock conflict order).
 MODE_ORDER = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
@@ -156,7 +156,7 @@ class LockSampler:
             return []
         try:
             rows = self._conn.cursor(row_factory=dict_row).execute(
-                query("stg_rehearsal_locks"), {"pid": self._pid}).fetchall()
+                query("rehearsal_locks"), {"pid": self._pid}).fetchall()
         except psycopg.Error as exc:
             raise LockSamplerError(f"cannot read pg_locks: {exc}") from exc
         self._samples += 1

@@ -1,4 +1,4 @@
-"""Rehearse a plan on a staging copy (issue 7 item 3, issue 8 item 2). Framework-free.
+"""Rehearse a plan on a staging copy. Framework-free.
 
     result = rehearse_plan(staging_connection, operations, "shop", sample_fraction=0.1,
                            table_fractions={"shop.orders": 0.1}, measure_baselines=True, config=config)
@@ -24,16 +24,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
+from baselines_app.engines.baselines import (ALL_TYPES, QueryBaseline, measure_performance_baselines,
+                                             remeasure_baselines, validate_performance)
+from migrations_app.engines.catalog import query
 from migrations_app.engines.concurrent_access_manager import AtomicMigrationExecutor, MigrationOperation
-from migrations_app.engines.connections import TargetConnection
 from migrations_app.engines.execution_results import now_iso
+from migrations_app.engines.migration_operations import statement_info
+from migrations_app.engines.rehearsal.lock_projection import LockProjection, project_lock_times
+from migrations_app.engines.rehearsal.lock_sampler import LockSampler, strongest
 from migrations_app.engines.rollback_plans import DEFAULT_BACKUP_MAX_BYTES
 from migrations_app.engines.rollback_verification import DATA_OK
 from migrations_app.engines.schema_digest import schema_digest
-from migrations_app.engines.migration_operations import statement_info
-from staging_app.engines.catalog import query
-from staging_app.engines.lock_projection import LockProjection, project_lock_times
-from staging_app.engines.lock_sampler import LockSampler, strongest
+from targets.engines.connections import TargetConnection
 
 PASSED, FAILED = "PASSED", "FAILED"
 STEPS = ("baselines_before", "digest_before", "forward", "baselines_after", "rollback", "reapply")
@@ -231,7 +233,7 @@ def _relfilenodes(target_or_conn, schemas) -> dict[int, dict]:
     if isinstance(target_or_conn, TargetConnection):
         with target_or_conn.read_only() as conn:
             return _relfilenodes(conn, schemas)
-    rows = target_or_conn.execute(query("stg_rehearsal_relfilenodes"), {"schemas": list(schemas)}).fetchall()
+    rows = target_or_conn.execute(query("rehearsal_relfilenodes"), {"schemas": list(schemas)}).fetchall()
     return {oid: {"relation": f"{nsp}.{name}", "relfilenode": node} for oid, nsp, name, _kind, node in rows}
 
 
@@ -310,8 +312,6 @@ def _record_locks(stmt: StatementRehearsal, locks, existing) -> None:
 
 
 def _baselines_before(result, staging, touched, config, query_types) -> None:
-    from baselines_app.engines.baselines import ALL_TYPES, measure_performance_baselines
-
     if not touched:
         result.baseline_error = "the plan touches no existing table: nothing to measure"
         return
@@ -326,10 +326,8 @@ def _baselines_before(result, staging, touched, config, query_types) -> None:
 
 
 def _baselines_after(result, staging, config) -> None:
-    from baselines_app.engines.baselines import PerformanceBaseline, remeasure_baselines, validate_performance
-
     try:
-        before = [PerformanceBaseline.from_dict(b) for b in result.baselines_before]
+        before = [QueryBaseline.from_dict(b) for b in result.baselines_before]
         after = remeasure_baselines(staging, before, config)
         result.baselines_after = [b.to_dict() for b in after]
         validation = validate_performance(before, after, config, before_label="staging before the plan",

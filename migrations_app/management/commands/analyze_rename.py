@@ -8,9 +8,9 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from migrations_app.engines.connections import TargetConnection, TargetConnectionError
 from migrations_app.engines.dependency_analyzer import DependencyAnalysisError
 from migrations_app.engines.table_rename_analyzer import TableRenameAnalyzer
+from targets.engines.connections import TargetConnection, TargetConnectionError
 
 
 class Command(BaseCommand):

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         # Seeding must not mail managers about demo plans.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
             demo.ensure_demo_plans(target, log)
-        from migrations_app.tasks import refresh_target_health
+        from targets.tasks import refresh_target_health
 
         refresh_target_health(target.pk)
         self.stdout.write(self.style.SUCCESS("Demo ready."))

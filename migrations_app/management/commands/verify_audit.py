@@ -4,7 +4,7 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 
-from migrations_app.models import AuditEvent
+from targets.models import AuditEvent
 
 
 class Command(BaseCommand):
