@@ -46,6 +46,7 @@ from migrations_app.incidents import open_incident, queue_alert
 from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus, Severity
 from migrations_app.permissions import can_emergency_stop, can_execute, can_roll_back, require
 from migrations_app.plan_sql import plan_operations
+from migrations_app.review_version import compute_sql_hash
 from migrations_app.workflow import WorkflowError, transition
 from targets.models import AuditEvent
 
@@ -159,12 +160,15 @@ def run_execution(execution_id: int) -> str:
         return _refuse(execution, f"gate re-check failed: {reason}")
     if plan.sql_hash != execution.sql_hash:
         return _refuse(execution, "the plan's SQL changed after Execute was pressed")
+    operations = plan_operations(plan)  # exactly the rows hashed here are the rows that run
+    if compute_sql_hash(operations) != execution.sql_hash:
+        return _refuse(execution, "the stored operations do not match the SQL that was reviewed "
+                                  "(changed outside the app)")
     if not transition(plan, [PlanStatus.PARTIALLY_APPLIED if resuming else PlanStatus.APPROVED],
                       PlanStatus.EXECUTING, None, "plan.execution_resumed" if resuming else "plan.execution_started",
                       {"execution": execution.pk, "start_operation": execution.start_operation}):
         return _refuse(execution, "the plan was no longer partially applied" if resuming
                        else "the plan was no longer approved")
-    operations = plan_operations(plan)
     executor = _executor(execution)
     try:
         schemas = sorted({op.schema for op in operations}

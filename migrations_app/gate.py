@@ -19,7 +19,7 @@ import dataclasses
 from migrations_app.data_backup import irreversible_notice
 from migrations_app.models import AnalysisRun, MigrationPlan, PlanStatus, RiskLevel, SignOff
 from migrations_app.permissions import signers_for
-from migrations_app.review_version import review_version, why_not_current
+from migrations_app.review_version import compute_sql_hash, review_version, why_not_current
 from migrations_app.staging_validation import passed_validation
 
 
@@ -91,6 +91,12 @@ def staging_validation(plan: MigrationPlan, *, full: bool) -> tuple[bool, str]:
 
 
 def evaluate_gate(plan: MigrationPlan) -> GateResult:
+    if compute_sql_hash(plan.operations.all()) != plan.sql_hash:
+        # the rows were changed behind the workflow: what would run is not what was hashed and signed
+        return GateResult(None, [Requirement(
+            "stored_sql", "Operations as reviewed", False,
+            "the stored operations do not match the SQL that was reviewed (changed outside the app); "
+            "replace the SQL so it is analysed and signed again")])
     analysis = current_analysis(plan)
     requirements = [Requirement(
         "analysis", "Analysis of the current SQL", analysis is not None,

@@ -12,6 +12,17 @@ import hashlib
 import json
 
 
+def compute_sql_hash(operations) -> str:
+    """sha256 over the ordered operations' SQL and rollback SQL: what reviewers sign."""
+    digest = hashlib.sha256()
+    for op in operations:
+        digest.update(op.sql.strip().encode())
+        digest.update(b"\x00")
+        digest.update((op.rollback_sql or "").strip().encode())
+        digest.update(b"\x01")
+    return digest.hexdigest()
+
+
 def _digest(document) -> str:
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

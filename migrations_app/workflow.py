@@ -22,20 +22,12 @@ from migrations_app.notifications import notify_author, notify_managers_awaiting
 from migrations_app.permissions import ANALYSABLE, EDITABLE, SIGNABLE, WorkflowError, require
 from migrations_app.plan_sql import ScriptError, check_operation_policy
 from migrations_app.review_version import review_version
+from migrations_app.review_version import compute_sql_hash  # noqa: F401  (re-exported)
 from targets.models import AuditEvent
 
 
 # Hashing -----------------------------------------------------------------------------------
 
-def compute_sql_hash(operations) -> str:
-    """sha256 over the ordered operations' SQL and rollback SQL: what reviewers sign."""
-    digest = hashlib.sha256()
-    for op in operations:
-        digest.update(op.sql.strip().encode())
-        digest.update(b"\x00")
-        digest.update((op.rollback_sql or "").strip().encode())
-        digest.update(b"\x01")
-    return digest.hexdigest()
 
 
 # Compare-and-set ----------------------------------------------------------------------------

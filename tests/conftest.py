@@ -127,3 +127,14 @@ def client_for(client):
         return c
 
     return make
+
+
+def pytest_collection_modifyitems(items):
+    """A transactional test without serialized rollback flushes the database and lets post_migrate
+    re-create content types, so the next serialized test in that worker fails on duplicates. Every
+    transactional test here restores the serialized database; this refuses one that does not."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, "
+                                    "serialized_rollback=True) (see tests/conftest.py)")

@@ -21,7 +21,7 @@ def _latest():
     return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_rows_written_before_the_move_are_intact_and_joined_after_it(dba):
     old = _migrate(BEFORE)
     Target = old.get_model("migrations_app", "TargetDatabase")

@@ -146,7 +146,7 @@ def test_an_anchor_reveals_a_chain_rewritten_with_fresh_hashes():
     assert not report.intact and "rewritten" in report.anchor_problem
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_writers_leave_one_linear_chain():
     writers, per_writer, errors = 4, 25, []
 
