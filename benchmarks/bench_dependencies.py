@@ -18,8 +18,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalyzer  # noqa: E402
-from migrations_app.engines.table_rename_analyzer import TableRenameAnalyzer  # noqa: E402
+from migrations_app.engines.dependencies import DependencyAnalyzer, TableRenameAnalyzer  # noqa: E402
 
 SINGLE_LOOKUP = """SELECT classid, objid, deptype FROM pg_depend
 WHERE refclassid = 'pg_class'::regclass AND refobjid = %(relid)s AND refobjsubid = %(attnum)s"""

@@ -83,7 +83,7 @@ def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: C
 
 def _is_database_error(exc: Exception) -> bool:
     # Imported here, after the failure: a static run never loads psycopg's error classes for this.
-    from migrations_app.engines.dependency_analyzer import DependencyAnalysisError
+    from migrations_app.engines.dependencies import DependencyAnalysisError
     from migrations_app.engines.risk_catalog import CatalogFactsError
     from targets.engines.connections import TargetConnectionError
 

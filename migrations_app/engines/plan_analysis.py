@@ -246,9 +246,8 @@ def binary_coercible(old: str, old_typmod: int, new: str | None, new_mods: list[
 
 
 def _run_analyzers(conn, statements, facts: CatalogFacts, schema: str):
-    from migrations_app.engines.dependency_analyzer import DependencyAnalyzer, ObjectNotFoundError
-    from migrations_app.engines.foreign_key_analyzer import ForeignKeyAnalyzer
-    from migrations_app.engines.table_rename_analyzer import TableRenameAnalyzer
+    from migrations_app.engines.dependencies import (DependencyAnalyzer, ForeignKeyAnalyzer, ObjectNotFoundError,
+                                                     TableRenameAnalyzer)
 
     deps, fk, renames = DependencyAnalyzer(conn), ForeignKeyAnalyzer(conn), TableRenameAnalyzer(conn)
     reports, dep_list, fk_list, rename_list, errors, seen_fk = {}, [], [], [], [], set()

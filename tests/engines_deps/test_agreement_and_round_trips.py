@@ -4,7 +4,7 @@ foreign keys reported are exactly what ``DROP COLUMN ... CASCADE`` lists (rolled
 import pytest
 from psycopg import sql
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalyzer, DependencyType
+from migrations_app.engines.dependencies import DependencyAnalyzer, DependencyType
 from tests import pg
 from tests.engines_deps.conftest import DEMO_SCHEMA, FIXTURES
 

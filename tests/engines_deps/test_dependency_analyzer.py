@@ -3,7 +3,7 @@ import json
 import psycopg
 import pytest
 
-from migrations_app.engines.dependency_analyzer import (
+from migrations_app.engines.dependencies.analyzer import (
     DependencyAnalysisError, DependencyAnalyzer, DependencyType, ImpactLevel, ObjectNotFoundError,
     RemovalRecommendation,
 )

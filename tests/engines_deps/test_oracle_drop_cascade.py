@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalyzer
+from migrations_app.engines.dependencies import DependencyAnalyzer
 from tests import pg
 from tests.engines_deps.conftest import FIXTURES
 from tests.engines_deps.oracle import ask_postgresql, exercise, snapshot

@@ -7,8 +7,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalyzer, DependencyType, ImpactLevel
-from migrations_app.engines.table_rename_analyzer import TableRenameAnalyzer
+from migrations_app.engines.dependencies import DependencyAnalyzer, DependencyType, ImpactLevel, TableRenameAnalyzer
 from tests import pg
 from tests.engines_deps.conftest import DEMO_SCHEMA
 

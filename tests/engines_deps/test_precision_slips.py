@@ -3,8 +3,7 @@ DROP COLUMN, a policy on another table, the NOT NULL row's name."""
 
 import pytest
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalyzer, DependencyType, ImpactLevel
-from migrations_app.engines.foreign_key_analyzer import ForeignKeyAnalyzer
+from migrations_app.engines.dependencies import DependencyAnalyzer, DependencyType, ForeignKeyAnalyzer, ImpactLevel
 
 SCHEMA = """
 CREATE TABLE customers (id int PRIMARY KEY, code int UNIQUE, full_name text NOT NULL);

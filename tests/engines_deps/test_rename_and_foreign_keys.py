@@ -1,8 +1,7 @@
 import pytest
 
-from migrations_app.engines.dependency_analyzer import ImpactLevel, ObjectNotFoundError
-from migrations_app.engines.foreign_key_analyzer import FKOperationType, ForeignKeyAnalyzer
-from migrations_app.engines.table_rename_analyzer import InvalidRenameError, RenameObjectType, TableRenameAnalyzer
+from migrations_app.engines.dependencies import (FKOperationType, ForeignKeyAnalyzer, ImpactLevel, InvalidRenameError,
+                                                 ObjectNotFoundError, RenameObjectType, TableRenameAnalyzer)
 
 
 def test_rename_separates_oid_bound_objects_from_text_bodies(catalog_target):

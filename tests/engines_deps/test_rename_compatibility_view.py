@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from migrations_app.engines.plan_analysis import analyze_plan
-from migrations_app.engines.table_rename_analyzer import TableRenameAnalyzer
+from migrations_app.engines.dependencies import TableRenameAnalyzer
 
 READER = "dfdeps_rename_reader"
 OUTSIDER = "dfdeps_rename_outsider"

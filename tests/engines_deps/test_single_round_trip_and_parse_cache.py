@@ -2,8 +2,8 @@
 
 import pytest
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalyzer, DependencyType, ImpactLevel
-from migrations_app.engines.plpgsql_refs import PARSE_CACHE, BodyParseError, may_mention, parsed_fragments
+from migrations_app.engines.dependencies import DependencyAnalyzer, DependencyType, ImpactLevel
+from migrations_app.engines.dependencies.plpgsql_refs import PARSE_CACHE, BodyParseError, may_mention, parsed_fragments
 
 SCHEMA = r'''
 CREATE SCHEMA app;
@@ -65,7 +65,7 @@ def test_a_replaced_function_is_analysed_as_it_is_now(target):
 
 
 def test_a_missing_column_is_still_an_error_not_a_table_report(target):
-    from migrations_app.engines.dependency_analyzer import ObjectNotFoundError
+    from migrations_app.engines.dependencies import ObjectNotFoundError
 
     with pytest.raises(ObjectNotFoundError, match="column nope does not exist"):
         DependencyAnalyzer(target).analyze_column_dependencies("orders", "nope", "app")
@@ -120,7 +120,7 @@ def test_the_cache_stays_within_its_budget():
 
 def test_catalog_queries_are_converted_once_to_numbered_parameters():
     from migrations_app.engines.catalog import query
-    from migrations_app.engines.dependency_catalog import positional_query
+    from migrations_app.engines.dependencies.catalog import positional_query
 
     text, order = positional_query("dep_analysis")
     assert order == ("column", "schema", "table")
@@ -130,8 +130,8 @@ def test_catalog_queries_are_converted_once_to_numbered_parameters():
 
 
 def test_a_missing_query_parameter_is_a_clear_analysis_error(target):
-    from migrations_app.engines.dependency_analyzer import DependencyAnalysisError
-    from migrations_app.engines.dependency_catalog import catalog_session
+    from migrations_app.engines.dependencies import DependencyAnalysisError
+    from migrations_app.engines.dependencies.catalog import catalog_session
 
     with target.connect() as conn, catalog_session(conn, DependencyAnalysisError) as session:
         with pytest.raises(DependencyAnalysisError, match="needs parameter 'column'"):

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalyzer
+from migrations_app.engines.dependencies import DependencyAnalyzer
 from migrations_app.engines.mitigation_strategy_engine import MitigationStrategyEngine
 from migrations_app.engines.plan_analysis import analyze_plan
 from migrations_app.engines.risk_assessment_engine import (CATEGORIES, RiskAssessmentEngine, RiskLevel, combine,

@@ -9,7 +9,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalysisError, DependencyAnalyzer
+from migrations_app.engines.dependencies import DependencyAnalysisError, DependencyAnalyzer
 from targets.engines.connections import TargetConnection, TargetConnectionError
 
 

@@ -8,8 +8,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from migrations_app.engines.dependency_analyzer import DependencyAnalysisError
-from migrations_app.engines.table_rename_analyzer import TableRenameAnalyzer
+from migrations_app.engines.dependencies import DependencyAnalysisError, TableRenameAnalyzer
 from targets.engines.connections import TargetConnection, TargetConnectionError
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pglast
 from pglast import parser as pg_parser
 
-from migrations_app.engines.plpgsql_cache import ParseCache
-from migrations_app.engines.plpgsql_declarations import Declaration, neutralize, read_declarations
+from migrations_app.engines.dependencies.plpgsql_cache import ParseCache
+from migrations_app.engines.dependencies.plpgsql_declarations import Declaration, neutralize, read_declarations
 
 
 class BodyParseError(Exception):

@@ -9,8 +9,8 @@ renamed-table lint rule read its answer.
 
 from __future__ import annotations
 
-from migrations_app.engines.dependency_model import Dependency, DependencyType, ImpactLevel
-from migrations_app.engines.plpgsql_refs import BodyParseError, TableTarget, find_references
+from migrations_app.engines.dependencies.model import Dependency, DependencyType, ImpactLevel
+from migrations_app.engines.dependencies.plpgsql_refs import BodyParseError, TableTarget, find_references
 
 
 def _search_path(config: list[str]) -> list[str]:

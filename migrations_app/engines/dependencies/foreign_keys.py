@@ -15,10 +15,10 @@ from typing import Any
 
 from psycopg import sql
 
-from migrations_app.engines.dependency_analyzer import (
+from migrations_app.engines.dependencies.analyzer import (
     FK_ACTIONS, DependencyAnalysisError, ImpactLevel, ObjectNotFoundError,
 )
-from migrations_app.engines.dependency_catalog import catalog_session
+from migrations_app.engines.dependencies.catalog import catalog_session
 
 
 class ForeignKeyAnalysisError(DependencyAnalysisError):

@@ -17,10 +17,10 @@ from typing import Any
 
 from psycopg import sql
 
-from migrations_app.engines.dependency_analyzer import (
+from migrations_app.engines.dependencies.analyzer import (
     DependencyAnalysisError, DependencyAnalyzer, DependencyType, ImpactLevel, ObjectNotFoundError,
 )
-from migrations_app.engines.dependency_catalog import catalog_session
+from migrations_app.engines.dependencies.catalog import catalog_session
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 

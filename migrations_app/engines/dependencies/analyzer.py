@@ -17,12 +17,12 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from migrations_app.engines.dependency_catalog import catalog_session
-from migrations_app.engines.dependency_model import (
+from migrations_app.engines.dependencies.catalog import catalog_session
+from migrations_app.engines.dependencies.model import (
     COLUMN_RULES, FK_ACTIONS, TABLE_OWN, TABLE_OWN_TYPES, TABLE_RULES, Dependency, DependencyAnalysisError,
     DependencyReport, DependencyType, ImpactLevel, ObjectNotFoundError, RemovalRecommendation,
 )
-from migrations_app.engines.dependency_bodies import routine_dependencies
+from migrations_app.engines.dependencies.bodies import routine_dependencies
 
 _I = ImpactLevel
 _T = DependencyType
