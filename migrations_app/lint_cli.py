@@ -84,7 +84,7 @@ def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: C
 def _is_database_error(exc: Exception) -> bool:
     # Imported here, after the failure: a static run never loads psycopg's error classes for this.
     from migrations_app.engines.dependencies import DependencyAnalysisError
-    from migrations_app.engines.risk_catalog import CatalogFactsError
+    from migrations_app.engines.risk import CatalogFactsError
     from targets.engines.connections import TargetConnectionError
 
     return isinstance(exc, (TargetConnectionError, CatalogFactsError, DependencyAnalysisError))
@@ -100,7 +100,7 @@ def _json(data: dict, *, indent: bool) -> str:
 
 
 def _print(report, out: Callable[[str], None]) -> None:
-    from migrations_app.engines.risk_floors import risk_effect
+    from migrations_app.engines.risk import risk_effect
 
     out("static analysis only: no database connected (sizes, dependents and live locks unknown)"
         if report.static_only else

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from migrations_app.engines.risk_assessment_engine import CATEGORIES, RiskLevel, combine, risk_level_for_score
+from migrations_app.engines.risk import CATEGORIES, RiskBand, combine, risk_level_for_score
 
 PHASES = ("prepare", "rehearse", "schedule", "rewrite", "guard", "verify")
 
@@ -49,10 +49,10 @@ class MitigationStep:
 class MitigationPlan:
     recommended_execution_order: list[MitigationStep]
     risk_before: int
-    level_before: RiskLevel
+    level_before: RiskBand
     projected_category_scores: dict[str, int]
     projected_risk_after: int
-    projected_level_after: RiskLevel
+    projected_level_after: RiskBand
     total_effort_hours: float
 
     def to_dict(self) -> dict:
@@ -201,14 +201,14 @@ class MitigationStrategyEngine:
                                                        "Remove CASCADE"], None, "rewrite",
                 {"data_loss": 20, "rollback_complexity": 15}, ["cascade"]))
         heavy = factors & {"blocking_rewrite", "blocking_scan", "lock_queue_hazard", "write_rate"}
-        if heavy and (ctx.get("is_production") or level.rank >= RiskLevel.HIGH.rank):
+        if heavy and (ctx.get("is_production") or level.rank >= RiskBand.HIGH.rank):
             strategies["maintenance-window"] = MitigationStrategy(
                 "maintenance-window", "Run in a maintenance window sized to the projected duration",
                 "The blocking statements are scheduled when traffic is lowest, with the affected services warned.",
                 1.0, "recommended", ["system_availability"],
                 ["Pick the window from the projected durations in the risk factors", "Announce it",
                  "Pause batch jobs writing to the tables"], None, "schedule", {"system_availability": 15}, sorted(heavy))
-        if level.rank >= RiskLevel.HIGH.rank:
+        if level.rank >= RiskBand.HIGH.rank:
             strategies["staging-rehearsal"] = MitigationStrategy(
                 "staging-rehearsal", "Rehearse the plan and its rollback on a staging copy",
                 "Run the exact SQL and the rollback on a staging copy with data and compare performance baselines.",

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from migrations_app.engines.lint import RULES_BY_ID, LintContext, lint
+from migrations_app.engines.lint.review_policy import ReviewPolicy, apply_policy, directives_of
 from migrations_app.engines.mitigation_strategy_engine import MitigationPlan, MitigationStrategyEngine
-from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, RiskAssessmentEngine
-from migrations_app.engines.risk_catalog import CatalogFacts, Thresholds, fetch_catalog_facts, open_catalog
-from migrations_app.engines.risk_floors import apply_floors, risk_effect
+from migrations_app.engines.risk import (CatalogFacts, PlanRiskAssessment, RiskAssessmentEngine, Thresholds,
+                                         apply_floors, fetch_catalog_facts, open_catalog, risk_effect)
 from migrations_app.engines.rollback import suggest_rollback
 from migrations_app.engines.rollback_catalog import definition_requests
 from migrations_app.engines.rollback_review import RollbackReview, combine_with_forward, lint_inner, review_rollbacks
@@ -44,6 +44,7 @@ class PlanAnalysisReport:
     errors: list[str] = field(default_factory=list)
     facts: CatalogFacts | None = None
     timings_ms: dict = field(default_factory=dict)
+    policy: dict = field(default_factory=dict)   # review_policy.PolicyOutcome.to_dict(): ignored, switched off
     _by_statement: dict | None = field(default=None, repr=False)
 
     @property
@@ -82,6 +83,7 @@ class PlanAnalysisReport:
             "errors": list(self.errors),
             "catalog": self.facts.to_dict() if self.facts else None,
             "timings_ms": self.timings_ms,
+            "policy": self.policy,
         }
 
 
@@ -104,7 +106,7 @@ def _raw_statements(operations) -> tuple[list[RawStatement], dict[int, str]]:
 def analyze_plan(operations, connection=None, schema: str = "public", *, is_production: bool = False,
                  has_backup: bool = False, progress: Callable[[str, int, int], None] | None = None,
                  thresholds: Thresholds | None = None, assume_session_timeouts: bool = False,
-                 rehearsal: dict | None = None) -> PlanAnalysisReport:
+                 rehearsal: dict | None = None, review_policy: ReviewPolicy | None = None) -> PlanAnalysisReport:
     """Analyse a plan. ``rehearsal``: facts of a passed staging rehearsal of this SQL
     (``Rehearsal.risk_input()``), whose projected lock time becomes a risk factor. Raises ``SqlSyntaxError`` on unparsable SQL and ``CatalogFactsError`` (or the
     dependency analyzers' errors) when the connected catalog cannot be read."""
@@ -125,12 +127,8 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
         with open_catalog(connection) as conn:
             targets = {(o.schema or schema, o.table) for s in statements + _rollback_statements(given_rollback, env)
                        for o in s.objects if o.relkind in ("table", "view") and o.table}
-            referenced = {s.details.get("old_name") or s.table for s in statements
-                          if s.kind in ("RENAME_TABLE", "DROP_TABLE")}
-            referenced |= {o.table for s in statements if s.kind == "DROP_TABLE" for o in s.objects}
             facts = fetch_catalog_facts(conn, targets, function_names=default_function_names(raws),
-                                        referenced_names=referenced, thresholds=thresholds,
-                                        definitions=definition_requests(statements, schema))
+                                        thresholds=thresholds, definitions=definition_requests(statements, schema))
             volatility = dict(env.volatility)
             volatility.update(facts.volatility)
             env = AnalysisEnv(server_version_num=facts.server_version_num, volatility=volatility, live=True,
@@ -154,16 +152,21 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
             rollbacks.append(suggest_rollback(stmt, facts, schema=schema))
     report_progress("lint", 4, total_steps)
     t0 = time.perf_counter()
+    review_policy = review_policy or ReviewPolicy()
     ctx = LintContext(statements, facts=facts, dependency_reports=dependency_reports, default_schema=schema,
                       is_production=is_production, has_backup=has_backup,
-                      assume_session_timeouts=assume_session_timeouts)
-    findings = lint(statements, ctx)
+                      assume_session_timeouts=assume_session_timeouts, rule_options=review_policy.rule_options())
+    findings = lint(statements, ctx, disabled=review_policy.disabled())
     findings += lint_inner(statements, dict(facts=facts, dependency_reports=dependency_reports, default_schema=schema,
                                             is_production=is_production, has_backup=has_backup,
-                                            assume_session_timeouts=assume_session_timeouts))
+                                            assume_session_timeouts=assume_session_timeouts,
+                                            rule_options=review_policy.rule_options()))
     review = review_rollbacks(statements, rollbacks, env, facts=facts, is_production=is_production,
                               has_backup=has_backup, thresholds=thresholds)
-    findings += review.findings
+    outcome = apply_policy(findings + review.findings, review_policy, directives_of(operations), statements)
+    from_review = {id(f) for f in review.findings}
+    review.findings = [f for f in outcome.findings if id(f) in from_review]
+    findings = [f for f in outcome.findings if id(f) not in from_review] + review.findings
     timings["lint"] = _ms(t0)
     report_progress("risk", 5, total_steps)
     t0 = time.perf_counter()
@@ -188,7 +191,7 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
     report_progress("done", total_steps, total_steps)
     return PlanAnalysisReport(statements, findings, rollbacks, dep_list, fk_list, rename_list, risk, review,
                               mitigation, static_only=connection is None, errors=errors, facts=facts,
-                              timings_ms=timings)
+                              timings_ms=timings, policy=outcome.to_dict())
 
 
 def _rollback_statements(given_rollback: dict[int, str], env: AnalysisEnv) -> list[StatementInfo]:

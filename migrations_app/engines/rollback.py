@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import psycopg
 
 from migrations_app.engines.lint.base import ident
-from migrations_app.engines.risk_catalog import CatalogFacts, fetch_catalog_facts, open_catalog
-from migrations_app.engines.rollback_catalog import fetch_definitions, requests_for
+from migrations_app.engines.risk import CatalogFacts, fetch_catalog_facts, fetch_definitions, open_catalog
+from migrations_app.engines.rollback_catalog import requests_for
 from migrations_app.engines.rollback_definitions import drop_rollback, handles
 from migrations_app.engines.statements import StatementInfo
 

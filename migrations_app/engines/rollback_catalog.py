@@ -1,7 +1,7 @@
 """Definitions of the objects a plan drops, read from the live catalog for their rollback.
 
 ``definition_requests`` names what each DROP statement removes (index, constraint, view,
-routine, trigger, policy); ``fetch_definitions`` reads all of them in one query
+routine, trigger, policy); ``risk.catalog.fetch_definitions`` reads all of them in one query
 (``catalog/rollback_definitions.sql``), fully qualified whatever the reading session's
 search_path. Results are keyed by ``definition_key`` so prefetched facts and a direct
 connection give the same answer.
@@ -10,12 +10,6 @@ connection give the same answer.
 from __future__ import annotations
 
 from typing import Iterable
-
-import psycopg
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
-
-from migrations_app.engines.catalog import query
 
 DROP_KINDS = {
     "DROP_INDEX": "index",
@@ -80,20 +74,6 @@ def definition_key(request: dict) -> str:
     return "\x1f".join([request["kind"], request["schema_name"] or "", request.get("table_name") or "",
                         request["object_name"], request.get("routine_kinds") or "", arg_text,
                         request.get("plan_schema") or ""])
-
-
-def fetch_definitions(conn: psycopg.Connection, requests: list[dict]) -> dict[str, list[dict]]:
-    """``{key: [match, ...]}`` for every request (an empty list: not in the catalog). One query.
-    Raises ``psycopg.Error`` when the catalog cannot be read."""
-    found: dict[str, list[dict]] = {r["key"]: [] for r in requests}
-    if not requests:
-        return found
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query("rollback_definitions"), {"wanted": Jsonb(requests)})
-        row = cur.fetchone()
-    for item in row["definitions"] or []:
-        found.setdefault(item["key"], []).append(item["found"])
-    return found
 
 
 def dropped_index_tables(statement, facts, schema: str) -> set[str]:

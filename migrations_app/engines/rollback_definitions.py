@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from migrations_app.engines.lint.base import ident, literal
-from migrations_app.engines.risk_catalog import Thresholds
+from migrations_app.engines.risk import Thresholds
 from migrations_app.engines.rollback_catalog import DROP_KINDS, is_constraint_drop, requests_for
 
 POLICY_COMMANDS = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from migrations_app.engines.risk_catalog import Thresholds
+from migrations_app.engines.risk import Thresholds
 
 SHOP_SQL = """
 CREATE SCHEMA sales;

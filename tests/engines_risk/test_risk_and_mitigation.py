@@ -7,8 +7,7 @@ import pytest
 from migrations_app.engines.dependencies import DependencyAnalyzer
 from migrations_app.engines.mitigation_strategy_engine import MitigationStrategyEngine
 from migrations_app.engines.plan_analysis import analyze_plan
-from migrations_app.engines.risk_assessment_engine import (CATEGORIES, RiskAssessmentEngine, RiskLevel, combine,
-                                                           risk_level_for_score)
+from migrations_app.engines.risk import CATEGORIES, RiskAssessmentEngine, RiskBand, combine, risk_level_for_score
 
 
 @pytest.mark.parametrize("score, level", [(0, "LOW"), (30, "LOW"), (31, "MEDIUM"), (60, "MEDIUM"), (61, "HIGH"),
@@ -21,7 +20,7 @@ def test_one_critical_category_is_never_averaged_away():
     scores = {"data_loss": 95, "system_availability": 0, "performance": 0, "rollback_complexity": 0}
     weighted = 0.35 * 95
     assert weighted < 61 <= combine(scores)
-    assert risk_level_for_score(combine(scores)) is RiskLevel.HIGH
+    assert risk_level_for_score(combine(scores)) is RiskBand.HIGH
 
 
 def test_overall_level_is_never_more_than_one_band_below_the_worst_category():
@@ -33,7 +32,7 @@ def test_overall_level_is_never_more_than_one_band_below_the_worst_category():
 
 def test_dropping_an_unused_column_of_a_small_development_table_is_low(shop):
     report = analyze_plan("ALTER TABLE customers DROP COLUMN unused_flag", shop, is_production=False)
-    assert report.risk.risk_level is RiskLevel.LOW
+    assert report.risk.risk_level is RiskBand.LOW
     names = {f.name for f in report.risk.risk_factors}
     assert "destroys_data" in names and "dependent_objects" not in names and "no_rollback_sql" not in names
 
@@ -43,7 +42,7 @@ def test_runbook_legacy_status_drop_in_production_with_dependent_views_is_at_lea
     operation = {"table": "customers", "column": "legacy_status", "operation_type": "drop_column",
                  "is_production": True, "has_backup": True}
     assessment = RiskAssessmentEngine(shop).calculate_migration_risk_score(operation, dependency_report)
-    assert assessment.risk_level.rank >= RiskLevel.HIGH.rank
+    assert assessment.risk_level.rank >= RiskBand.HIGH.rank
     dependents = next(f for f in assessment.risk_factors if f.name == "dependent_objects")
     assert dependents.category == "system_availability"
     assert "public.active_customers" in dependents.evidence and "CRITICAL" in dependents.evidence
@@ -53,7 +52,7 @@ def test_runbook_legacy_status_drop_in_production_with_dependent_views_is_at_lea
 
 def test_cascade_drop_of_a_large_production_table_with_foreign_keys_is_critical(shop, tiny_thresholds):
     report = analyze_plan("DROP TABLE customers CASCADE", shop, is_production=True, thresholds=tiny_thresholds)
-    assert report.risk.risk_level is RiskLevel.CRITICAL
+    assert report.risk.risk_level is RiskBand.CRITICAL
     evidence = " | ".join(f.evidence for f in report.risk.risk_factors)
     assert "CASCADE" in evidence and "customers has 50 rows" in evidence and "production" in evidence
     assert report.fk_impact and report.fk_impact[0].to_dict()

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from migrations_app.engines.plan_analysis import analyze_plan
-from migrations_app.engines.risk_catalog import Thresholds, fetch_catalog_facts
+from migrations_app.engines.risk import Thresholds, fetch_catalog_facts
 from migrations_app.engines.rollback import suggest_rollback
 from migrations_app.engines.rollback_catalog import definition_requests
 from migrations_app.engines.schema_digest import schema_digest
@@ -279,7 +279,7 @@ def test_definitions_for_many_drops_take_one_query(odd):
         one = fetch_catalog_facts(conn, [], definitions=definition_requests(parse_script('DROP VIEW "Top View"'), "public"))
         many = fetch_catalog_facts(conn, [], definitions=definition_requests(parse_script(plan), "public"))
         none = fetch_catalog_facts(conn, [])
-    assert one.queries_run == many.queries_run == 8 and none.queries_run == 7
+    assert one.queries_run == many.queries_run == 7 and none.queries_run == 6
     assert len(many.definitions) == 31
 
 

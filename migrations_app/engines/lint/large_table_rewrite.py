@@ -2,7 +2,7 @@
 and projected duration (from pg_class / pg_stat_user_tables; thresholds are configurable)."""
 
 from migrations_app.engines.lint.base import Rule
-from migrations_app.engines.risk_catalog import format_seconds
+from migrations_app.engines.risk import format_seconds
 
 RULE = Rule(
     id="large-table-rewrite",

@@ -13,7 +13,7 @@ adds nothing. The mapping (documented next to the bands in the README):
 
 from __future__ import annotations
 
-from migrations_app.engines.risk_assessment_engine import PlanRiskAssessment, RiskLevel, risk_level_for_score
+from migrations_app.engines.risk.model import PlanRiskAssessment, RiskBand, risk_level_for_score
 
 RULE_FLOORS = {"renamed-table-referenced-by-functions": "HIGH", "rollback-touches-other-objects": "HIGH"}
 SEVERITY_FLOORS = {"error": "MEDIUM"}
@@ -42,7 +42,7 @@ def apply_floors(risk: PlanRiskAssessment, findings) -> None:
     risk.floors = floors
     if not floors:
         return
-    highest = max((RiskLevel(f["level"]) for f in floors), key=lambda level: level.rank)
+    highest = max((RiskBand(f["level"]) for f in floors), key=lambda level: level.rank)
     if highest.rank > risk.risk_level.rank:
         risk.overall_score = max(risk.overall_score, highest.floor)
         risk.risk_level = risk_level_for_score(risk.overall_score)

@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from migrations_app.engines.risk_catalog import TableFacts
 
 CATEGORIES = ("data_loss", "system_availability", "performance", "rollback_complexity")
 WEIGHTS = {"data_loss": 0.35, "system_availability": 0.30, "performance": 0.15, "rollback_complexity": 0.20}
 WORST_CATEGORY_MARGIN = 15
 
 
-class RiskLevel(Enum):
+class RiskBand(Enum):
     LOW = "LOW"
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
@@ -28,15 +27,15 @@ class RiskLevel(Enum):
         return (0, 31, 61, 81)[self.rank]
 
 
-def risk_level_for_score(score: float) -> RiskLevel:
+def risk_level_for_score(score: float) -> RiskBand:
     """Runbook bands: LOW 0-30, MEDIUM 31-60, HIGH 61-80, CRITICAL 81-100."""
     if score >= 81:
-        return RiskLevel.CRITICAL
+        return RiskBand.CRITICAL
     if score >= 61:
-        return RiskLevel.HIGH
+        return RiskBand.HIGH
     if score >= 31:
-        return RiskLevel.MEDIUM
-    return RiskLevel.LOW
+        return RiskBand.MEDIUM
+    return RiskBand.LOW
 
 
 def combine(category_scores: dict[str, int]) -> int:
@@ -61,7 +60,7 @@ class RiskFactor:
 
 @dataclass
 class RiskAssessment:
-    risk_level: RiskLevel
+    risk_level: RiskBand
     overall_score: int
     category_scores: dict[str, int]
     risk_factors: list[RiskFactor] = field(default_factory=list)

@@ -6,8 +6,8 @@ says what was measured (rows, bytes, lock, projected duration, dependents, sessi
 
 from __future__ import annotations
 
-from migrations_app.engines.risk_catalog import Thresholds, format_bytes, format_count, format_seconds
-from migrations_app.engines.risk_model import DATA_LOSS_BASE, LOCK_POINTS, OperationContext, RiskFactor
+from migrations_app.engines.risk.catalog import Thresholds, format_bytes, format_count, format_seconds
+from migrations_app.engines.risk.model import DATA_LOSS_BASE, LOCK_POINTS, OperationContext, RiskFactor
 from migrations_app.engines.statements.pg_facts import WRITE_BLOCKING
 
 # Category floors set by the dependency analyzer's highest impact: a CRITICAL dependent means

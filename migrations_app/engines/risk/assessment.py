@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from migrations_app.engines.risk_catalog import (CatalogFacts, TableFacts, Thresholds, fetch_catalog_facts,
-                                                 format_seconds, open_catalog)
-from migrations_app.engines.risk_factors import rehearsal_factor, score_operation
-from migrations_app.engines.risk_model import (CATEGORIES, OperationContext, PlanRiskAssessment, RiskAssessment,
-                                               RiskFactor, RiskLevel, combine, risk_level_for_score)
+from migrations_app.engines.risk.catalog import CatalogFacts, Thresholds, fetch_catalog_facts, open_catalog
+from migrations_app.engines.risk.factors import rehearsal_factor, score_operation
+from migrations_app.engines.risk.model import (CATEGORIES, OperationContext, PlanRiskAssessment, RiskAssessment,
+                                               RiskFactor, RiskBand, combine, risk_level_for_score)
 
 class RiskAssessmentEngine:
     """``RiskAssessmentEngine(connection=None)``: with a connection, table facts are read from the target."""
@@ -114,6 +113,3 @@ def _assessment(factors: list[RiskFactor], operation: dict) -> RiskAssessment:
 def _score(ctx: OperationContext, report, thresholds: Thresholds, live: bool) -> list[RiskFactor]:
     return score_operation(ctx, report, thresholds, live)
 
-
-__all__ = ["RiskLevel", "RiskFactor", "RiskAssessment", "PlanRiskAssessment", "RiskAssessmentEngine",
-           "OperationContext", "risk_level_for_score", "combine", "CATEGORIES", "TableFacts", "format_seconds"]

@@ -1,7 +1,7 @@
-"""Live catalog facts for a whole plan, read in a constant number of queries (seven, eight
+"""Live catalog facts for a whole plan, read in a constant number of queries (six, seven
 when the plan drops indexes, constraints, views, routines, triggers or policies).
 
-Tables, columns, foreign keys, function bodies, lock activity and function volatility are
+Tables, columns, foreign keys, lock activity and function volatility are
 fetched once for every object the plan touches, whatever the number of statements; the
 definitions of the objects it drops (for their rollback) in one more query, whatever their
 number and kinds. Any
@@ -11,16 +11,15 @@ the catalog could not be read.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.rollback_catalog import fetch_definitions
 from targets.engines.connections import TargetConnection
 
 
@@ -62,10 +61,9 @@ class CatalogFacts:
     tables: dict[tuple[str, str], TableFacts] = field(default_factory=dict)
     columns: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     foreign_keys: list[dict] = field(default_factory=list)
-    function_refs: dict[str, list[str]] = field(default_factory=dict)
     lock_activity: dict[int, list[dict]] = field(default_factory=dict)
     volatility: dict[str, str] = field(default_factory=dict)
-    # rollback_catalog.definition_key -> matches; a key absent was not read
+    # rollback.catalog.definition_key -> matches; a key absent was not read
     definitions: dict[str, list[dict]] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
     queries_run: int = 0
@@ -101,7 +99,6 @@ class CatalogFacts:
             "server_version_num": self.server_version_num,
             "tables": {f"{k[0]}.{k[1]}": vars(v) for k, v in self.tables.items()},
             "foreign_keys": [{k: v for k, v in fk.items()} for fk in self.foreign_keys],
-            "function_refs": self.function_refs,
             "queries_run": self.queries_run,
         }
 
@@ -117,10 +114,10 @@ def open_catalog(connection):
 
 
 def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, str]], *,
-                        function_names: Iterable[str] = (), referenced_names: Iterable[str] = (),
+                        function_names: Iterable[str] = (),
                         thresholds: Thresholds | None = None, definitions: Iterable[dict] = ()) -> CatalogFacts:
     """Read everything the plan's rules need about ``targets`` ((schema, table) pairs).
-    ``definitions``: ``rollback_catalog.definition_requests`` of the plan's DROP statements."""
+    ``definitions``: ``rollback.catalog.definition_requests`` of the plan's DROP statements."""
     targets = sorted(set(targets))
     try:
         with conn.cursor(row_factory=dict_row) as cur:
@@ -143,18 +140,12 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
                 facts.columns.setdefault((row["schema_name"], row["table_name"]), []).append(row)
             cur.execute(query("risk_foreign_keys"), {"oids": oids})
             facts.foreign_keys = cur.fetchall()
-            names = sorted({n for n in referenced_names if n})
-            cur.execute(query("risk_function_refs"), {"names": names})
-            for row in cur.fetchall():
-                if re.search(r"(?<![\w$])" + re.escape(row["mentioned"].lower()) + r"(?![\w$])", row["body"].lower()):
-                    facts.function_refs.setdefault(row["mentioned"], []).append(
-                        f"{row['schema_name']}.{row['function_name']}")
             cur.execute(query("risk_lock_activity"), {"oids": oids})
             for row in cur.fetchall():
                 facts.lock_activity.setdefault(int(row["oid"]), []).append(row)
             cur.execute(query("risk_function_volatility"), {"names": sorted({n.lower() for n in function_names})})
             facts.volatility = {r["function_name"]: r["volatility"] for r in cur.fetchall()}
-            facts.queries_run = 7
+            facts.queries_run = 6
         requests = list(definitions)
         if requests:
             facts.definitions = fetch_definitions(conn, requests)
@@ -162,6 +153,20 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
     except psycopg.Error as exc:
         raise CatalogFactsError(f"cannot read the target catalog: {str(exc).strip().splitlines()[0]}") from exc
     return facts
+
+
+def fetch_definitions(conn: psycopg.Connection, requests: list[dict]) -> dict[str, list[dict]]:
+    """``{key: [match, ...]}`` for every request (an empty list: not in the catalog). One query.
+    Raises ``psycopg.Error`` when the catalog cannot be read."""
+    found: dict[str, list[dict]] = {r["key"]: [] for r in requests}
+    if not requests:
+        return found
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query("rollback_definitions"), {"wanted": Jsonb(requests)})
+        row = cur.fetchone()
+    for item in row["definitions"] or []:
+        found.setdefault(item["key"], []).append(item["found"])
+    return found
 
 
 def format_bytes(n: float) -> str:
