@@ -21,11 +21,16 @@ RULE_MODULES = (
     "ban_char_field", "prefer_text_field", "prefer_bigint_over_int", "prefer_identity", "prefer_timestamptz",
     "identifier_too_long", "require_timeout_settings", "enum_value_ordering", "transaction_nesting",
     "ban_alter_domain_with_add_constraint", "prefer_robust_stmts",
+    "require_concurrent_reindex", "require_concurrent_partition_detach", "ban_duplicate_column_assignments",
+    "require_table_schema", "prefer_repack", "require_enum_value_ordering", "dropping_foreign_key",
+    "adding_unique_index", "primary_key_implicit_not_null", "column_alignment_padding", "naming",
     # rules that need the live database
     "large_table_rewrite", "foreign_key_without_index", "column_has_dependents",
     "renamed_table_referenced_by_functions", "lock_queue_hazard", "data_loss_without_backup",
     # the statement policy's findings (several rules in one module)
     "statement_policy", "rollback_sql",
+    # findings about dataflow:ignore comments, raised by the review policy
+    "ignore_rules",
 )
 
 

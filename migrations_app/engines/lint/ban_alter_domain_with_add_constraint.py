@@ -1,4 +1,5 @@
-"""ban-alter-domain-with-add-constraint: domain constraints are checked against every column of the domain."""
+"""ban-alter-domain-with-add-constraint and ban-create-domain-with-constraint: domain constraints are
+checked against every column of the domain."""
 
 from migrations_app.engines.lint.base import Rule
 
@@ -6,7 +7,7 @@ RULE = Rule(
     id="ban-alter-domain-with-add-constraint",
     severity="warning",
     problem="ALTER DOMAIN ... ADD CONSTRAINT scans every table with a column of that domain while locking "
-            "them; CREATE DOMAIN with a CHECK makes later changes to the rule that expensive.",
+            "them.",
     solution="Put CHECK constraints on the table columns (they can be added NOT VALID and validated online), "
              "or add the domain constraint NOT VALID and VALIDATE it separately.",
 )
@@ -16,5 +17,21 @@ RULE = Rule(
 def check(stmt, ctx):
     if stmt.kind == "ALTER_DOMAIN" and stmt.details.get("adds_constraint") and stmt.scans_table:
         yield RULE.finding(stmt, "domain constraint validated against every column using the domain")
-    elif stmt.kind == "CREATE_DOMAIN" and stmt.details.get("has_constraint"):
-        yield RULE.finding(stmt, "domain created with a CHECK constraint", severity="info")
+
+
+CREATE = Rule(
+    id="ban-create-domain-with-constraint",
+    severity="info",
+    problem="A domain created with a CHECK constraint makes every later change to that rule an ALTER DOMAIN "
+            "that scans every table using the domain while locking them.",
+    solution="Put CHECK constraints on the table columns (they can be added NOT VALID and validated online).",
+)
+
+
+@CREATE.check
+def check_create(stmt, ctx):
+    if stmt.kind == "CREATE_DOMAIN" and stmt.details.get("has_constraint"):
+        yield CREATE.finding(stmt, "domain created with a CHECK constraint")
+
+
+RULES = [RULE, CREATE]

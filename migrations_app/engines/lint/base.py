@@ -44,6 +44,8 @@ class Rule:
     problem: str
     solution: str
     needs_catalog: bool = False
+    # off unless a review policy switches it on (opt-in rules, like Squawk's, and the naming family)
+    enabled_by_default: bool = True
     checker: Callable[[StatementInfo, "LintContext"], Iterable[Finding]] | None = None
 
     def check(self, func):
@@ -98,6 +100,7 @@ class LintContext:
     created_at: dict = field(default_factory=dict)    # (schema, table) -> index of its CREATE TABLE
     depth_before: list[int] = field(default_factory=list)
     open_begins: list[int] = field(default_factory=list)
+    rule_options: dict = field(default_factory=dict)   # rule id -> options from the review policy (patterns)
     _memo: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):

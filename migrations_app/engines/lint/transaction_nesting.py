@@ -1,4 +1,5 @@
-"""transaction-nesting: BEGIN inside BEGIN, COMMIT without BEGIN, or a BEGIN never committed."""
+"""transaction-nesting (BEGIN inside BEGIN, COMMIT without BEGIN) and ban-uncommitted-transaction
+(a BEGIN never committed)."""
 
 from migrations_app.engines.lint.base import Rule
 
@@ -6,7 +7,7 @@ RULE = Rule(
     id="transaction-nesting",
     severity="warning",
     problem="A nested BEGIN only warns and the first COMMIT ends the outer transaction, so statements meant "
-            "to be atomic are not; a BEGIN without COMMIT leaves the migration uncommitted; the plan executor "
+            "to be atomic are not; the plan executor "
             "already wraps transactional statements in one transaction.",
     solution="Remove explicit BEGIN/COMMIT from the migration, or keep exactly one balanced pair.",
 )
@@ -18,5 +19,22 @@ def check(stmt, ctx):
         yield RULE.finding(stmt, "BEGIN inside an open transaction block")
     elif stmt.kind in ("COMMIT", "ROLLBACK") and not ctx.in_transaction_before(stmt.index):
         yield RULE.finding(stmt, f"{stmt.kind} without an open transaction block")
-    elif stmt.kind == "BEGIN" and stmt.index == ctx.last_begin_without_commit():
-        yield RULE.finding(stmt, "BEGIN is never committed", "COMMIT;")
+
+
+UNCOMMITTED = Rule(
+    id="ban-uncommitted-transaction",
+    severity="warning",
+    problem="A BEGIN without COMMIT leaves the migration's work uncommitted: a tool that runs the file and "
+            "disconnects rolls everything back without an error.",
+    solution="End every BEGIN with COMMIT, or remove explicit transaction control (the executor wraps "
+             "transactional statements in one transaction).",
+)
+
+
+@UNCOMMITTED.check
+def check_uncommitted(stmt, ctx):
+    if stmt.kind == "BEGIN" and stmt.index == ctx.last_begin_without_commit():
+        yield UNCOMMITTED.finding(stmt, "BEGIN is never committed", "COMMIT;")
+
+
+RULES = [RULE, UNCOMMITTED]
