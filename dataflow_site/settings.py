@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "migrations_app",
     "staging_app",
     "baselines_app",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,8 @@ LOGGING = {
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
 DATAFLOW_BASE_URL = env_str("DATAFLOW_BASE_URL", "http://127.0.0.1:8000")
+# API requests per token (django-ninja throttle, Django cache): "N/s", "N/m", "N/h"
+DATAFLOW_API_RATE = env_str("DATAFLOW_API_RATE", "600/m")
 
 # Execution, alerts and incidents (issue 6). Alert channels left empty are skipped, never an
 # error. The webhook URL and routing key are secrets (``_FILE`` supported) and never shown.

@@ -313,6 +313,18 @@ def can_monitor(user) -> Permission:
     return _role(user, (DBA,), "only DBAs start and stop monitoring")
 
 
+# API tokens ------------------------------------------------------------------------------------
+
+def can_manage_api_tokens(user) -> Permission:
+    """Create and revoke one's own tokens; a token acts as its user, so every action through it
+    is asked again of this module with the user's roles."""
+    return _role(user, ALL_ROLES, "only DBAs, managers and engineers use this tool")
+
+
+def can_issue_write_token(user) -> Permission:
+    return _role(user, (DBA,), "only DBAs write plans, so only DBAs need a read and write token")
+
+
 def user_may(user) -> dict[str, Permission]:
     """The actions that need no object, for page chrome (links to forms, the queue, the banner)."""
     return {

@@ -1,7 +1,8 @@
 """Imports point downward only, and no two modules import each other, even through a function.
 
 Layers, bottom first: the site's helpers (env, roles, embedded PostgreSQL, errors, middleware,
-navigation) and ``targets``; ``staging_app``; ``baselines_app``; ``migrations_app`` (the plans);
+navigation) and ``targets``; ``staging_app``; ``baselines_app``; ``migrations_app`` (the plans); ``integrations``
+(the JSON API, tokens, migration files, the ledger: CI on top of the plans);
 the wiring (``dataflow_site.settings``, ``urls``, ``wsgi``, ``asgi``). Every import counts, at
 module level or inside a function; ``from package import module`` is an import of the module."""
 
@@ -10,8 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WIRING = {"dataflow_site.settings", "dataflow_site.urls", "dataflow_site.wsgi", "dataflow_site.asgi"}
-LAYERS = {"dataflow_site": 0, "targets": 0, "staging_app": 1, "baselines_app": 2, "migrations_app": 3}
-TOP = 4
+LAYERS = {"dataflow_site": 0, "targets": 0, "staging_app": 1, "baselines_app": 2, "migrations_app": 3,
+          "integrations": 4}
+TOP = 5
 
 
 def _modules() -> dict[str, Path]:

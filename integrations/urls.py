@@ -1,0 +1,9 @@
+from django.urls import path
+
+from integrations import views
+
+urlpatterns = [
+    path("profile/tokens/", views.token_list, name="api_tokens"),
+    path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="api_token_revoke"),
+    path("targets/<int:pk>/ledger/", views.target_ledger, name="target_ledger"),
+]
