@@ -23,12 +23,20 @@ NO_FLOOR = ("no floor: advice for the reviewer; the statement's own risk factors
 
 def floor_of(finding) -> str | None:
     evidence = getattr(finding, "evidence", {}) or {}
-    return evidence.get("risk_floor") or RULE_FLOORS.get(finding.rule) or SEVERITY_FLOORS.get(finding.severity)
+    # a rule's own floor holds while it is an error; a review policy that lowers the rule lowers its floor
+    rule_floor = RULE_FLOORS.get(finding.rule) if finding.severity == "error" else None
+    return evidence.get("risk_floor") or rule_floor or SEVERITY_FLOORS.get(finding.severity)
 
 
 def risk_effect(finding) -> str:
     floor = floor_of(finding)
-    return f"raises the plan to at least {floor}" if floor else NO_FLOOR
+    policy = (getattr(finding, "evidence", {}) or {}).get("policy")
+    blocks = "; blocks the sign-off gate (review policy)" if (getattr(finding, "evidence", {}) or {}).get("blocks_gate") else ""
+    if floor:
+        return f"raises the plan to at least {floor}{blocks}"
+    if policy:
+        return f"no floor: the review policy makes this rule {policy['state']} (default {policy['default']})"
+    return NO_FLOOR
 
 
 def apply_floors(risk: PlanRiskAssessment, findings) -> None:
