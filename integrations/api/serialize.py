@@ -21,7 +21,7 @@ def target(t) -> dict:
 
 
 def plan(p) -> dict:
-    return {"id": p.pk, "title": p.title, "target": p.target.name, "target_id": p.target_id, "schema": p.schema,
+    return {"id": p.pk, "url": p.get_absolute_url(), "title": p.title, "target": p.target.name, "target_id": p.target_id, "schema": p.schema,
             "author": _user(p.author), "status": p.status, "risk_level": p.risk_level or None,
             "risk_score": p.risk_score, "sql_hash": p.sql_hash, "description": p.description,
             "created_at": _when(p.created_at), "updated_at": _when(p.updated_at)}
