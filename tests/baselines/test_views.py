@@ -58,7 +58,7 @@ def test_a_replay_after_dropping_an_index_shows_the_degradation_with_charts(meas
     assert "DEGRADATION_DETECTED" in page
     assert "Missing index for SELECT on orders" in page
     assert "became Seq Scan on orders" in page
-    assert "vendor/plotly.min.js" in page and "cdn.plot.ly" not in page
+    assert "vendor/plotly-cartesian.min.js" in page and "cdn.plot.ly" not in page
     assert page.count("plotly-graph-div") == 2  # the ratio chart and the box plots
 
 
