@@ -4,7 +4,7 @@ CI and pre-commit run it once per file, so start-up is most of its time: settlin
 registry cost 0.9 s of a 20-statement run that the analysis itself finishes in 10 ms. This
 module imports only the engines (which import nothing from Django); ``manage.py lint_migration``
 calls the same ``run`` with the project's settings. Exit status 1 when the plan's risk reaches
-``--fail-on``, 2 when the input cannot be read or parsed (NUL, invalid UTF-8, over-size, syntax)
+``--fail-on`` or an error finding blocks the gate under the review policy (``--policy FILE``), 2 when the input cannot be read or parsed (NUL, invalid UTF-8, over-size, syntax)
 or the database cannot be read, 3 when a statement (or its rollback) is refused by the policy.
 """
 
@@ -29,6 +29,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fail-on", choices=LEVELS, type=str.upper)
     parser.add_argument("--production", action="store_true", help="the target is production")
     parser.add_argument("--has-backup", action="store_true", help="a verified backup exists")
+    parser.add_argument("--policy", metavar="FILE",
+                        help="review policy file (TOML or JSON, the format of the policy page; see docs/rules.md)")
+    parser.add_argument("--environment", choices=("development", "staging", "production"),
+                        help="whose section of the policy applies (default: production with --production, "
+                             "else development)")
 
 
 def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: Callable[[str], None]) -> int:
@@ -50,6 +55,9 @@ def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: C
         return 2
     from migrations_app.engines.plan_analysis import analyze_plan
 
+    policy = _review_policy(options, err)
+    if policy is None:
+        return 2
     try:
         connection = None
         if options.get("dsn"):
@@ -57,7 +65,8 @@ def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: C
 
             connection = TargetConnection.from_dsn(options["dsn"])
         report = analyze_plan(text, connection, options.get("schema") or "public",
-                              is_production=bool(options.get("production")), has_backup=bool(options.get("has_backup")))
+                              is_production=bool(options.get("production")), has_backup=bool(options.get("has_backup")),
+                              review_policy=policy)
     except SqlSyntaxError as exc:
         err(f"{options['file']}:{exc.line}:{exc.position}: syntax error: {exc.message}")
         return 2
@@ -71,6 +80,9 @@ def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: C
         out(_json(report.to_dict(), indent=len(report.statements) <= 200))
     else:
         _print(report, out)
+    if report.policy.get("blocking"):  # an error the policy says blocks the gate fails CI like the gate
+        for blocked in report.policy["blocking"]:
+            err(f"{options['file']}:{blocked['line']}: {blocked['rule']} blocks the gate under the review policy")
     if report.refused:  # whatever --fail-on says: such a plan can never be approved
         for refusal in report.refused:
             err(f"{options['file']}:{refusal}")
@@ -78,7 +90,30 @@ def run(options: dict, max_script_bytes: int, out: Callable[[str], None], err: C
     fail_on = options.get("fail_on")
     if fail_on and LEVELS.index(report.risk.risk_level.value) >= LEVELS.index(fail_on):
         return 1
+    if report.policy.get("blocking"):
+        return 1
     return 0
+
+
+def _review_policy(options: dict, err: Callable[[str], None]):
+    """The policy for this run: the file's section for the environment, or the built-in default."""
+    from migrations_app.engines.lint.review_policy import PolicyError, ReviewPolicy, load_policy_text, policy_for
+
+    environment = options.get("environment") or ("production" if options.get("production") else "development")
+    if options.get("review_policy") is not None:  # manage.py lint_migration: the policy stored in the app
+        return options["review_policy"](environment) if callable(options["review_policy"]) else options["review_policy"]
+    if not options.get("policy"):
+        return ReviewPolicy(environment)
+    try:
+        with open(options["policy"], encoding="utf-8") as fh:
+            document = load_policy_text(fh.read(), name=options["policy"])
+        return policy_for(document, environment, source=f"{options['policy']} ({environment})")
+    except OSError as exc:
+        err(f"cannot read the policy {options['policy']}: {exc}")
+    except PolicyError as exc:
+        for problem in exc.problems:
+            err(f"{options['policy']}: {problem}")
+    return None
 
 
 def _is_database_error(exc: Exception) -> bool:
@@ -117,6 +152,11 @@ def _print(report, out: Callable[[str], None]) -> None:
             out(f"            risk: {risk_effect(f)}")
     for error in report.errors:
         out(f"\nerror: {error}")
+    policy = report.policy or {}
+    out(f"\npolicy: {policy.get('source')}: {policy.get('ignored_count', 0)} finding(s) ignored, "
+        f"{sum((policy.get('switched_off') or {}).values())} switched off, {len(policy.get('blocking') or [])} blocking")
+    for ignored in policy.get("ignored") or []:
+        out(f"  ignored line {ignored['line']} {ignored['rule']}: {ignored['reason']}")
     risk = report.risk
     out(f"\nrisk: {risk.risk_level.value} ({risk.overall_score}/100)  "
         + "  ".join(f"{c}={s}" for c, s in risk.category_scores.items()))
