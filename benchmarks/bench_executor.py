@@ -35,12 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from psycopg import sql  # noqa: E402
 
-from migrations_app.engines.concurrent_access_manager import (  # noqa: E402
-    AtomicMigrationExecutor,
-    MigrationLockManager,
-    operations_from_script,
-)
-from migrations_app.engines.schema_digest import schema_digest  # noqa: E402
+from migrations_app.engines.execution import AtomicMigrationExecutor, MigrationLockManager, schema_digest  # noqa: E402
+from migrations_app.engines.statements import operations_from_script  # noqa: E402
 from targets.engines.connections import TargetConnection  # noqa: E402
 
 PREFIX = "dfbench_exec_"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from migrations_app.engines.rollback_plans import DATA_CHANGING_KINDS, build_rollback_plan
+from migrations_app.engines.rollback import DATA_CHANGING_KINDS, build_rollback_plan
 from migrations_app.plan_sql import plan_operations
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from migrations_app.engines.execution_journal import COMMITTED, Reconciliation, reconcile
-from migrations_app.engines.migration_operations import MigrationOperation
+from migrations_app.engines.execution import COMMITTED, Reconciliation, reconcile
+from migrations_app.engines.statements import MigrationOperation
 from migrations_app.models import Execution, PlanStatus
 
 S = Execution.Status

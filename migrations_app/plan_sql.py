@@ -8,9 +8,9 @@ import logging
 
 from django.conf import settings
 
-from migrations_app.engines.migration_operations import MigrationOperation
+from migrations_app.engines.statements import (MigrationOperation, ScriptInputError, SqlSyntaxError, StatementInfo,
+                                               check_script, parse_script)
 from migrations_app.engines.rollback import suggest_rollback
-from migrations_app.engines.statements import ScriptInputError, SqlSyntaxError, StatementInfo, check_script, parse_script
 
 log = logging.getLogger(__name__)
 

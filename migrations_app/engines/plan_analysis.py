@@ -18,9 +18,8 @@ from migrations_app.engines.lint.review_policy import ReviewPolicy, apply_policy
 from migrations_app.engines.mitigation_strategy_engine import MitigationPlan, MitigationStrategyEngine
 from migrations_app.engines.risk import (CatalogFacts, PlanRiskAssessment, RiskAssessmentEngine, Thresholds,
                                          apply_floors, fetch_catalog_facts, open_catalog, risk_effect)
-from migrations_app.engines.rollback import suggest_rollback
-from migrations_app.engines.rollback_catalog import definition_requests
-from migrations_app.engines.rollback_review import RollbackReview, combine_with_forward, lint_inner, review_rollbacks
+from migrations_app.engines.rollback import (RollbackReview, combine_with_forward, definition_requests, lint_inner,
+                                             review_rollbacks, suggest_rollback)
 from migrations_app.engines.statements import (AnalysisEnv, RawStatement, SqlSyntaxError, StatementInfo, describe,
                                                default_function_names, split_script)
 

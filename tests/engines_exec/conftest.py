@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrations_app.engines.concurrent_access_manager import AtomicMigrationExecutor, MigrationLockManager
+from migrations_app.engines.execution import AtomicMigrationExecutor, MigrationLockManager
 from tests.shop import shop_sql
 
 # Five customers, their orders, and what depends on them (an index, a view, a second schema).

@@ -8,8 +8,8 @@ import time
 
 import psycopg
 
-from migrations_app.engines.concurrent_access_manager import MigrationLockManager, MigrationOperation
-from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.engines.execution import MigrationLockManager, schema_digest
+from migrations_app.engines.statements import MigrationOperation
 
 # Each change, applied in order to the shop schema, must change the digest of "public".
 SCHEMA_CHANGES = [

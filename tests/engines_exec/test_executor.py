@@ -12,13 +12,9 @@ import threading
 import time
 from pathlib import Path
 
-from migrations_app.engines.concurrent_access_manager import (
-    MigrationLockManager,
-    MigrationOperation,
-    RollbackPlan,
-    resolve_in_doubt_commit,
-)
-from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.engines.execution import MigrationLockManager, resolve_in_doubt_commit, schema_digest
+from migrations_app.engines.rollback import RollbackPlan
+from migrations_app.engines.statements import MigrationOperation
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,11 +7,8 @@ import time
 
 import pytest
 
-from migrations_app.engines.concurrent_access_manager import (
-    MigrationLockManager,
-    MigrationLockTimeout,
-    MigrationOperation,
-)
+from migrations_app.engines.execution import MigrationLockManager, MigrationLockTimeout
+from migrations_app.engines.statements import MigrationOperation
 
 
 def test_two_workers_racing_for_one_schema_twenty_times_run_exactly_one_each_time(shop, fast_executor):

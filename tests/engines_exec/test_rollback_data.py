@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-from migrations_app.engines.concurrent_access_manager import MigrationOperation, RollbackPlan
-from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.engines.rollback import RollbackPlan
+from migrations_app.engines.statements import MigrationOperation
+from migrations_app.engines.execution import schema_digest
 from tests.shop import shop_sql
 
 LOYALTY_SQL = shop_sql() + """

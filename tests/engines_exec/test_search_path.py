@@ -1,6 +1,6 @@
 """A plan written for a non-public schema runs its unqualified names in that schema."""
 
-from migrations_app.engines.concurrent_access_manager import MigrationOperation
+from migrations_app.engines.statements import MigrationOperation
 
 
 def test_unqualified_names_resolve_in_the_plans_schema(shop, fast_executor):

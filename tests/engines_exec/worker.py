@@ -7,11 +7,8 @@ Prints one JSON line per progress event (flushed), so the test knows when to kil
 import json
 import sys
 
-from migrations_app.engines.concurrent_access_manager import (
-    AtomicMigrationExecutor,
-    MigrationLockManager,
-    MigrationOperation,
-)
+from migrations_app.engines.execution import AtomicMigrationExecutor, MigrationLockManager
+from migrations_app.engines.statements import MigrationOperation
 from targets.engines.connections import TargetConnection
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from migrations_app.engines.migration_operations import MigrationOperation
+from migrations_app.engines.statements import MigrationOperation, parse_script
 from migrations_app.engines.plan_analysis import analyze_plan
 from migrations_app.engines.rehearsal.rehearse import _static_facts
-from migrations_app.engines.rollback_plans import build_rollback_plan
-from migrations_app.engines.statements import parse_script
+from migrations_app.engines.rollback import build_rollback_plan
 
 # (sql, rollback sql): includes the three statements the review and the executor used to disagree on
 CORPUS = [

@@ -10,9 +10,8 @@ import pytest
 
 from migrations_app.engines.plan_analysis import analyze_plan
 from migrations_app.engines.risk import Thresholds, fetch_catalog_facts
-from migrations_app.engines.rollback import suggest_rollback
-from migrations_app.engines.rollback_catalog import definition_requests
-from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.engines.rollback import definition_requests, suggest_rollback
+from migrations_app.engines.execution import schema_digest
 from migrations_app.engines.statements import parse_script
 
 SCHEMAS = ("Odd Schema", "public", "sales")

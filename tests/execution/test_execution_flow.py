@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from migrations_app import execution as runner
-from migrations_app.engines.concurrent_access_manager import MigrationLockManager
+from migrations_app.engines.execution import MigrationLockManager
 from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus, SignOff
 from migrations_app.tasks import execute_plan
 from targets.models import AuditEvent

@@ -3,7 +3,7 @@ whether the rollback restored the schema, and the projected production lock time
 
 from __future__ import annotations
 
-from migrations_app.engines.concurrent_access_manager import MigrationOperation
+from migrations_app.engines.statements import MigrationOperation
 from migrations_app.engines.rehearsal.rehearse import rehearse_plan
 
 

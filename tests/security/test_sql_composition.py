@@ -8,9 +8,8 @@ import pytest
 
 from baselines_app.engines.baselines import measure_performance_baselines
 from baselines_app.engines.query_sets import BaselineCatalogError
-from migrations_app.engines.atomic_executor import AtomicMigrationExecutor
-from migrations_app.engines.migration_lock import MigrationLockManager
-from migrations_app.engines.migration_operations import MigrationOperation
+from migrations_app.engines.execution import AtomicMigrationExecutor, MigrationLockManager
+from migrations_app.engines.statements import MigrationOperation
 from staging_app.engines.registry import InMemoryRegistry
 from staging_app.engines.staging_environment_manager import StagingEnvironmentConfig, StagingEnvironmentManager
 from tests.staging.conftest import drop_leftover_copies

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from migrations_app.engines.concurrent_access_manager import AtomicMigrationExecutor, MigrationOperation
-from migrations_app.engines.statements import parse_script
+from migrations_app.engines.execution import AtomicMigrationExecutor
+from migrations_app.engines.statements import MigrationOperation, parse_script
 
 REFUSE = "refuse"
 ALLOW = "allow"

@@ -14,7 +14,7 @@ applied again so the copy ends in the post-migration state.
 The rehearsal PASSES when the forward run succeeds, the rollback brings the digest back to the
 pre-rehearsal one, and the re-apply succeeds. The rollback is recorded apart for the schema
 (digest) and the data (each backed-up set of rows restored with its captured count and
-checksum; see ``rollback_verification``): ``rollback_verified`` only when both hold, which the
+checksum; see ``rollback.verification``): ``rollback_verified`` only when both hold, which the
 CRITICAL gate needs. Baselines do not decide PASSED / FAILED; their validation status is
 recorded for the gate (CRITICAL plans need PASS).
 """
@@ -27,14 +27,11 @@ from typing import Callable
 from baselines_app.engines.baselines import (ALL_TYPES, QueryBaseline, measure_performance_baselines,
                                              remeasure_baselines, validate_performance)
 from migrations_app.engines.catalog import query
-from migrations_app.engines.concurrent_access_manager import AtomicMigrationExecutor, MigrationOperation
-from migrations_app.engines.execution_results import now_iso
-from migrations_app.engines.migration_operations import statement_info
+from migrations_app.engines.execution import AtomicMigrationExecutor, now_iso, schema_digest
+from migrations_app.engines.statements import MigrationOperation, statement_info
 from migrations_app.engines.rehearsal.lock_projection import LockProjection, project_lock_times
 from migrations_app.engines.rehearsal.lock_sampler import LockSampler, strongest
-from migrations_app.engines.rollback_plans import DEFAULT_BACKUP_MAX_BYTES
-from migrations_app.engines.rollback_verification import DATA_OK
-from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.engines.rollback import DATA_OK, DEFAULT_BACKUP_MAX_BYTES
 from targets.engines.connections import TargetConnection
 
 PASSED, FAILED = "PASSED", "FAILED"
@@ -85,7 +82,7 @@ class RehearsalResult:
     digest_after_reapply: str | None = None
     rollback_verified: bool = False            # schema and data both verified
     rollback_schema_verified: bool = False
-    rollback_data_status: str = ""             # rollback_verification statuses
+    rollback_data_status: str = ""             # rollback.verification statuses
     rollback_data_summary: str = ""
     digest_differences: dict = dataclasses.field(default_factory=dict)
     baselines_before: list[dict] | None = None

@@ -79,7 +79,7 @@ class RiskAssessment:
 @dataclass
 class PlanRiskAssessment(RiskAssessment):
     operations: list[RiskAssessment] = field(default_factory=list)
-    floors: list[dict] = field(default_factory=list)   # findings that raised the level (risk_floors)
+    floors: list[dict] = field(default_factory=list)   # findings that raised the level (floors)
 
     def to_dict(self) -> dict:
         data = super().to_dict()

@@ -79,7 +79,7 @@ class StatementInfo:
     @property
     def reversible(self) -> bool:
         """Whether rollback SQL can restore what it changed: not when it destroys data (a backup
-        taken before it can; see ``rollback_plans``) or runs SQL the review could not read."""
+        taken before it can; see ``rollback.plans``) or runs SQL the review could not read."""
         return not self.destroys_data and not self.details.get("dynamic_sql")
 
     @property

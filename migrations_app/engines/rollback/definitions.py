@@ -1,6 +1,6 @@
 """Rollback SQL for DROP INDEX / CONSTRAINT / VIEW / MATERIALIZED VIEW / FUNCTION / PROCEDURE /
 TRIGGER / POLICY, rebuilt from the object's definition as the catalog holds it now
-(``rollback_catalog``: pg_get_indexdef, pg_get_constraintdef, pg_get_viewdef,
+(``catalog``: pg_get_indexdef, pg_get_constraintdef, pg_get_viewdef,
 pg_get_functiondef, pg_get_triggerdef, pg_policy).
 
 A rollback is one statement per operation (the executor runs one per operation's rollback), so
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from migrations_app.engines.lint.base import ident, literal
 from migrations_app.engines.risk import Thresholds
-from migrations_app.engines.rollback_catalog import DROP_KINDS, is_constraint_drop, requests_for
+from migrations_app.engines.rollback.catalog import DROP_KINDS, is_constraint_drop, requests_for
 
 POLICY_COMMANDS = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}
 TRIGGER_STATES = {"D": "DISABLE TRIGGER", "R": "ENABLE REPLICA TRIGGER", "A": "ENABLE ALWAYS TRIGGER"}

@@ -11,7 +11,7 @@
   (from the heartbeat thread) and stops the migration.
 - Each transaction's id is recorded, so a COMMIT whose connection dropped is resolved with
   ``pg_xact_status`` instead of being re-run.
-- Every segment leaves its outcome in the target's journal (``execution_journal``) under the
+- Every segment leaves its outcome in the target's journal (``journal``) under the
   run's ``journal_key``, so a lost worker's execution is reconciled from the target itself.
 - ``idle_in_transaction_session_timeout`` is short (60 s) and independent of
   ``statement_timeout``: a frozen worker must not hold ACCESS EXCLUSIVE for the statement budget.
@@ -30,16 +30,16 @@ import psycopg
 from psycopg import sql
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.execution_journal import ensure_journal
-from migrations_app.engines.execution_results import MigrationResult
-from migrations_app.engines.execution_run import RETRYABLE_SQLSTATES, _Run, resolve_in_doubt_commit  # noqa: F401
-from migrations_app.engines.migration_lock import MigrationLock, MigrationLockLost, MigrationLockManager
+from migrations_app.engines.execution.journal import ensure_journal
+from migrations_app.engines.execution.results import MigrationResult
+from migrations_app.engines.execution.run import SegmentRun
+from migrations_app.engines.execution.lock import MigrationLock, MigrationLockLost, MigrationLockManager
 from targets.engines.connections import TargetConnection
-from migrations_app.engines.migration_operations import (MigrationOperation, StatementFacts, StatementParseError,
+from migrations_app.engines.statements import (MigrationOperation, StatementFacts, StatementParseError,
                                                           StatementRefused, check_sql_policy)
-from migrations_app.engines.rollback_plans import DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan
-from migrations_app.engines.rollback_verification import DATA_OK, data_verification, steps_with_data_checks
-from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.engines.rollback import (DATA_OK, DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan,
+                                             data_verification, steps_with_data_checks)
+from migrations_app.engines.execution.digest import schema_digest
 
 Progress = Callable[[dict], None]
 
@@ -126,7 +126,7 @@ class AtomicMigrationExecutor:
                               journal_key: str | None = None) -> MigrationResult:
         """Runs the steps, checking restored rows against their backups before dropping them.
         ``schema_verified``: the digest equals ``plan.digest_before``; ``data_verification``: see
-        ``rollback_verification``; ``verified`` only when both hold."""
+        ``rollback.verification``; ``verified`` only when both hold."""
         result = MigrationResult(mode="rollback", journal_key=journal_key or uuid.uuid4().hex)
         steps, checks = steps_with_data_checks(plan)
         operations = [MigrationOperation(type=f"ROLLBACK_{step.kind.upper()}", table_name="", sql=step.sql,
@@ -183,7 +183,7 @@ class AtomicMigrationExecutor:
                     if plan is not None and result.mode == "migration":
                         plan.digest_before = result.digest_before
                 ensure_journal(conn)
-                run = _Run(self, conn, locks, result, backups, result.journal_key)
+                run = SegmentRun(self, conn, locks, result, backups, result.journal_key)
                 completed = run.operations(operations, facts, phase=result.mode, start_at=result.start_at)
                 if completed < len(operations) and compensate and completed > result.start_at:
                     result.rollback_executed = (run.compensate(operations, result.start_at, completed)

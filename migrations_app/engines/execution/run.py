@@ -1,6 +1,6 @@
 """One run of the executor: segments, attempts, statements, compensation.
 
-Split from ``atomic_executor`` to keep both readable; ``_Run`` holds the per-run state (the
+Split from ``executor`` to keep both readable; ``SegmentRun`` holds the per-run state (the
 executing connection, the held locks, the result being filled in).
 """
 
@@ -11,12 +11,12 @@ import time
 import psycopg
 from psycopg import sql
 
-from migrations_app.engines import execution_journal as journal
+from migrations_app.engines.execution import journal
 from migrations_app.engines.catalog import query
-from migrations_app.engines.execution_results import AttemptRecord, MigrationResult, StatementLogEntry, now_iso
-from migrations_app.engines.migration_lock import MigrationLockLost
-from migrations_app.engines.migration_operations import MigrationOperation
-from migrations_app.engines.rollback_plans import backup_schema_sql
+from migrations_app.engines.execution.results import AttemptRecord, MigrationResult, StatementLogEntry, now_iso
+from migrations_app.engines.execution.lock import MigrationLockLost
+from migrations_app.engines.statements import MigrationOperation
+from migrations_app.engines.rollback import backup_schema_sql
 
 RETRYABLE_SQLSTATES = {"55P03": "lock_not_available", "40P01": "deadlock_detected"}
 
@@ -65,7 +65,7 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class _Run:
+class SegmentRun:
     def __init__(self, executor, conn: psycopg.Connection, locks, result: MigrationResult, backups: dict,
                  journal_key: str):
         self.executor = executor

@@ -15,7 +15,7 @@ its backups rather than a half-restored mix.
 
 from __future__ import annotations
 
-from migrations_app.engines.rollback_plans import RollbackPlan, RollbackStep
+from migrations_app.engines.rollback.plans import RollbackPlan, RollbackStep
 
 DATA_OK = ("verified", "no_data_changed")
 

@@ -16,8 +16,8 @@ import psycopg
 from psycopg import sql
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.migration_operations import DestroyedData, MigrationOperation, StatementFacts
-from migrations_app.engines.statements import AnalysisEnv, SqlSyntaxError, constraints_added, describe, split_script
+from migrations_app.engines.statements import (AnalysisEnv, DestroyedData, MigrationOperation, SqlSyntaxError,
+                                               StatementFacts, constraints_added, describe, split_script)
 
 
 @dataclasses.dataclass

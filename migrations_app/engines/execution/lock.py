@@ -36,7 +36,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.schema_digest import SchemaDigest, SchemaDigestError, schema_digest
+from migrations_app.engines.execution.digest import SchemaDigest, SchemaDigestError, schema_digest
 from targets.engines.connections import TargetConnection
 
 LOCK_TABLE = "dataflow_migration_locks"

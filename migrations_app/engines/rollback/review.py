@@ -19,7 +19,7 @@ from migrations_app.engines.lint.base import Finding, LintContext
 from migrations_app.engines.lint.rollback_sql import TOUCHES_OTHER, UNPARSABLE
 from migrations_app.engines.lint.statement_policy import BY_ID as POLICY_RULES
 from migrations_app.engines.risk import PlanRiskAssessment, RiskAssessmentEngine, RiskFactor, apply_floors
-from migrations_app.engines.rollback_catalog import dropped_index_tables
+from migrations_app.engines.rollback.catalog import dropped_index_tables
 from migrations_app.engines.statements import AnalysisEnv, SqlSyntaxError, StatementInfo, describe, split_script
 
 CHANGED_KINDS_ALL_OBJECTS = ("DROP_", "TRUNCATE")

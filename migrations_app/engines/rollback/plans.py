@@ -24,9 +24,9 @@ import psycopg
 from psycopg import sql
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.migration_operations import (DestroyedData, MigrationOperation, StatementFacts,
+from migrations_app.engines.statements import (DestroyedData, MigrationOperation, StatementFacts,
                                                          analyze_statement)
-from migrations_app.engines.rollback_structure import RollbackStep, column_structure_steps
+from migrations_app.engines.rollback.structure import RollbackStep, column_structure_steps
 
 BACKUP_SCHEMA = "dataflow_backup"
 DEFAULT_BACKUP_MAX_BYTES = 1024 ** 3

@@ -1,5 +1,5 @@
 """``MigrationOperation`` and the facts the executor needs about its SQL, from the one statement
-model (``migrations_app.engines.statements``) that the review also reads.
+model that the review also reads.
 
 Two facts decide how a statement is executed and rolled back:
 
@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from migrations_app.engines.statements import (DestroyedData, SqlSyntaxError, StatementInfo, StatementRefused,
-                                               AnalysisEnv, describe, destroyed_data)
-from migrations_app.engines.statements import split_script as _split_raw
-
-__all__ = ["DestroyedData", "MigrationOperation", "StatementFacts", "StatementParseError", "StatementRefused",
-           "analyze_statement", "check_sql_policy", "operations_from_script", "split_script", "statement_info"]
+from migrations_app.engines.statements.destroyed import DestroyedData, destroyed_data
+from migrations_app.engines.statements.model import AnalysisEnv, RawStatement, SqlSyntaxError, StatementInfo
+from migrations_app.engines.statements.parse import describe, split_script
+from migrations_app.engines.statements.policy import StatementRefused
 
 
 class StatementParseError(ValueError):
@@ -70,9 +68,9 @@ class MigrationOperation:
         return dataclasses.asdict(self)
 
 
-def _raw(sql_text: str):
+def _raw(sql_text: str) -> list[RawStatement]:
     try:
-        return _split_raw(sql_text)
+        return split_script(sql_text)
     except SqlSyntaxError as exc:
         raise StatementParseError(f"cannot parse SQL: {exc}") from None
 
@@ -103,11 +101,6 @@ def analyze_statement(sql_text: str, *, default_schema: str = "public") -> State
     destroyed = destroyed_data(info, default_schema)
     return StatementFacts(kind=info.kind, transactional=info.transactional,
                           destroys_data=info.destroys_data or bool(destroyed), destroyed=destroyed)
-
-
-def split_script(sql_text: str) -> list[str]:
-    """The statements of a script, each as written."""
-    return [raw.sql for raw in _raw(sql_text)]
 
 
 def operations_from_script(sql_text: str, *, schema: str = "public") -> list[MigrationOperation]:

@@ -66,7 +66,7 @@ class MigrationResult:
     verified: bool | None = None               # rollback runs: schema verified and data verified (or none changed)
     schema_verified: bool | None = None        # rollback runs: digest equals the pre-migration one
     data_verified: bool | None = None          # rollback runs: True checked equal, False checked different, None not checked
-    data_verification: dict | None = None      # rollback_verification.data_verification()
+    data_verification: dict | None = None      # rollback.verification.data_verification()
     rows_modified: int = 0
     rollback_plan: object | None = None        # RollbackPlan (undoes this execution)
     warnings: list[str] = dataclasses.field(default_factory=list)

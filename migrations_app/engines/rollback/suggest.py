@@ -4,7 +4,7 @@ Static derivations (ADD COLUMN -> DROP COLUMN, CREATE INDEX -> DROP INDEX, renam
 need only the statement. Reversing DROP COLUMN or a type change needs the column as it is
 now, read from the catalog: exact type, default, nullability, collation and constraints.
 Reversing DROP INDEX / CONSTRAINT / VIEW / FUNCTION / TRIGGER / POLICY needs the object's
-definition as it is now (``rollback_definitions``).
+definition as it is now (``definitions``).
 When no rollback can be derived the reason says so plainly (``sql`` is None).
 """
 
@@ -16,8 +16,8 @@ import psycopg
 
 from migrations_app.engines.lint.base import ident
 from migrations_app.engines.risk import CatalogFacts, fetch_catalog_facts, fetch_definitions, open_catalog
-from migrations_app.engines.rollback_catalog import requests_for
-from migrations_app.engines.rollback_definitions import drop_rollback, handles
+from migrations_app.engines.rollback.catalog import requests_for
+from migrations_app.engines.rollback.definitions import drop_rollback, handles
 from migrations_app.engines.statements import StatementInfo
 
 
