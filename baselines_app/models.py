@@ -12,13 +12,15 @@ from django.utils import timezone
 
 from baselines_app.engines.comparison import ValidationReport
 from baselines_app.engines.measured import QueryBaseline
+from targets.jobs import Job, job_status
 
 
-class BaselineRun(models.Model):
+class BaselineRun(Job):
     class Kind(models.TextChoices):
         MEASURE = "measure", "Measurement"
         REPLAY = "replay", "Replay of an earlier run"
         MONITOR = "monitor", "Production monitoring"
+        REHEARSAL = "rehearsal", "Measured in a rehearsal"
 
     class Status(models.TextChoices):
         QUEUED = "QUEUED", "Queued"
@@ -26,8 +28,11 @@ class BaselineRun(models.Model):
         DONE = "DONE", "Done"
         FAILED = "FAILED", "Failed"
 
+    finished_statuses = (Status.DONE, Status.FAILED)
+    job_kind = "baseline_run"
+
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MEASURE)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = job_status(Status, Status.QUEUED)
     target = models.ForeignKey("targets.TargetDatabase", on_delete=models.CASCADE, related_name="baseline_runs")
     staging_environment = models.ForeignKey("staging_app.StagingEnvironment", null=True, blank=True,
                                             on_delete=models.SET_NULL, related_name="baseline_runs")
@@ -44,19 +49,20 @@ class BaselineRun(models.Model):
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
     compare_with = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     config = models.JSONField(default=dict, blank=True)
-    progress = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"{self.label} ({self.database_name}, {self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def queued_at(self):
+        """A run is queued when it is created: the one column serves both names."""
+        return self.created_at
 
     @property
     def display_label(self) -> str:
@@ -67,7 +73,7 @@ class BaselineRun(models.Model):
 
     @property
     def is_in_flight(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+        return self.is_active
 
     def engine_baselines(self) -> list:
         return [QueryBaseline.from_dict(row.data) for row in self.baselines.all()]

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from baselines_app.engines.baselines import measure_performance_baselines, remeasure_baselines, validate_performance
 from baselines_app.models import BaselineRun, PerformanceBaseline, PerformanceValidation
 from staging_app.registry import config_for
+from targets.jobs import enqueue_on_commit
 from targets.models import AuditEvent, TargetDatabase
 from targets.signals import raise_alert
 
@@ -40,9 +40,7 @@ def connection_for(run: BaselineRun):
 
 
 def queue_baseline_run(target: TargetDatabase, *, user=None, label: str, **fields) -> BaselineRun:
-    """Create a QUEUED run and hand it to the cluster (``sync`` in tests runs it at once)."""
-    from django_q.tasks import async_task
-
+    """Create a QUEUED run and hand it to the cluster once it is committed (``sync`` in tests runs it then)."""
     env = fields.get("staging_environment")
     production = fields.pop("production", env is None and target.is_production)
     run = BaselineRun.objects.create(
@@ -50,7 +48,7 @@ def queue_baseline_run(target: TargetDatabase, *, user=None, label: str, **field
         production=production, database_name=env.database_name if env is not None else target.dbname,
         data_sample_size=env.data_sample_size if env is not None else None, **fields)
     AuditEvent.record(user, "baselines.queued", run, data={"label": run.display_label, "production": production})
-    transaction.on_commit(lambda: async_task("baselines_app.tasks.run_baseline_measurement", run.pk))
+    enqueue_on_commit("baselines_app.tasks.run_baseline_measurement", run.pk, name="baselines", group="baselines")
     return run
 
 
@@ -68,15 +66,13 @@ def record_validation(before: BaselineRun, after: BaselineRun, config, *, thresh
 
 
 def run_baseline_measurement(run_id: int) -> str:
-    claimed = BaselineRun.objects.filter(pk=run_id, status=BaselineRun.Status.QUEUED).update(
-        status=BaselineRun.Status.RUNNING, started_at=timezone.now(), progress={"done": 0, "total": 0, "step": "starting"})
-    if not claimed:
-        return "already taken"
     run = BaselineRun.objects.select_related("target", "staging_environment", "replay_of", "compare_with").get(pk=run_id)
+    if not run.claim(progress={"done": 0, "total": 0, "step": "starting"}):
+        return "already taken"
     config = _config(run.target)
 
     def progress(done: int, total: int, step: str) -> None:
-        BaselineRun.objects.filter(pk=run_id).update(progress={"done": done, "total": total, "step": step})
+        run.set_progress({"done": done, "total": total, "step": step})
 
     try:
         connection = connection_for(run)
@@ -90,10 +86,9 @@ def run_baseline_measurement(run_id: int) -> str:
         if run.compare_with is not None:
             record_validation(run.compare_with, run, config)
     except Exception as exc:  # the engine fails closed; the page shows the exact error
-        BaselineRun.objects.filter(pk=run_id).update(status=BaselineRun.Status.FAILED, finished_at=timezone.now(),
-                                                     error=f"{exc.__class__.__name__}: {exc}")
+        run.finish(BaselineRun.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}")
         return "failed"
-    BaselineRun.objects.filter(pk=run_id).update(status=BaselineRun.Status.DONE, finished_at=timezone.now())
+    run.finish(BaselineRun.Status.DONE)
     return "done"
 
 
@@ -118,11 +113,9 @@ def monitor_performance(target_id: int, tables: list[str] | None = None) -> dict
     try:
         _store(run, remeasure_baselines(target.connection(), reads, config, production=True))
     except Exception as exc:
-        BaselineRun.objects.filter(pk=run.pk).update(status=BaselineRun.Status.FAILED, finished_at=timezone.now(),
-                                                     error=f"{exc.__class__.__name__}: {exc}")
+        run.finish(BaselineRun.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}")
         return {"target": target_id, "run": run.pk, "error": str(exc)}
-    BaselineRun.objects.filter(pk=run.pk).update(status=BaselineRun.Status.DONE, finished_at=timezone.now())
-    run.refresh_from_db()
+    run.finish(BaselineRun.Status.DONE)
     # Compare only the queries replayed: the reference's writes and other tables are not monitored.
     validation = PerformanceValidation.objects.create(
         before_run=reference, after_run=run, **_judge(reads, run, config, reference, target))

@@ -32,14 +32,10 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.utils import timezone
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.concurrent_access_manager import (
-    AtomicMigrationExecutor,
-    MigrationLockManager,
-    MigrationLockTimeout,
-    RollbackPlan,
-)
+from migrations_app.engines.execution import (AtomicMigrationExecutor, MigrationLockManager, MigrationLockTimeout,
+                                              schema_digest)
+from migrations_app.engines.rollback import RollbackPlan
 from migrations_app.data_backup import typed_confirmation_required
-from migrations_app.engines.schema_digest import schema_digest
 from migrations_app.execution_progress import ProgressRecorder
 from migrations_app.gate import evaluate_gate, executable
 from migrations_app.incidents import open_incident, queue_alert
@@ -48,6 +44,7 @@ from migrations_app.permissions import can_emergency_stop, can_execute, can_roll
 from migrations_app.plan_sql import plan_operations
 from migrations_app.review_version import compute_sql_hash
 from migrations_app.workflow import WorkflowError, transition
+from targets.jobs import enqueue_on_commit
 from targets.models import AuditEvent
 
 S = Execution.Status
@@ -72,7 +69,7 @@ def start_execution(plan: MigrationPlan, user, *, typed_confirmation: str | None
                                              progress={"done": 0, "total": locked.operations.count()})
         AuditEvent.record(user, "execution.queued", execution, data={
             "plan": plan.pk, "sql_hash": locked.sql_hash, "typed_confirmation": typed_confirmation_required(locked)})
-        transaction.on_commit(lambda: _queue("execute_plan", execution.pk))
+        queue_execution("execute_plan", execution.pk)
     return execution
 
 
@@ -91,33 +88,28 @@ def request_rollback(execution: Execution, user) -> Execution:
                                             sql_hash=plan.sql_hash,
                                             progress={"done": 0, "total": len(execution.rollback_plan.get("steps", []))})
         AuditEvent.record(user, "execution.rollback_queued", rollback, data={"plan": plan.pk, "rollback_of": execution.pk})
-        transaction.on_commit(lambda: _queue("rollback_execution", rollback.pk))
+        queue_execution("rollback_execution", rollback.pk)
     return rollback
 
 
-def _queue(task: str, execution_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task(f"migrations_app.tasks.{task}", execution_id, task_name=f"{task}:{execution_id}", group="executions")
+def queue_execution(task: str, execution_id: int) -> None:
+    enqueue_on_commit(f"migrations_app.tasks.{task}", execution_id, name=task, group="executions")
 
 
 # Running (task bodies) ----------------------------------------------------------------------
 
 def _claim(execution_id: int) -> Execution | None:
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    now = timezone.now()
-    if not Execution.objects.filter(pk=execution_id, status=S.QUEUED).update(
-            status=S.RUNNING, started_at=now, heartbeat_at=now, worker=worker,
-            application_name=f"dataflow-exec-{execution_id}"):
-        return None
     execution = Execution.objects.select_related("plan__target", "user", "rollback_of").get(pk=execution_id)
+    if not execution.claim(heartbeat_at=timezone.now(), worker=worker,
+                           application_name=f"dataflow-exec-{execution_id}"):
+        return None
     AuditEvent.record(None, "execution.started", execution, data={"worker": worker})
     return execution
 
 
 def _refuse(execution: Execution, reason: str) -> str:
-    Execution.objects.filter(pk=execution.pk, status=S.RUNNING).update(
-        status=S.REFUSED, error=reason, finished_at=timezone.now())
+    execution.finish(S.REFUSED, error=reason)
     AuditEvent.record(None, "execution.refused", execution, data={"reason": reason})
     return "refused"
 
@@ -250,7 +242,7 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
     execution.refresh_from_db(fields=["stop_requested_at", "stop_requested_by", "digest_before", "statement_log"])
     rollback = execution.kind == Execution.Kind.ROLLBACK
     data = result.to_dict() if result is not None else None
-    fields = {"finished_at": timezone.now(), "result": data}
+    fields = {"result": data}
     if result is not None:
         error = result.error_message or ""
         fields.update(statement_log=data["statement_log"], rollback_executed=result.rollback_executed,
@@ -300,11 +292,9 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
     if stopped and status != S.SUCCEEDED:
         who = execution.stop_requested_by.username if execution.stop_requested_by else "someone"
         error = f"Emergency stop by {who}. {error}".strip()
-    fields.update(status=status, error=error, failure_type="" if status == S.SUCCEEDED else failure_type)
-    if not Execution.objects.filter(pk=execution.pk, status=S.RUNNING).update(**fields):
+    if not execution.finish(status, error=error, failure_type="" if status == S.SUCCEEDED else failure_type,
+                            **fields):
         return "already finished"  # the monitor declared the worker lost first
-    for name, value in fields.items():
-        setattr(execution, name, value)
     verb = f"execution.{status.lower()}"
     AuditEvent.record(None, verb, execution, data={
         "plan": execution.plan_id, "error": error[:500], "rollback_executed": execution.rollback_executed,
@@ -361,9 +351,8 @@ def emergency_stop(execution: Execution, user) -> dict:
     FAILED with an incident; statements not started yet never run (the recorder sees the flag)."""
     require(can_emergency_stop(user))  # who; the state is the compare-and-set below
     now = timezone.now()
-    if Execution.objects.filter(pk=execution.pk, status=S.QUEUED).update(
-            status=S.FAILED, stop_requested_at=now, stop_requested_by=user, finished_at=now,
-            error=f"Emergency stop by {user.username} before it started", failure_type=FT.EMERGENCY_STOP):
+    if execution.finish(S.FAILED, from_statuses=[S.QUEUED], stop_requested_at=now, stop_requested_by=user,
+                        error=f"Emergency stop by {user.username} before it started", failure_type=FT.EMERGENCY_STOP):
         execution.refresh_from_db()
         AuditEvent.record(user, "execution.emergency_stop", execution, data={"state": "queued"})
         transition(execution.plan, [PlanStatus.APPROVED, PlanStatus.EXECUTING], PlanStatus.FAILED, user,

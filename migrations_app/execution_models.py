@@ -14,6 +14,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from targets.jobs import Job, job_status
+
 __all__ = ["Alert", "Execution", "Incident", "Severity"]
 
 
@@ -29,7 +31,7 @@ def _journal_key() -> str:
     return uuid.uuid4().hex
 
 
-class Execution(models.Model):
+class Execution(Job):
     """One run of a plan's operations (kind=migration) or of a stored rollback plan (kind=rollback)."""
 
     class Kind(models.TextChoices):
@@ -50,12 +52,15 @@ class Execution(models.Model):
         IN_DOUBT = "IN_DOUBT", "Outcome in doubt"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    finished_statuses = (Status.SUCCEEDED, Status.FAILED, Status.ROLLED_BACK, Status.ROLLBACK_FAILED, Status.REFUSED,
+                         Status.PARTIALLY_APPLIED, Status.IN_DOUBT)
+    job_kind = "execution"
 
     plan = models.ForeignKey("migrations_app.MigrationPlan", on_delete=models.CASCADE, related_name="executions")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MIGRATION)
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="rollbacks")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = job_status(Status, Status.QUEUED)
     # names this run's rows in dataflow.migration_journal on the target
     journal_key = models.CharField(max_length=32, default=_journal_key, unique=True, editable=False)
     resume_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="resumes")
@@ -71,10 +76,8 @@ class Execution(models.Model):
     lock_schemas = models.JSONField(default=list, blank=True)
     backend_pid = models.IntegerField(null=True, blank=True)
     application_name = models.CharField(max_length=63, blank=True)
-    progress = models.JSONField(default=dict, blank=True)        # {"done", "total", "current", "attempt"}
     statement_log = models.JSONField(default=list, blank=True)   # live during the run, the engine's log after
     result = models.JSONField(null=True, blank=True)             # MigrationResult.to_dict()
-    error = models.TextField(blank=True)
     sqlstate = models.CharField(max_length=5, blank=True)
     failure_type = models.CharField(max_length=32, blank=True)
     rollback_executed = models.BooleanField(default=False)
@@ -90,9 +93,6 @@ class Execution(models.Model):
     stop_requested_at = models.DateTimeField(null=True, blank=True)
     duration_alerted_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -102,10 +102,6 @@ class Execution(models.Model):
 
     def get_absolute_url(self):
         return reverse("execution_detail", args=[self.pk])
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
 
     @property
     def duration_seconds(self) -> float | None:

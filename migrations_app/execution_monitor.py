@@ -17,8 +17,7 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from migrations_app.engines.concurrent_access_manager import MigrationLockManager
-from migrations_app.engines.schema_digest import schema_digest
+from migrations_app.engines.execution import MigrationLockManager, schema_digest
 from migrations_app.execution_reconcile import migration_outcome, read_target_record, rollback_outcome
 from migrations_app.incidents import open_incident
 from migrations_app.models import Execution, Incident, PlanStatus
@@ -103,12 +102,12 @@ def mark_worker_lost(execution: Execution, reason: str) -> bool:
     error = "" if outcome.status == S.SUCCEEDED else (
         f"Worker {execution.worker or '?'} lost: {reason}. The target's journal shows: {outcome.summary}. "
         "An open transaction was rolled back by PostgreSQL when its session ended.")
-    fields = dict(status=outcome.status, error=error, finished_at=timezone.now(), digest_after=digest_after,
+    fields = dict(digest_after=digest_after,
                   failure_type="" if outcome.status == S.SUCCEEDED else FT.WORKER_LOST,
                   rollback_executed=outcome.status in (S.FAILED, S.ROLLED_BACK) and not rollback,
                   committed_operations=[] if rollback else outcome.applied, reconciliation=record.to_dict(),
                   progress={**execution.progress, "done": len(outcome.applied), "current": None})
-    if not Execution.objects.filter(pk=execution.pk, status=S.RUNNING).update(**fields):
+    if not execution.finish(outcome.status, error=error, **fields):
         return False
     execution.refresh_from_db()
     AuditEvent.record(None, "execution.worker_lost", execution, data={

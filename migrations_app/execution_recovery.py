@@ -12,9 +12,8 @@ import dataclasses
 
 from django.db import transaction
 
-from migrations_app.engines.concurrent_access_manager import RollbackPlan
-from migrations_app.engines.rollback_plans import build_rollback_plan
-from migrations_app.execution import _queue, resumable_gate
+from migrations_app.engines.rollback import RollbackPlan, build_rollback_plan
+from migrations_app.execution import queue_execution, resumable_gate
 from migrations_app.execution_reconcile import Outcome, migration_outcome, read_target_record, resume_point
 from migrations_app.models import Execution, MigrationPlan, PlanStatus
 from migrations_app.permissions import can_resume, can_roll_back_applied, require
@@ -118,7 +117,7 @@ def request_resume(execution: Execution, user) -> Execution:
         AuditEvent.record(user, "execution.resume_queued", resume, data={
             "plan": plan.pk, "resume_of": execution.pk, "start_operation": recovery.resume_at,
             "applied": recovery.outcome.applied, "derived_from": "target journal"})
-        transaction.on_commit(lambda: _queue("execute_plan", resume.pk))
+        queue_execution("execute_plan", resume.pk)
     return resume
 
 
@@ -138,7 +137,7 @@ def request_rollback_of_applied(execution: Execution, user) -> Execution:
         AuditEvent.record(user, "execution.rollback_queued", rollback, data={
             "plan": plan.pk, "rollback_of": execution.pk, "applied": recovery.outcome.applied,
             "derived_from": "target journal"})
-        transaction.on_commit(lambda: _queue("rollback_execution", rollback.pk))
+        queue_execution("rollback_execution", rollback.pk)
     return rollback
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from migrations_app.models import Alert, Execution, Incident, Severity
 from migrations_app.permissions import can_update_incident, require
 from targets.engines.alerts import AlertChannelsConfig, AlertSeverity, deliver_alert
+from targets.jobs import enqueue_on_commit
 from targets.models import AuditEvent
 
 FT = Incident.FailureType
@@ -138,14 +139,8 @@ def queue_alert(severity: str, subject: str, message: str, *, incident=None, exe
     alert = Alert.objects.create(severity=severity, subject=subject[:255], message=message,
                                  incident=incident, execution=execution)
     AuditEvent.record(None, "alert.queued", alert, data={"severity": severity, "incident": getattr(incident, "pk", None)})
-    transaction.on_commit(lambda: _queue_delivery(alert.pk))
+    enqueue_on_commit("migrations_app.tasks.deliver_alert_task", alert.pk, name="alert", group="alerts")
     return alert
-
-
-def _queue_delivery(alert_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("migrations_app.tasks.deliver_alert_task", alert_id, task_name=f"alert:{alert_id}", group="alerts")
 
 
 def channels_config() -> AlertChannelsConfig:

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from staging_app.models import StagingEnvironment
+from targets.jobs import Job, job_status
 from targets.models import TargetDatabase
 
 # Migration plans ---------------------------------------------------------------------------
@@ -104,7 +105,7 @@ class PlanOperation(models.Model):
         return self.table
 
 
-class AnalysisRun(models.Model):
+class AnalysisRun(Job):
     class Status(models.TextChoices):
         QUEUED = "QUEUED", "Queued"
         RUNNING = "RUNNING", "Running"
@@ -112,18 +113,16 @@ class AnalysisRun(models.Model):
         FAILED = "FAILED", "Failed"
         STALE = "STALE", "Stale (the SQL changed while it ran)"
 
+    finished_statuses = (Status.SUCCEEDED, Status.FAILED, Status.STALE)
+    job_kind = "analysis"
+
     plan = models.ForeignKey(MigrationPlan, on_delete=models.CASCADE, related_name="analyses")
     sql_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = job_status(Status, Status.QUEUED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    progress = models.JSONField(default=dict, blank=True)
     report = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
     risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, blank=True)
     risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     # The target the analysis was requested against: an analysis of another database is not one of this.
     target_identity = models.JSONField(default=dict, blank=True)
 
@@ -134,12 +133,6 @@ class AnalysisRun(models.Model):
         if self._state.adding and not self.target_identity:
             self.target_identity = self.plan.target.connection_identity(self.plan.schema)
         super().save(*args, **kwargs)
-
-    @property
-    def duration_ms(self):
-        if self.started_at and self.finished_at:
-            return int((self.finished_at - self.started_at).total_seconds() * 1000)
-        return None
 
 
 class SignOff(models.Model):
@@ -171,7 +164,7 @@ class SignOff(models.Model):
 # Rehearsals: a plan's SQL run on a staging copy -------------------------------------------
 
 
-class Rehearsal(models.Model):
+class Rehearsal(Job):
     """One rehearsal of a plan's exact SQL (``sql_hash``) on a staging copy: forward, baselines,
     rollback verified (schema by digest, data by checksum), re-apply. What the sign-off gate's "staging
     validation" reads (``staging_validation``)."""
@@ -182,11 +175,14 @@ class Rehearsal(models.Model):
         PASSED = "PASSED", "Passed"
         FAILED = "FAILED", "Failed"
 
+    finished_statuses = (Status.PASSED, Status.FAILED)
+    job_kind = "rehearsal"
+
     plan = models.ForeignKey(MigrationPlan, on_delete=models.CASCADE, related_name="rehearsals")
     sql_hash = models.CharField(max_length=64, db_index=True)
     # PROTECT: the registry row outlives its database (CLEANED), so the rehearsal keeps its copy's story.
     environment = models.ForeignKey(StagingEnvironment, on_delete=models.PROTECT, related_name="rehearsals")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = job_status(Status, Status.QUEUED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
     measure_baselines = models.BooleanField(default=True)
@@ -198,6 +194,11 @@ class Rehearsal(models.Model):
     baselines_before = models.JSONField(null=True, blank=True)
     baselines_after = models.JSONField(null=True, blank=True)
     validation = models.JSONField(null=True, blank=True)
+    # the same measurements as baseline runs, so they are listed under Baselines with the rest
+    baseline_run_before = models.ForeignKey("baselines_app.BaselineRun", null=True, blank=True,
+                                            on_delete=models.SET_NULL, related_name="rehearsals_before")
+    baseline_run_after = models.ForeignKey("baselines_app.BaselineRun", null=True, blank=True,
+                                           on_delete=models.SET_NULL, related_name="rehearsals_after")
     validation_status = models.CharField(max_length=24, blank=True)
     baseline_error = models.TextField(blank=True)
     digest_before = models.CharField(max_length=64, blank=True)
@@ -212,11 +213,6 @@ class Rehearsal(models.Model):
     projection = models.JSONField(null=True, blank=True)
     projected_lock_ms = models.FloatField(null=True, blank=True)
     warnings = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
-    progress = models.JSONField(default=dict, blank=True)
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "staging_app_rehearsal"  # moved from staging_app in state only: the rows stayed
@@ -224,10 +220,6 @@ class Rehearsal(models.Model):
 
     def __str__(self):
         return f"rehearsal {self.pk} of plan {self.plan_id} on {self.environment_id}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
     @property
     def is_current(self) -> bool:
@@ -241,12 +233,6 @@ class Rehearsal(models.Model):
         step, steps = (self.progress or {}).get("step", 0), (self.progress or {}).get("steps") or 6
         return int(100 * max(0, step - 1) / steps)
 
-    @property
-    def duration_ms(self):
-        if self.started_at and self.finished_at:
-            return int((self.finished_at - self.started_at).total_seconds() * 1000)
-        return None
-
     def risk_input(self) -> dict:
         """What the risk assessment takes from a passed rehearsal (``analyze_plan(rehearsal=...)``)."""
         return {"rehearsal_id": self.pk, "sql_hash": self.sql_hash, "sample_fraction": self.sample_fraction,
@@ -254,3 +240,4 @@ class Rehearsal(models.Model):
 
 
 from migrations_app.execution_models import *  # noqa: E402,F401,F403  (Execution, Incident, Alert)
+from migrations_app.policy_models import ReviewPolicyVersion  # noqa: E402,F401

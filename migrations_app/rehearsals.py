@@ -13,10 +13,8 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from django_q.tasks import async_task
-
+from baselines_app.measured_runs import record_measured_run, record_measured_validation
 from migrations_app.engines.rehearsal.rehearse import rehearse_plan
 from migrations_app.models import MigrationPlan, Rehearsal
 from migrations_app.permissions import can_rehearse, require
@@ -24,6 +22,7 @@ from migrations_app.plan_sql import plan_operations
 from migrations_app.workflow import compute_sql_hash, refresh_approval
 from staging_app.models import StagingEnvironment
 from staging_app.registry import DjangoStagingRegistry, config_for
+from targets.jobs import enqueue_on_commit
 from targets.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -72,21 +71,14 @@ def request_rehearsal(plan: MigrationPlan, user, environment: StagingEnvironment
         AuditEvent.record(user, "plan.rehearsal_requested", plan,
                           data={"rehearsal": rehearsal.pk, "staging_id": env.staging_id, "sql_hash": plan.sql_hash,
                                 "baselines": measure_baselines})
-        transaction.on_commit(lambda: _queue(rehearsal.pk))
+        enqueue_on_commit("migrations_app.tasks.rehearse_plan", rehearsal.pk, name="rehearsal", group="rehearsal")
     return rehearsal
 
 
-def _queue(rehearsal_id: int) -> None:
-    async_task("migrations_app.tasks.rehearse_plan", rehearsal_id, task_name=f"rehearsal:{rehearsal_id}",
-               group="rehearsal")
-
-
 def run_rehearsal(rehearsal_id: int) -> str:
-    claimed = Rehearsal.objects.filter(pk=rehearsal_id, status=Rehearsal.Status.QUEUED).update(
-        status=Rehearsal.Status.RUNNING, started_at=timezone.now(), progress={"phase": "starting", "step": 0, "steps": 6})
-    if not claimed:
-        return "already taken"
     rehearsal = Rehearsal.objects.select_related("plan__target", "environment__target").get(pk=rehearsal_id)
+    if not rehearsal.claim(progress={"phase": "starting", "step": 0, "steps": 6}):
+        return "already taken"
     plan, env = rehearsal.plan, rehearsal.environment
     if compute_sql_hash(list(plan.operations.all())) != rehearsal.sql_hash:
         return _fail(rehearsal, "the plan's SQL changed after the rehearsal was requested; rehearse the new version")
@@ -100,7 +92,7 @@ def run_rehearsal(rehearsal_id: int) -> str:
         config = dataclasses.replace(config, performance_baselines_enabled=True)
 
     def progress(state: dict) -> None:
-        Rehearsal.objects.filter(pk=rehearsal_id).update(progress=state)
+        rehearsal.set_progress(state)
 
     try:
         result = rehearse_plan(server.for_database(env.database_name), plan_operations(plan), plan.schema,
@@ -137,8 +129,14 @@ def table_fractions(env: StagingEnvironment) -> dict[str, float]:
 def _store(rehearsal: Rehearsal, result) -> None:
     data = result.to_dict()
     projection = data["projection"] or {}
-    Rehearsal.objects.filter(pk=rehearsal.pk).update(
-        status=result.status, statements=data["statements"], forward_result=data["forward"],
+    with transaction.atomic():  # the baseline runs exist exactly when the rehearsal is finished
+        _finish(rehearsal, result, data, projection)
+    rehearsal.refresh_from_db()
+
+
+def _finish(rehearsal: Rehearsal, result, data: dict, projection: dict) -> None:
+    rehearsal.finish(
+        result.status, error=result.error or "", statements=data["statements"], forward_result=data["forward"],
         rollback_result=data["rollback"], reapply_result=data["reapply"],
         baselines_before=data["baselines_before"], baselines_after=data["baselines_after"],
         validation=data["validation"], validation_status=result.validation_status or "",
@@ -148,15 +146,30 @@ def _store(rehearsal: Rehearsal, result) -> None:
         rollback_schema_verified=result.rollback_schema_verified, rollback_data_status=result.rollback_data_status,
         rollback_data_summary=result.rollback_data_summary,
         digest_differences=result.digest_differences, projection=projection or None,
-        projected_lock_ms=projection.get("projected_ms"), warnings=result.warnings, error=result.error or "",
-        progress={"phase": "done", "step": 6, "steps": 6}, finished_at=timezone.now())
-    rehearsal.refresh_from_db()
+        projected_lock_ms=projection.get("projected_ms"), warnings=result.warnings,
+        progress={"phase": "done", "step": 6, "steps": 6}, **_baseline_runs(rehearsal, data))
+
+
+def _baseline_runs(rehearsal: Rehearsal, data: dict) -> dict:
+    """The rehearsal's baselines as baseline runs on its copy, named after it, with their validation."""
+    if not data["baselines_before"]:
+        return {}
+    plan, env = rehearsal.plan, rehearsal.environment
+    name = f"rehearsal #{rehearsal.pk} of {plan.title[:50]}"
+    before = record_measured_run(env, label=f"{name}: before the plan", schema=plan.schema, plan=plan,
+                                 measured=data["baselines_before"], started_at=rehearsal.started_at)
+    runs = {"baseline_run_before": before}
+    if data["baselines_after"]:
+        runs["baseline_run_after"] = after = record_measured_run(
+            env, label=f"{name}: after the plan", schema=plan.schema, plan=plan,
+            measured=data["baselines_after"], started_at=rehearsal.started_at, replay_of=before)
+        if data["validation"]:
+            record_measured_validation(before, after, data["validation"], plan=plan)
+    return runs
 
 
 def _fail(rehearsal: Rehearsal, error: str) -> str:
-    Rehearsal.objects.filter(pk=rehearsal.pk).update(status=Rehearsal.Status.FAILED, error=error,
-                                                     progress={"phase": "done", "step": 6, "steps": 6},
-                                                     finished_at=timezone.now())
+    rehearsal.finish(Rehearsal.Status.FAILED, error=error, progress={"phase": "done", "step": 6, "steps": 6})
     AuditEvent.record(None, "plan.rehearsal_failed", rehearsal.plan,
                       data={"rehearsal": rehearsal.pk, "sql_hash": rehearsal.sql_hash, "error": error[:500]})
     return "failed"

@@ -1,9 +1,8 @@
 """django-q2 tasks: thin wrappers over engines. They take ids, never objects or secrets."""
 
-from django.utils import timezone
-
 from migrations_app.data_backup import backup_preview
 from migrations_app.engines.plan_analysis import analyze_plan
+from migrations_app.review_policies import policy_for_target
 from migrations_app.execution import run_execution, run_rollback
 from migrations_app.execution_monitor import monitor_executions as monitor
 from migrations_app.incidents import deliver
@@ -15,11 +14,9 @@ from migrations_app.workflow import finish_analysis
 def run_plan_analysis(analysis_run_id: int) -> str:
     """Analyse one AnalysisRun. Safe to deliver twice: only the delivery that moves the run from
     QUEUED to RUNNING does any work."""
-    claimed = AnalysisRun.objects.filter(pk=analysis_run_id, status=AnalysisRun.Status.QUEUED).update(
-        status=AnalysisRun.Status.RUNNING, started_at=timezone.now(), progress={"step": "starting", "done": 0, "total": 0})
-    if not claimed:
-        return "already taken"
     run = AnalysisRun.objects.select_related("plan__target").get(pk=analysis_run_id)
+    if not run.claim(progress={"step": "starting", "done": 0, "total": 0}):
+        return "already taken"
     try:
         report = analyse(run)
     except Exception as exc:  # the engines fail closed; the user sees the exact error
@@ -37,7 +34,7 @@ def analyse(run) -> dict:
     operations = list(plan.operations.all())
 
     def progress(step: str, done: int, total: int) -> None:
-        AnalysisRun.objects.filter(pk=run.pk).update(progress={"step": step, "done": done, "total": total})
+        run.set_progress({"step": step, "done": done, "total": total})
 
     report = analyze_plan(
         operations,
@@ -49,6 +46,7 @@ def analyse(run) -> dict:
         # the executor sets lock_timeout and statement_timeout on its session itself
         assume_session_timeouts=True,
         rehearsal=_rehearsal_facts(plan, run.sql_hash),
+        review_policy=policy_for_target(plan.target),
     )
     # what a rollback could not restore, known at analysis time so the gate can say it
     return {**report.to_dict(), "data_backup": backup_preview(plan)}

@@ -12,7 +12,6 @@ import hashlib
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from migrations_app import permissions
 from migrations_app.gate import current_analysis, evaluate_gate
@@ -22,7 +21,9 @@ from migrations_app.notifications import notify_author, notify_managers_awaiting
 from migrations_app.permissions import ANALYSABLE, EDITABLE, SIGNABLE, WorkflowError, require
 from migrations_app.plan_sql import ScriptError, check_operation_policy
 from migrations_app.review_version import review_version
+from migrations_app.staging_validation import latest_failed_rehearsal
 from migrations_app.review_version import compute_sql_hash  # noqa: F401  (re-exported)
+from targets.jobs import enqueue_on_commit
 from targets.models import AuditEvent
 
 
@@ -217,21 +218,17 @@ def request_analysis(plan: MigrationPlan, user) -> AnalysisRun:
                           {"sql_hash": plan.sql_hash}):
             raise WorkflowError(f"a plan that is {plan.get_status_display().lower()} cannot be analysed now")
         run = AnalysisRun.objects.create(plan=plan, sql_hash=plan.sql_hash, requested_by=user)
-        transaction.on_commit(lambda: _queue_analysis(run.pk))
+        enqueue_on_commit("migrations_app.tasks.run_plan_analysis", run.pk, name="analysis", group="analysis")
     return run
-
-
-def _queue_analysis(run_id: int) -> None:
-    async_task("migrations_app.tasks.run_plan_analysis", run_id, task_name=f"analysis:{run_id}", group="analysis")
 
 
 def finish_analysis(run: AnalysisRun, report: dict | None, error: str = "") -> None:
     """Store the outcome; move the plan only if it still is the SQL that was analysed."""
     plan = run.plan
-    now = timezone.now()
     with transaction.atomic():
         if error:
-            AnalysisRun.objects.filter(pk=run.pk).update(status=AnalysisRun.Status.FAILED, error=error, finished_at=now)
+            if not run.finish(AnalysisRun.Status.FAILED, error=error):
+                return  # another delivery finished it: its outcome stands
             transition(plan, [PlanStatus.ANALYZING], PlanStatus.FAILED, None, "plan.analysis_failed",
                        {"analysis": run.pk, "error": error[:500]})
             return
@@ -239,9 +236,7 @@ def finish_analysis(run: AnalysisRun, report: dict | None, error: str = "") -> N
         level, score = risk.get("risk_level", ""), risk.get("overall_score")
         current = MigrationPlan.objects.filter(pk=plan.pk, sql_hash=run.sql_hash).exists()
         status = AnalysisRun.Status.SUCCEEDED if current else AnalysisRun.Status.STALE
-        AnalysisRun.objects.filter(pk=run.pk).update(status=status, report=report, risk_level=level,
-                                                     risk_score=score, finished_at=now)
-        if not current:
+        if not run.finish(status, report=report, risk_level=level, risk_score=score) or not current:
             return
         moved = transition(plan, [PlanStatus.ANALYZING], PlanStatus.IN_REVIEW, None, "plan.analysed",
                            {"analysis": run.pk, "risk_level": level, "risk_score": score},
@@ -258,11 +253,13 @@ STALE_PAGE = ("This page showed an earlier version of the plan: its SQL, rollbac
               "changed since. Nothing was recorded. Review the current version and sign again.")
 
 
-def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, version: str | None = None) -> SignOff:
+def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, version: str | None = None,
+             acknowledge_failed_rehearsal: bool = False) -> SignOff:
     """Record a sign-off. Rules: nobody signs their own plan; DBAs review or reject; managers
     approve or reject; a rejection needs a comment; only plans in review (or approved) are signed.
     The sign-off binds the current review version; ``version`` is the one the signer's page
-    showed (the review form always sends it) and must still be current."""
+    showed (the review form always sends it) and must still be current. Approving a plan whose
+    latest rehearsal of this SQL failed needs ``acknowledge_failed_rehearsal`` (recorded)."""
     plan.refresh_from_db()  # the caller's copy may predate the analysis that put it in review
     require(permissions.can_sign_off(user, plan, decision))
     role = permissions.sign_off_role(user, decision)
@@ -280,6 +277,10 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, ver
         current = review_version(locked, analysis)
         if version is not None and version != current:
             raise WorkflowError(STALE_PAGE)
+        failed = latest_failed_rehearsal(locked) if decision == SignOff.Decision.APPROVE else None
+        if failed is not None and not acknowledge_failed_rehearsal:
+            raise WorkflowError(f"Nothing was recorded: rehearsal #{failed.pk} of this SQL failed. Read it, then "
+                                "tick \"I approve despite the failed rehearsal\" to approve anyway.")
         identity = locked.target.connection_identity(locked.schema)
         record = SignOff.objects.create(plan=locked, user=user, role=role, decision=decision, comment=comment,
                                         sql_hash=locked.sql_hash, review_hash=current, target_identity=identity,
@@ -289,8 +290,9 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, ver
         if decision == SignOff.Decision.REJECT:
             transition(locked, SIGNABLE, PlanStatus.REJECTED, user, "plan.rejected", {**bound, "comment": comment})
         else:
+            acknowledged = {"acknowledged_failed_rehearsal": failed.pk} if failed is not None else {}
             AuditEvent.record(user, f"plan.signed_off.{decision}", locked,
-                              data={**bound, "role": role, "comment": comment})
+                              data={**bound, "role": role, "comment": comment, **acknowledged})
     plan.refresh_from_db()
     moved = decision != SignOff.Decision.REJECT and refresh_approval(plan, user)
     if decision in (SignOff.Decision.REJECT, SignOff.Decision.APPROVE) or moved:
@@ -340,8 +342,8 @@ def refresh_approval(plan: MigrationPlan, actor) -> bool:
 
 
 def reopen(plan: MigrationPlan, user) -> MigrationPlan:
-    """A rejected plan goes back to its author as a draft."""
+    """A rejected, failed or rolled-back plan goes back to its author as a draft."""
     require(permissions.can_edit_plan_details(user, plan))  # who; the state is the compare-and-set's
     if not transition(plan, permissions.REOPENABLE, PlanStatus.DRAFT, user, "plan.reopened"):
-        raise WorkflowError("only a rejected or failed plan is reopened")
+        raise WorkflowError("only a rejected, failed or rolled-back plan is reopened")
     return plan

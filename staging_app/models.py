@@ -8,9 +8,13 @@ from django.db import models
 from django.utils import timezone
 
 from staging_app.engines import registry as engine_registry
+from targets.jobs import Job, job_status
 
 
-class StagingEnvironment(models.Model):
+class StagingEnvironment(Job):
+    """A copy is a job while it is made (CREATING is queued, REPLICATING running, READY or ERROR
+    its end); cleaning it up later is the registry's business, not the job's."""
+
     class Status(models.TextChoices):
         CREATING = engine_registry.CREATING, "Creating"
         REPLICATING = engine_registry.REPLICATING, "Replicating"
@@ -18,6 +22,11 @@ class StagingEnvironment(models.Model):
         ERROR = engine_registry.ERROR, "Error"
         CLEANING = engine_registry.CLEANING, "Cleaning up"
         CLEANED = engine_registry.CLEANED, "Cleaned up"
+
+    queued_status = Status.CREATING
+    running_status = Status.REPLICATING
+    finished_statuses = (Status.READY, Status.ERROR)
+    job_kind = "staging"
 
     staging_id = models.CharField(max_length=32, unique=True)
     # Nullable for copies made from the command line; PROTECT because the target's credentials
@@ -31,14 +40,12 @@ class StagingEnvironment(models.Model):
     port = models.PositiveIntegerField()
     db_user = models.CharField(max_length=63)
     production_database = models.CharField(max_length=63)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING, db_index=True)
+    status = job_status(Status, Status.CREATING)
     data_sample_size = models.FloatField()
     sample_seed = models.BigIntegerField()
     tables_filter = models.JSONField(null=True, blank=True)
     masking_rules = models.JSONField(default=dict, blank=True)
-    progress = models.JSONField(default=dict, blank=True)
     replication_result = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     updated_at = models.DateTimeField(default=timezone.now)
@@ -48,6 +55,11 @@ class StagingEnvironment(models.Model):
 
     def __str__(self):
         return self.database_name
+
+    @property
+    def queued_at(self):
+        """A copy is queued when its registry row is created: the one column serves both names."""
+        return self.created_at
 
     @property
     def is_live(self) -> bool:

@@ -59,7 +59,11 @@ class DjangoStagingRegistry:
 
     def transition(self, staging_id: str, from_statuses, to_status: str, **fields) -> bool:
         values = self._values(fields)
-        return bool(StagingEnvironment.objects.filter(staging_id=staging_id, status__in=list(from_statuses))
+        from_statuses = list(from_statuses)
+        # the copy as a job: claimed when replication starts, finished when it is READY or ERROR
+        if set(from_statuses) & {StagingEnvironment.queued_status, StagingEnvironment.running_status}:
+            values.update(StagingEnvironment.stamps_for(to_status))
+        return bool(StagingEnvironment.objects.filter(staging_id=staging_id, status__in=from_statuses)
                     .update(status=to_status, updated_at=timezone.now(), **values))
 
     def update(self, staging_id: str, **fields) -> None:

@@ -62,7 +62,7 @@ def test_the_execution_page_offers_resume_and_roll_back_applied_to_a_dba_only(
 
 def test_a_dba_resumes_at_the_first_operation_not_applied_and_it_is_audited(
         client, partially_applied, dba, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr(runner, "_queue", lambda task, execution_id: None)
+    monkeypatch.setattr(runner, "queue_execution", lambda task, execution_id: None)
     client.force_login(dba)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("execution_resume", args=[partially_applied.pk]))
@@ -79,7 +79,7 @@ def test_a_dba_resumes_at_the_first_operation_not_applied_and_it_is_audited(
 
 def test_a_dba_rolls_back_only_the_applied_operations_and_the_counter_is_restored(
         client, partially_applied, dba, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(runner, "_queue", lambda task, execution_id: None)
+    monkeypatch.setattr(runner, "queue_execution", lambda task, execution_id: None)
     client.force_login(dba)
     page = client.get(reverse("execution_rollback_applied", args=[partially_applied.pk]))
     assert b"restore the pre-image of the updated rows of public.counter" in page.content
@@ -96,7 +96,7 @@ def test_a_dba_rolls_back_only_the_applied_operations_and_the_counter_is_restore
 
 def test_a_second_resume_of_the_same_run_is_refused(client, partially_applied, dba, monkeypatch,
                                                      django_capture_on_commit_callbacks):
-    monkeypatch.setattr(runner, "_queue", lambda task, execution_id: None)
+    monkeypatch.setattr(runner, "queue_execution", lambda task, execution_id: None)
     client.force_login(dba)
     url = reverse("execution_resume", args=[partially_applied.pk])
     with django_capture_on_commit_callbacks(execute=True):

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from migrations_app import execution as runner
 from migrations_app.engines.catalog import query
-from migrations_app.engines.concurrent_access_manager import MigrationLockManager
+from migrations_app.engines.execution import MigrationLockManager
 from migrations_app.execution_monitor import monitor_executions
 from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus
 from migrations_app.tasks import execute_plan
@@ -34,7 +34,7 @@ LONG_ALTER = "ALTER TABLE slow ADD CONSTRAINT slow_crawl CHECK (crawl(id))"  # a
 def _no_inline_queue(monkeypatch):
     """Outside a test transaction, on_commit fires at once and django-q2 (sync in tests) would run
     the task inline; here the test starts the worker itself (a thread or a killed process)."""
-    monkeypatch.setattr(runner, "_queue", lambda task, execution_id: None)
+    monkeypatch.setattr(runner, "queue_execution", lambda task, execution_id: None)
 
 
 def _worker_thread(execution_id) -> threading.Thread:

@@ -25,7 +25,7 @@ import pytest
 from django.utils import timezone
 
 from migrations_app import execution as runner
-from migrations_app.engines.concurrent_access_manager import MigrationLockManager
+from migrations_app.engines.execution import MigrationLockManager
 from migrations_app.execution_monitor import monitor_executions
 from migrations_app.models import Execution, MigrationPlan, PlanStatus
 from migrations_app.workflow import WorkflowError, reopen
@@ -76,7 +76,7 @@ PHASES = {
 
 @pytest.fixture(autouse=True)
 def _no_inline_queue(monkeypatch):
-    monkeypatch.setattr(runner, "_queue", lambda task, execution_id: None)
+    monkeypatch.setattr(runner, "queue_execution", lambda task, execution_id: None)
 
 
 @pytest.fixture

@@ -157,8 +157,10 @@ def test_secrets_appear_nowhere_the_main_flows_write_show_or_log(
         visit("get", execution.get_absolute_url())
 
         # A staging copy through the page: pg_dump / pg_restore run with the target's credentials.
-        visit("post", reverse("staging_create"), {"target": target.pk, "data_sample_size": 0.5,
-                                                  "tables_filter": "", "masking_preset": "none", "masking_rules": ""})
+        with django_capture_on_commit_callbacks(execute=True):
+            visit("post", reverse("staging_create"), {"target": target.pk, "data_sample_size": 0.5,
+                                                      "tables_filter": "", "masking_preset": "none",
+                                                      "masking_rules": ""})
         env = StagingEnvironment.objects.get(target=target)
         assert env.status == StagingEnvironment.Status.READY, env.error
         visit("get", reverse("staging_detail", args=[env.staging_id]))

@@ -35,14 +35,15 @@ def test_only_a_dba_may_create_or_clean_up(client_for, engineer, manager, target
     assert StagingEnvironment.objects.get(staging_id=env.staging_id).status == "CREATING"
 
 
-def test_a_dba_creates_a_masked_copy_and_watches_it_finish(client_for, dba, target):
+def test_a_dba_creates_a_masked_copy_and_watches_it_finish(client_for, dba, target, django_capture_on_commit_callbacks):
     client = client_for(dba)
-    response = client.post("/staging/new/", {
-        "target": target.pk, "data_sample_size": "0.1", "tables_filter": "shop.order_items, shop.customers",
-        "masking_preset": "custom", "masking_rules": "customers.email fake_email\ncustomers.full_name fixed Jane Doe"})
+    with django_capture_on_commit_callbacks(execute=True):  # the copy is queued once the request commits
+        response = client.post("/staging/new/", {
+            "target": target.pk, "data_sample_size": "0.1", "tables_filter": "shop.order_items, shop.customers",
+            "masking_preset": "custom", "masking_rules": "customers.email fake_email\ncustomers.full_name fixed Jane Doe"})
     env = StagingEnvironment.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/staging/{env.staging_id}/"
-    # Q_CLUSTER sync: the replication task ran inside the request.
+    # Q_CLUSTER sync: the replication task ran when the request committed.
     assert env.status == "READY" and env.created_by == dba
     assert env.tables_filter == ["shop.order_items", "shop.customers"]
     assert env.masking_rules["customers.full_name"] == {"strategy": "fixed", "value": "Jane Doe"}
@@ -79,13 +80,15 @@ def test_cleanup_asks_for_confirmation_then_drops_the_copy(client_for, dba, targ
     assert StagingEnvironment.objects.get(staging_id=env.staging_id).status == "CLEANED"
 
 
-def test_a_copy_uses_the_targets_saved_masking_rules(client_for, dba, engineer, target):
+def test_a_copy_uses_the_targets_saved_masking_rules(client_for, dba, engineer, target,
+                                                    django_capture_on_commit_callbacks):
     client = client_for(dba)
     response = client.post(f"/staging/masking/{target.pk}/", {"rules": "customers.email fake_email\ncustomers.full_name fixed Redacted"})
     assert response.status_code == 302
     assert engineer and client_for(engineer).post(f"/staging/masking/{target.pk}/", {"rules": ""}).status_code == 403
     assert "customers.full_name fixed Redacted" in client_for(engineer).get(f"/staging/masking/{target.pk}/").content.decode()
-    client.post("/staging/new/", {"target": target.pk, "data_sample_size": "0.1", "masking_preset": "target"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/staging/new/", {"target": target.pk, "data_sample_size": "0.1", "masking_preset": "target"})
     env = StagingEnvironment.objects.get()
     assert env.masking_rules == {"customers.email": {"strategy": "fake_email"}, "customers.full_name": {"strategy": "fixed", "value": "Redacted"}}
     assert env.status == "READY", env.error
