@@ -11,13 +11,16 @@ from baselines_app.forms import MeasureForm, MonitorForm, ResultFilterForm
 from baselines_app.models import BaselineRun, PerformanceBaseline, PerformanceValidation
 from baselines_app.tasks import MONITOR_SCHEDULE_PREFIX, ensure_monitor_schedule, latest_production_baseline, queue_baseline_run
 from dataflow_site.roles import DBA, readers, role_required
+from targets.jobs import announce_if_finished
 from targets.models import AuditEvent, TargetDatabase
 
 
 @readers
 def baseline_list(request):
-    runs = BaselineRun.objects.select_related("target", "staging_environment")[:100]
+    runs = BaselineRun.objects.select_related("target", "staging_environment", "plan")[:100]
     validations = PerformanceValidation.objects.select_related("before_run", "after_run", "after_run__target")[:100]
+    if request.htmx and request.GET.get("part") == "runs":  # refreshed when a run ends
+        return render(request, "baselines_app/list.html#runs", {"runs": runs, "validations": validations})
     alerts = [v for v in validations if v.alert_message][:20]
     return render(request, "baselines_app/list.html", {"runs": runs, "validations": validations, "alerts": alerts,
                                                        "monitors": _monitors(), "monitor_form": MonitorForm()})
@@ -94,10 +97,12 @@ def baseline_run(request, run_id):
 
 @readers
 def baseline_run_progress(request, run_id):
-    """The progress fragment; it polls itself only while the run is queued or running, and offers
-    a link to the results once it ends."""
+    """The progress fragment (``?compact=1``: the status pill of a list row); it polls itself only
+    while the run is queued or running and announces its end (the results and lists refresh on it)."""
     run = get_object_or_404(BaselineRun, pk=run_id)
-    return render(request, "baselines_app/_progress.html", {"run": run})
+    template = "baselines_app/_run_status.html" if request.GET.get("compact") else "baselines_app/_progress.html"
+    response = render(request, template, {"run": run})
+    return announce_if_finished(response, run, bool(request.GET.get("was_active")))
 
 
 @readers

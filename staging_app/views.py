@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django_q.tasks import async_task
 
 from dataflow_site.roles import ALL_ROLES, DBA, readers, require_role, role_required
 from staging_app.engines.registry import StagingLimitExceeded
@@ -10,6 +9,7 @@ from staging_app.engines.staging_environment_manager import StagingEnvironmentEr
 from staging_app.forms import MaskingRulesForm, StagingCreateForm
 from staging_app.models import StagingEnvironment, StagingOrphan, TargetMaskingRules
 from staging_app.registry import manager_for, staging_server_override
+from targets.jobs import announce_if_finished, enqueue_on_commit
 from targets.models import AuditEvent, TargetDatabase
 
 
@@ -41,8 +41,8 @@ def staging_create(request):
             AuditEvent.record(request.user, "staging.created", row,
                               data={"target": target.name, "sample": env.data_sample_size,
                                     "tables_filter": env.tables_filter, "masked": sorted(env.masking_rules)})
-            async_task("staging_app.tasks.replicate_staging_environment", env.staging_id,
-                       task_name=f"staging {env.staging_id}")
+            enqueue_on_commit("staging_app.tasks.replicate_staging_environment", env.staging_id,
+                              name="staging", group="staging")
             return redirect("staging_detail", staging_id=env.staging_id)
     return render(request, "staging_app/create.html", {"form": form})
 
@@ -68,15 +68,20 @@ def masking_rules(request, target_id):
 def staging_detail(request, staging_id):
     env = get_object_or_404(StagingEnvironment.objects.select_related("target", "created_by"), staging_id=staging_id)
     rehearsals = env.rehearsals.select_related("plan", "requested_by")[:20]
-    return render(request, "staging_app/detail.html", {"env": env, "result": env.replication_result or {},
-                                                       "rehearsals": rehearsals})
+    template = "staging_app/detail.html"
+    if request.htmx and request.GET.get("part") == "result":  # refreshed when the copy is made
+        template += "#result"
+    return render(request, template, {"env": env, "result": env.replication_result or {}, "rehearsals": rehearsals})
 
 
 @readers
 def staging_progress(request, staging_id):
-    """The progress bar fragment; it keeps polling itself only while the copy is running."""
+    """The progress bar fragment (``?compact=1``: the status pill of a list row); it keeps polling
+    itself only while the copy is being made and announces its end (the result and lists refresh on it)."""
     env = get_object_or_404(StagingEnvironment, staging_id=staging_id)
-    return render(request, "staging_app/_progress.html", {"env": env})
+    template = "staging_app/_status.html" if request.GET.get("compact") else "staging_app/_progress.html"
+    response = render(request, template, {"env": env})
+    return announce_if_finished(response, env, bool(request.GET.get("was_active")))
 
 
 @role_required(DBA)

@@ -13,6 +13,7 @@ from migrations_app.execution_panels import panel_context, plan_status_context
 from migrations_app.gate import evaluate_gate, executable
 from migrations_app.models import Execution, MigrationPlan
 from migrations_app.workflow import WorkflowError
+from targets.jobs import announce_if_finished
 
 
 def _execution(pk):
@@ -45,23 +46,23 @@ def execution_start(request, pk):
 @readers
 def execution_detail(request, pk):
     execution = _execution(pk)
-    return render(request, "migrations_app/execution/detail.html", panel_context(request, execution))
+    template = "migrations_app/execution/detail.html"
+    if request.htmx and request.GET.get("part") == "actions":
+        template += "#actions"
+    return render(request, template, panel_context(request, execution))
 
 
 @readers
 def execution_progress(request, pk):
-    """HTMX: the live panel; it carries its own polling trigger only while the run is active."""
+    """HTMX: the live panel; it carries its own polling trigger only while the run is active and
+    announces the run's end (the plan summary and the page's action buttons refresh on it)."""
     execution = _execution(pk)
     if request.GET.get("compact"):  # the plan page header
         response = render(request, "migrations_app/execution/_plan_status.html",
                           plan_status_context(request.user, execution.plan))
-        if not execution.is_active and request.GET.get("was_active"):
-            response["HX-Refresh"] = "true"  # the plan's status changed: reload the whole review page
-        return response
-    response = render(request, "migrations_app/execution/_progress.html", panel_context(request, execution))
-    if not execution.is_active and request.GET.get("was_active"):
-        response["HX-Refresh"] = "true"  # the header buttons and the running banner change with the status
-    return response
+    else:
+        response = render(request, "migrations_app/execution/_progress.html", panel_context(request, execution))
+    return announce_if_finished(response, execution, bool(request.GET.get("was_active")))
 
 
 @role_required(DBA)

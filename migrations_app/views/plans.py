@@ -9,9 +9,11 @@ from dataflow_site.roles import DBA, readers, role_required
 from migrations_app import permissions, workflow
 from migrations_app.forms import ChecklistForm, OperationForm, PlanCreateForm, PlanFilterForm, SignOffForm
 from migrations_app.gate import current_analysis, current_review_version, evaluate_gate
-from migrations_app.models import AnalysisRun, MigrationPlan, PlanStatus, SignOff
+from migrations_app.models import MigrationPlan, PlanStatus, SignOff
 from migrations_app.plan_report import ReportView, dependency_graph_html, risk_chart_html
 from migrations_app.review_version import review_version
+from migrations_app.staging_validation import rehearsal_state
+from targets.jobs import announce_if_finished
 from targets.models import AuditEvent
 
 TABS = [("operations", "Operations"), ("dependencies", "Dependencies"), ("risk", "Risk"),
@@ -60,7 +62,10 @@ def awaiting_sign_off(user):
 
 @readers
 def my_queue(request):
-    return render(request, "migrations_app/plans/queue.html", {"plans": awaiting_sign_off(request.user)})
+    plans = awaiting_sign_off(request.user)
+    for plan in plans:
+        plan.rehearsal_state, plan.latest_rehearsal = rehearsal_state(plan)
+    return render(request, "migrations_app/plans/queue.html", {"plans": plans})
 
 
 def dashboard_context(request) -> dict:
@@ -97,7 +102,7 @@ def plan_detail(request, pk):
     if request.htmx and request.GET.get("part") == "summary":
         return render(request, "migrations_app/plans/detail.html#summary", context)
     if request.htmx and request.GET.get("tab"):
-        return render(request, f"migrations_app/plans/_tab_{tab}.html", context)
+        return render(request, "migrations_app/plans/_tab_body.html", context)
     return render(request, "migrations_app/plans/detail.html", context)
 
 
@@ -129,18 +134,19 @@ def plan_context(request, plan) -> dict:
         "sign_off_form": SignOffForm(),
         "checklist_form": ChecklistForm(initial={f: getattr(plan, f) for f in workflow.CHECKLIST_FIELDS}),
         "operation_form": OperationForm(plan=plan),
-        "decisions": permissions.sign_off_decisions(user),
+        "decisions": permissions.sign_off_decisions(user, plan),
+        "sign_off_limits": permissions.sign_off_limits(user, plan),
+        "offers_approval": bool(permissions.can_sign_off(user, plan, SignOff.Decision.APPROVE)),
     }
 
 
 @readers
 def analysis_status(request, pk):
-    """HTMX: the analysis panel; it polls while the run is queued or running."""
+    """HTMX: the analysis panel; it polls while the run is queued or running and announces its end
+    (the summary, the gate and the tabs refresh on it)."""
     plan = get_object_or_404(MigrationPlan, pk=pk)
     latest = plan.analyses.order_by("-queued_at", "-id").first()
-    running = latest is not None and latest.status in (AnalysisRun.Status.QUEUED, AnalysisRun.Status.RUNNING)
-    response = render(request, "migrations_app/plans/_analysis_status.html",
-                      {"plan": plan, "latest_analysis": latest, "running": running})
-    if latest is not None and not running and request.GET.get("was_running"):
-        response["HX-Refresh"] = "true"  # the whole review page changes once the analysis lands
-    return response
+    response = render(request, "migrations_app/plans/_analysis_status.html", {"plan": plan, "latest_analysis": latest})
+    if latest is None:
+        return response
+    return announce_if_finished(response, latest, bool(request.GET.get("was_active")))

@@ -9,6 +9,7 @@ from migrations_app import permissions
 from migrations_app.models import MigrationPlan, Rehearsal
 from migrations_app.rehearsals import RehearsalRefused, ready_environments, request_rehearsal
 from staging_app.models import StagingEnvironment
+from targets.jobs import announce_if_finished
 
 
 @role_required(DBA)
@@ -18,13 +19,18 @@ def rehearse(request, plan_id):
         return HttpResponseNotAllowed(["POST"])
     plan = get_object_or_404(MigrationPlan.objects.select_related("target"), pk=plan_id)
     env = StagingEnvironment.objects.filter(staging_id=request.POST.get("environment", "")).first()
-    error = ""
+    error, rehearsal = "", None
     try:
-        request_rehearsal(plan, request.user, env, measure_baselines=request.POST.get("measure_baselines") == "on")
+        rehearsal = request_rehearsal(plan, request.user, env,
+                                      measure_baselines=request.POST.get("measure_baselines") == "on")
     except RehearsalRefused as exc:
         error = str(exc)
     if request.htmx:
-        return render(request, "migrations_app/rehearsals/_panel.html", panel_context(request, plan, error))
+        response = render(request, "migrations_app/rehearsals/_panel.html", panel_context(request, plan, error))
+        if rehearsal is not None:  # a worker may have finished it already: the gate must not wait for a poll
+            rehearsal.refresh_from_db()
+            announce_if_finished(response, rehearsal, was_active=True)
+        return response
     if error:
         messages.error(request, f"Rehearsal refused: {error}")
     return redirect(plan.get_absolute_url())
@@ -46,9 +52,12 @@ def rehearsal_detail(request, rehearsal_id):
 
 @readers
 def rehearsal_progress(request, rehearsal_id):
-    """Polls itself while the rehearsal runs; once it is done, returns the result (no trigger)."""
+    """Polls itself while the rehearsal runs; once it is done, returns the result (no polling) and
+    announces the end (the gate card, the rehearsal list and the plan summary refresh on it)."""
     rehearsal = get_object_or_404(Rehearsal.objects.select_related("plan", "environment"), pk=rehearsal_id)
-    return render(request, "migrations_app/rehearsals/_progress.html", {"rehearsal": rehearsal})
+    response = render(request, "migrations_app/rehearsals/_progress.html",
+                      {"rehearsal": rehearsal, "compact": bool(request.GET.get("compact"))})
+    return announce_if_finished(response, rehearsal, bool(request.GET.get("was_active")))
 
 
 def panel_context(request, plan, error: str = "") -> dict:

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -148,8 +150,10 @@ def test_analysis_status_polls_while_running_and_stops_when_done(plan, client_fo
     assert 'hx-trigger="every 1s"' in body and "dependencies of customers" in body
     AnalysisRun.objects.all().delete()
     analysed(plan, "LOW")
-    response = client_for(dba).get(reverse("plan_analysis_status", args=[plan.pk]) + "?was_running=1", HTTP_HX_REQUEST="true")
-    assert 'hx-trigger' not in response.content.decode() and response["HX-Refresh"] == "true"
+    response = client_for(dba).get(reverse("plan_analysis_status", args=[plan.pk]) + "?was_active=1", HTTP_HX_REQUEST="true")
+    run = AnalysisRun.objects.get()
+    assert 'hx-trigger' not in response.content.decode() and "HX-Refresh" not in response
+    assert json.loads(response["HX-Trigger"]) == {"job-finished": {"kind": "analysis", "id": run.pk, "status": "SUCCEEDED"}}
 
 
 @pytest.mark.django_db

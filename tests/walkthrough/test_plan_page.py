@@ -10,7 +10,7 @@ def test_review_page_polls_the_analysis_panel_while_the_analysis_is_queued(plan,
 
     panel = html[html.index('id="analysis-status"'):].split(">", 1)[0]
     assert 'hx-trigger="every 1s"' in panel
-    assert "was_running=1" in panel
+    assert "was_active=1" in panel
     assert "{#" not in html  # a template comment never reaches the page
 
 

@@ -12,12 +12,14 @@ def copy(db):
         progress={"tables_done": 9, "tables_total": 9, "rows_copied": 115269})
 
 
-def test_progress_that_was_polling_reloads_the_page_when_the_copy_is_ready(copy, engineer, client_for):
-    html = client_for(engineer).get(f"/staging/{copy.staging_id}/progress/?was_running=1",
-                                    HTTP_HX_REQUEST="true").content.decode()
+def test_progress_that_was_polling_announces_the_ready_copy_and_the_result_panel_refreshes_on_it(
+        copy, engineer, client_for):
+    response = client_for(engineer).get(f"/staging/{copy.staging_id}/progress/?was_active=1", HTTP_HX_REQUEST="true")
 
-    assert 'hx-trigger="every 1s"' not in html
-    assert 'hx-trigger="load"' in html and f'hx-get="/staging/{copy.staging_id}/"' in html
+    assert 'hx-trigger="every 1s"' not in response.content.decode() and "HX-Refresh" not in response
+    assert '"job-finished": {"kind": "staging"' in response["HX-Trigger"]
+    page = client_for(engineer).get(f"/staging/{copy.staging_id}/").content.decode()
+    assert f'hx-get="/staging/{copy.staging_id}/?part=result" hx-trigger="job-finished from:body"' in page
 
 
 def test_progress_of_a_copy_already_ready_on_page_load_does_not_reload(copy, engineer, client_for):
