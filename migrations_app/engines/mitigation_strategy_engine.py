@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from migrations_app.engines.statements.identifiers import ident
 from migrations_app.engines.risk import CATEGORIES, RiskBand, combine, risk_level_for_score
 
 PHASES = ("prepare", "rehearse", "schedule", "rewrite", "guard", "verify")
@@ -236,8 +237,6 @@ def _backup_sql(ctx: dict) -> str | None:
     tables = ctx.get("destroyed_tables") or []
     if not tables:
         return None
-    from migrations_app.engines.lint.base import ident
-
     lines = ["CREATE SCHEMA IF NOT EXISTS dataflow_backup;"]
     lines += [f"CREATE TABLE {ident('dataflow_backup', t[1])} AS TABLE {ident(t[0], t[1])};" for t in tables]
     return "\n".join(lines)

@@ -45,7 +45,7 @@ def target(target_db):
 def test_the_compatibility_view_keeps_grants_and_row_level_security(target):
     plan = TableRenameAnalyzer(target).analyze_table_rename("notes", "memos").generate_rename_plan()
     assert plan.compatibility_view and "security_invoker = true" in plan.sql
-    assert f"GRANT INSERT, SELECT ON \"public\".\"notes\" TO \"{READER}\";" in plan.sql
+    assert f"GRANT INSERT, SELECT ON public.notes TO {READER};" in plan.sql
     with target.connect(autocommit=True) as admin:
         admin.execute(plan.sql)
     try:

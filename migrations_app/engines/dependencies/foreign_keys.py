@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from psycopg import sql
 
 from migrations_app.engines.dependencies.analyzer import (
     FK_ACTIONS, DependencyAnalysisError, ImpactLevel, ObjectNotFoundError,
 )
 from migrations_app.engines.dependencies.catalog import catalog_session
+from migrations_app.engines.statements.identifiers import ident
 
 
 class ForeignKeyAnalysisError(DependencyAnalysisError):
@@ -251,7 +251,7 @@ def build_plan(report: ForeignKeyImpactReport) -> FKSafeMigrationPlan:
         plan.notes.append("no foreign key changes: constraints follow the rename")
     if op is FKOperationType.TRUNCATE_TABLE:
         tables = [(report.schema, report.table)] + list(report.cascade_relations)
-        names = ", ".join(_qualified(schema, name) for schema, name in tables)
+        names = ", ".join(ident(schema, name) for schema, name in tables)
         plan.steps.append(FKMigrationStep(f"truncate {me} with every table referencing it, named explicitly",
                                           f"TRUNCATE {names};", None))
         plan.notes.append("TRUNCATE destroys data: restore from a backup to undo it")
@@ -262,25 +262,25 @@ def build_plan(report: ForeignKeyImpactReport) -> FKSafeMigrationPlan:
     if op in (FKOperationType.RENAME_TABLE, FKOperationType.RENAME_COLUMN):
         to_drop = []
     for fk in to_drop:
-        table = _qualified(fk.source_schema, fk.source_table)
+        table = ident(fk.source_schema, fk.source_table)
         plan.steps.append(FKMigrationStep(
             f"drop {fk.name} on {fk.source} before the change (instead of CASCADE)",
-            f"ALTER TABLE {table} DROP CONSTRAINT {_ident(fk.name)};",
-            f"ALTER TABLE {table} ADD CONSTRAINT {_ident(fk.name)} {_not_valid(fk.definition)};\n"
-            f"ALTER TABLE {table} VALIDATE CONSTRAINT {_ident(fk.name)};"))
+            f"ALTER TABLE {table} DROP CONSTRAINT {ident(fk.name)};",
+            f"ALTER TABLE {table} ADD CONSTRAINT {ident(fk.name)} {_not_valid(fk.definition)};\n"
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {ident(fk.name)};"))
     if report.sql:
         plan.steps.append(FKMigrationStep(f"{op.value.lower()} on {me}", report.sql, report.rollback_sql))
     elif to_drop:
         plan.notes.append(f"run the {op.value} itself between the drop and re-create steps")
     for fk in to_drop if recreate else []:
-        table = _qualified(fk.source_schema, fk.source_table)
-        drop = f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {_ident(fk.name)};"
+        table = ident(fk.source_schema, fk.source_table)
+        drop = f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {ident(fk.name)};"
         plan.steps.append(FKMigrationStep(
             f"re-create {fk.name} (ON DELETE {fk.on_delete}, ON UPDATE {fk.on_update}) without a full-table lock",
-            f"ALTER TABLE {table} ADD CONSTRAINT {_ident(fk.name)} {_not_valid(fk.definition)};", drop, True))
+            f"ALTER TABLE {table} ADD CONSTRAINT {ident(fk.name)} {_not_valid(fk.definition)};", drop, True))
         plan.steps.append(FKMigrationStep(
             f"validate {fk.name} (SHARE UPDATE EXCLUSIVE: reads and writes continue)",
-            f"ALTER TABLE {table} VALIDATE CONSTRAINT {_ident(fk.name)};", drop, True))
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {ident(fk.name)};", drop, True))
     return plan
 
 
@@ -301,9 +301,3 @@ def _not_valid(definition: str) -> str:
     return definition if definition.rstrip().endswith("NOT VALID") else f"{definition} NOT VALID"
 
 
-def _ident(name: str) -> str:
-    return sql.Identifier(name).as_string(None)
-
-
-def _qualified(schema: str, name: str) -> str:
-    return sql.Identifier(schema, name).as_string(None)

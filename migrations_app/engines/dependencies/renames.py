@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from psycopg import sql
 
 from migrations_app.engines.dependencies.analyzer import (
     DependencyAnalysisError, DependencyAnalyzer, DependencyType, ImpactLevel, ObjectNotFoundError,
 )
 from migrations_app.engines.dependencies.catalog import catalog_session
+from migrations_app.engines.statements.identifiers import ident
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
@@ -179,25 +179,24 @@ class TableRenameReport:
         routines still read the old name) a view under the old name. Each step has its rollback."""
         if compatibility_view is None:
             compatibility_view = bool(self.readers_of_old_name)
-        q = _qualified
         steps = [RenameStep(f"rename {self.schema}.{self.old_name} to {self.new_name}",
-                            f"ALTER TABLE {q(self.schema, self.old_name)} RENAME TO {_ident(self.new_name)};",
-                            f"ALTER TABLE {q(self.schema, self.new_name)} RENAME TO {_ident(self.old_name)};")]
+                            f"ALTER TABLE {ident(self.schema, self.old_name)} RENAME TO {ident(self.new_name)};",
+                            f"ALTER TABLE {ident(self.schema, self.new_name)} RENAME TO {ident(self.old_name)};")]
         for obj in self.schema_objects:
             if not obj.suggested_name:
                 continue
             if obj.object_type is RenameObjectType.INDEX:
-                kind, target = "INDEX", q(obj.schema, obj.object_name)
-                forward = f"ALTER INDEX {target} RENAME TO {_ident(obj.suggested_name)};"
-                back = f"ALTER INDEX {q(obj.schema, obj.suggested_name)} RENAME TO {_ident(obj.object_name)};"
+                kind, target = "INDEX", ident(obj.schema, obj.object_name)
+                forward = f"ALTER INDEX {target} RENAME TO {ident(obj.suggested_name)};"
+                back = f"ALTER INDEX {ident(obj.schema, obj.suggested_name)} RENAME TO {ident(obj.object_name)};"
             elif obj.object_type is RenameObjectType.SEQUENCE:
                 kind = "SEQUENCE"
-                forward = f"ALTER SEQUENCE {q(obj.schema, obj.object_name)} RENAME TO {_ident(obj.suggested_name)};"
-                back = f"ALTER SEQUENCE {q(obj.schema, obj.suggested_name)} RENAME TO {_ident(obj.object_name)};"
+                forward = f"ALTER SEQUENCE {ident(obj.schema, obj.object_name)} RENAME TO {ident(obj.suggested_name)};"
+                back = f"ALTER SEQUENCE {ident(obj.schema, obj.suggested_name)} RENAME TO {ident(obj.object_name)};"
             else:  # a constraint (renaming it renames its index too)
-                kind, table = "CONSTRAINT", q(self.schema, self.new_name)
-                forward = f"ALTER TABLE {table} RENAME CONSTRAINT {_ident(obj.object_name)} TO {_ident(obj.suggested_name)};"
-                back = f"ALTER TABLE {table} RENAME CONSTRAINT {_ident(obj.suggested_name)} TO {_ident(obj.object_name)};"
+                kind, table = "CONSTRAINT", ident(self.schema, self.new_name)
+                forward = f"ALTER TABLE {table} RENAME CONSTRAINT {ident(obj.object_name)} TO {ident(obj.suggested_name)};"
+                back = f"ALTER TABLE {table} RENAME CONSTRAINT {ident(obj.suggested_name)} TO {ident(obj.object_name)};"
             steps.append(RenameStep(f"rename {kind.lower()} {obj.object_name} to {obj.suggested_name}", forward, back))
         notes: list[str] = []
         if compatibility_view:
@@ -209,8 +208,8 @@ class TableRenameReport:
     def _compatibility_view(self) -> tuple[list[RenameStep], list[str]]:
         """A view under the old name that checks the reader's own rights and row-level
         security (security_invoker) and carries the table's grants; and what it cannot carry."""
-        facts, q = self.table_facts, _qualified
-        old, new = q(self.schema, self.old_name), q(self.schema, self.new_name)
+        facts = self.table_facts
+        old, new = ident(self.schema, self.old_name), ident(self.schema, self.new_name)
         notes = [VIEW_LIMITS]
         if (facts.get("server_version_num") or 0) < SECURITY_INVOKER_VERSION:
             if facts.get("row_security"):
@@ -231,7 +230,7 @@ class TableRenameReport:
             else:
                 skipped.add(grant["privilege"])
         for (grantee, grantable), privileges in sorted(by_grantee.items()):
-            who = "PUBLIC" if grantee == "PUBLIC" else _ident(grantee)
+            who = "PUBLIC" if grantee == "PUBLIC" else ident(grantee)
             sql_text.append(f"GRANT {', '.join(sorted(set(privileges)))} ON {old} TO {who}"
                             + (" WITH GRANT OPTION;" if grantable else ";"))
         if skipped:
@@ -342,12 +341,6 @@ def _check_identifier(name: str) -> None:
                                  "and would silently truncate it")
 
 
-def _ident(name: str) -> str:
-    return sql.Identifier(name).as_string(None)
-
-
-def _qualified(schema: str, name: str) -> str:
-    return sql.Identifier(schema, name).as_string(None)
 
 
 __all__ = ["TableRenameAnalyzer", "TableRenameReport", "SchemaObject", "RenameObjectType", "RenameImpactSummary",

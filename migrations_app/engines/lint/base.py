@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-import re
-
-from pglast import keywords
-from psycopg import sql as pgsql
-
 from migrations_app.engines.statements import StatementInfo
+from migrations_app.engines.statements.identifiers import ident
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -63,23 +59,8 @@ class Rule:
                        stmt.index, stmt.line, evidence)
 
 
-_KEYWORDS = {k.lower() for k in (keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
-                                  | keywords.COL_NAME_KEYWORDS)}
-_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
-
-
-def ident(*parts: str | None) -> str:
-    """Identifier chain quoted only where PostgreSQL needs it (readable suggestions that run as is)."""
-    return ".".join(p if _PLAIN.fullmatch(p) and p not in _KEYWORDS else pgsql.Identifier(p).as_string(None)
-                    for p in parts if p)
-
-
 def table_ref(stmt: StatementInfo) -> str:
     return ident(stmt.schema, stmt.table)
-
-
-def literal(value: str) -> str:
-    return pgsql.Literal(value).as_string(None)
 
 
 @dataclass
@@ -88,7 +69,7 @@ class LintContext:
     live catalog facts (None when static), dependency reports, environment and backup status."""
 
     statements: list[StatementInfo]
-    facts: object | None = None            # risk_catalog.CatalogFacts
+    facts: object | None = None            # risk.CatalogFacts
     dependency_reports: dict = field(default_factory=dict)   # (schema, table, column|None) -> DependencyReport
     default_schema: str = "public"
     is_production: bool = False

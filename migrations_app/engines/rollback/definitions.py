@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from migrations_app.engines.lint.base import ident, literal
+from migrations_app.engines.statements.identifiers import ident, literal
 from migrations_app.engines.risk import Thresholds
 from migrations_app.engines.rollback.catalog import DROP_KINDS, is_constraint_drop, requests_for
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from migrations_app.engines.lint.base import ident
+from migrations_app.engines.statements.identifiers import ident
 from migrations_app.engines.risk import CatalogFacts, fetch_catalog_facts, fetch_definitions, open_catalog
 from migrations_app.engines.rollback.catalog import requests_for
 from migrations_app.engines.rollback.definitions import drop_rollback, handles
@@ -35,45 +35,42 @@ class RollbackSuggestion:
         return data
 
 
-_ident = ident
-
-
 def suggest_rollback(statement: StatementInfo, catalog=None, *, schema: str = "public") -> RollbackSuggestion:
     """Rollback for ``statement``. ``catalog``: an open psycopg connection, a ``TargetConnection``,
     prefetched ``CatalogFacts``, or None (static derivations only)."""
     kind = statement.kind
-    table = _ident(statement.schema, statement.table) if statement.table else None
+    table = ident(statement.schema, statement.table) if statement.table else None
     d = statement.details
     if kind == "ADD_COLUMN":
         cols = [c["name"] for c in d.get("added_columns", [])]
         return RollbackSuggestion(
-            f"ALTER TABLE {table} " + ", ".join(f"DROP COLUMN {_ident(c)}" for c in cols),
+            f"ALTER TABLE {table} " + ", ".join(f"DROP COLUMN {ident(c)}" for c in cols),
             "dropping the added column restores the previous shape (its values are discarded)")
     if kind == "CREATE_INDEX":
         if not d.get("index"):
             return RollbackSuggestion(None, "the index has no explicit name, so its generated name is not known in advance")
-        name = _ident(statement.schema, d["index"])
+        name = ident(statement.schema, d["index"])
         return RollbackSuggestion(f"DROP INDEX CONCURRENTLY IF EXISTS {name}",
                                   "drops the index without blocking writes")
     if kind in ("RENAME_COLUMN",):
         return RollbackSuggestion(
-            f"ALTER TABLE {table} RENAME COLUMN {_ident(d['new_name'])} TO {_ident(d['old_name'])}", "rename reversed")
+            f"ALTER TABLE {table} RENAME COLUMN {ident(d['new_name'])} TO {ident(d['old_name'])}", "rename reversed")
     if kind in ("RENAME_TABLE", "RENAME_VIEW", "RENAME_MATVIEW", "RENAME_SEQUENCE", "RENAME_INDEX"):
         word = {"RENAME_TABLE": "TABLE", "RENAME_VIEW": "VIEW", "RENAME_MATVIEW": "MATERIALIZED VIEW",
                 "RENAME_SEQUENCE": "SEQUENCE", "RENAME_INDEX": "INDEX"}[kind]
         return RollbackSuggestion(
-            f"ALTER {word} {_ident(statement.schema, d['new_name'])} RENAME TO {_ident(d['old_name'])}", "rename reversed")
+            f"ALTER {word} {ident(statement.schema, d['new_name'])} RENAME TO {ident(d['old_name'])}", "rename reversed")
     if kind == "CREATE_TABLE":
         return RollbackSuggestion(f"DROP TABLE {table}", "drops the new table and any rows written to it since")
     if kind in ("CREATE_VIEW",):
         return RollbackSuggestion(f"DROP VIEW {table}", "drops the new view")
     if kind == "ADD_CONSTRAINT" and d.get("constraint"):
-        return RollbackSuggestion(f"ALTER TABLE {table} DROP CONSTRAINT {_ident(d['constraint'])}",
+        return RollbackSuggestion(f"ALTER TABLE {table} DROP CONSTRAINT {ident(d['constraint'])}",
                                   "drops the added constraint")
     if kind == "ADD_CONSTRAINT":
         return RollbackSuggestion(None, "the constraint has no explicit name, so its generated name is not known in advance")
     if kind == "SET_NOT_NULL":
-        return RollbackSuggestion(f"ALTER TABLE {table} ALTER COLUMN {_ident(statement.column)} DROP NOT NULL",
+        return RollbackSuggestion(f"ALTER TABLE {table} ALTER COLUMN {ident(statement.column)} DROP NOT NULL",
                                   "removes the NOT NULL constraint again")
     if kind == "VALIDATE_CONSTRAINT":
         return RollbackSuggestion(None, "validation changes no data and needs no rollback")
@@ -130,10 +127,10 @@ def _catalog_rollback(statement: StatementInfo, catalog, schema: str, table: str
     if kind == "DROP_COLUMN":
         for row in rows:
             if row["generated"] == "s":
-                parts.append(f"ADD COLUMN {_ident(row['column_name'])} {row['type_sql']} "
+                parts.append(f"ADD COLUMN {ident(row['column_name'])} {row['type_sql']} "
                              f"GENERATED ALWAYS AS {row['default_sql']} STORED")
                 continue
-            piece = f"ADD COLUMN {_ident(row['column_name'])} {row['type_sql']}"
+            piece = f"ADD COLUMN {ident(row['column_name'])} {row['type_sql']}"
             if row["collation"]:
                 piece += f" COLLATE {row['collation']}"
             if row["identity"] in ("a", "d"):
@@ -144,7 +141,7 @@ def _catalog_rollback(statement: StatementInfo, catalog, schema: str, table: str
                 piece += " NOT NULL" if row["default_sql"] else ""
             parts.append(piece)
             for con in row["constraints"]:
-                parts.append(f"ADD CONSTRAINT {_ident(con['name'])} {con['definition']}")
+                parts.append(f"ADD CONSTRAINT {ident(con['name'])} {con['definition']}")
         lost = "; the column's values are lost unless they were saved before the drop"
         nullable_note = ""
         if any(r["attnotnull"] and not r["default_sql"] and r["identity"] not in ("a", "d") for r in rows):
@@ -154,17 +151,17 @@ def _catalog_rollback(statement: StatementInfo, catalog, schema: str, table: str
                                   + lost + nullable_note)
     if kind == "ALTER_TYPE":
         for row in rows:
-            parts.append(f"ALTER COLUMN {_ident(row['column_name'])} TYPE {row['type_sql']} "
-                         f"USING {_ident(row['column_name'])}::{row['type_sql']}")
+            parts.append(f"ALTER COLUMN {ident(row['column_name'])} TYPE {row['type_sql']} "
+                         f"USING {ident(row['column_name'])}::{row['type_sql']}")
         return RollbackSuggestion(f"ALTER TABLE {table} " + ", ".join(parts),
                                   "changes the type back with a USING cast; values the new type could not represent "
                                   "exactly are not restored")
     if kind == "DROP_NOT_NULL":
-        return RollbackSuggestion(f"ALTER TABLE {table} ALTER COLUMN {_ident(rows[0]['column_name'])} SET NOT NULL",
+        return RollbackSuggestion(f"ALTER TABLE {table} ALTER COLUMN {ident(rows[0]['column_name'])} SET NOT NULL",
                                   "restores NOT NULL (fails if NULLs were written meanwhile)")
     row = rows[0]
     if row["default_sql"]:
-        return RollbackSuggestion(f"ALTER TABLE {table} ALTER COLUMN {_ident(row['column_name'])} "
+        return RollbackSuggestion(f"ALTER TABLE {table} ALTER COLUMN {ident(row['column_name'])} "
                                   f"SET DEFAULT {row['default_sql']}", "restores the current default")
-    return RollbackSuggestion(f"ALTER TABLE {table} ALTER COLUMN {_ident(row['column_name'])} DROP DEFAULT",
+    return RollbackSuggestion(f"ALTER TABLE {table} ALTER COLUMN {ident(row['column_name'])} DROP DEFAULT",
                               "the column has no default now")
