@@ -1,7 +1,7 @@
 """Inline ignores: ``-- dataflow:ignore <rule-id>[,<rule-id>...] <reason>`` on a statement's line(s) or
 on the lines just above it suppresses those rules' findings for that statement only.
 
-Comments are found with PostgreSQL's own scanner (pglast), so a ``--`` inside a string literal or a
+Comments come from the statement model's scanner (PostgreSQL's own), so a ``--`` inside a string literal or a
 function body is never taken for a directive. A directive without a reason suppresses nothing; the
 review policy reports it (``invalid-ignore``)."""
 
@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from pglast import parser as pg_parser
+from migrations_app.engines.statements.comments import script_comments
 
 DIRECTIVE = re.compile(r"^(?:--|/\*)\s*dataflow:ignore\b\s*(?P<rules>[A-Za-z0-9_,\-]*)\s*(?P<reason>.*?)\s*(?:\*/)?\s*$",
                        re.DOTALL)
@@ -32,21 +32,12 @@ def find_directives(text: str) -> list[IgnoreDirective]:
     """Every ``dataflow:ignore`` comment of ``text`` with its line."""
     if "dataflow:ignore" not in text:
         return []
-    data = text.encode("utf-8", "surrogatepass")
     found = []
-    try:
-        tokens = pg_parser.scan(text)
-    except pg_parser.ParseError:
-        return []
-    for token in tokens:
-        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
-            continue
-        comment = data[token.start:token.end + 1].decode("utf-8", "replace")
-        match = DIRECTIVE.match(comment.strip())
+    for line, comment in script_comments(text):
+        match = DIRECTIVE.match(comment)
         if match:
             rules = tuple(r for r in match["rules"].split(",") if r)
-            found.append(IgnoreDirective(rules, match["reason"].strip(), data.count(b"\n", 0, token.start) + 1,
-                                         comment.strip()))
+            found.append(IgnoreDirective(rules, match["reason"].strip(), line, comment))
     return found
 
 
