@@ -18,6 +18,7 @@ from pglast import parser as pg_parser
 
 from migrations_app.engines.dependencies.plpgsql_cache import ParseCache
 from migrations_app.engines.dependencies.plpgsql_declarations import Declaration, neutralize, read_declarations
+from migrations_app.engines.dependencies.plpgsql_index import StatementFacts, reachable_names, statement_facts
 
 
 class BodyParseError(Exception):
@@ -52,11 +53,15 @@ def find_references(*, language: str, body: str, target: TableTarget, column: st
     the PL/pgSQL parser needs them to know the argument variables and NEW/OLD.
     ``row_arguments``: names of arguments whose type is the target's row type.
     """
-    if not may_mention(body, target.table) and not (column and may_mention(body, column)):
+    names_table = may_mention(body, target.table)
+    if not names_table and not (column and may_mention(body, column)):
         return []
     parsed = parsed_body(language, body, signature, returns, is_procedure)
+    if target.table not in parsed.names and not trigger_on_target and not row_arguments \
+            and not (names_table and parsed.has_unparsed_pieces):
+        return []  # nothing in the parse can lead to the table (see ``reachable_names``)
     matcher = _Matcher(target, column, trigger_on_target)
-    matcher.body_names_table = may_mention(body, target.table)
+    matcher.body_names_table = names_table
     matcher.scan_declarations(parsed.declarations, row_arguments)
     for fragment in parsed.fragments:
         matcher.scan_fragment(fragment)
@@ -101,6 +106,23 @@ class ParsedBody:
     fragments: tuple["Fragment", ...]
     declarations: tuple[Declaration, ...] = ()
 
+    @property
+    def names(self) -> frozenset[str]:
+        return self._index[0]
+
+    @property
+    def has_unparsed_pieces(self) -> bool:
+        return self._index[1]
+
+    @property
+    def _index(self) -> tuple[frozenset[str], bool]:
+        index = self.__dict__.get("_index_value")
+        if index is None:
+            index = (reachable_names([f for fragment in self.fragments for f in fragment.facts], self.declarations),
+                     any(fragment.unparsed_text is not None for fragment in self.fragments))
+            object.__setattr__(self, "_index_value", index)
+        return index
+
 
 @dataclass(frozen=True)
 class Fragment:
@@ -113,6 +135,7 @@ class Fragment:
     dynamic: bool
     error: str | None = None
     unparsed_text: str | None = None  # a dynamic SQL string that is not a whole statement
+    facts: tuple[StatementFacts, ...] = ()  # what each statement names, read once (plpgsql_index)
 
 
 PARSE_CACHE = ParseCache(budget_chars=2_000_000)
@@ -148,7 +171,8 @@ def parsed_body(language: str, body: str, signature: str = "", returns: str = "v
 def _parse_fragment(text: str, line: int, dynamic: bool) -> Fragment:
     raw = text.encode("utf-8")
     try:
-        return Fragment(json.loads(pg_parser.parse_sql_json(text)), raw, line, dynamic)
+        tree = json.loads(pg_parser.parse_sql_json(text))
+        return Fragment(tree, raw, line, dynamic, facts=tuple(statement_facts(stmt) for stmt in tree.get("stmts", [])))
     except pglast.parser.ParseError as exc:
         return Fragment(None, raw, line, dynamic, error=f"{exc} in: {text[:120]}")
 
@@ -294,65 +318,57 @@ class _Matcher:
             if fragment.dynamic:
                 return
             raise BodyParseError(fragment.error)
-        for stmt in fragment.tree.get("stmts", []):
-            self._scan_statement(stmt, fragment.raw, fragment.line, fragment.dynamic)
+        for facts in fragment.facts:
+            self._scan_statement(facts, fragment.raw, fragment.line, fragment.dynamic)
 
     def _line(self, raw: bytes, location: int, base_line: int) -> int:
         return base_line + raw[:max(location, 0)].count(b"\n")
 
-    def _scan_statement(self, stmt: dict, raw: bytes, base_line: int, dynamic: bool) -> None:
-        start = stmt.get("stmt_location", 0)
-        length = stmt.get("stmt_len") or len(raw) - start
+    def _scan_statement(self, facts: StatementFacts, raw: bytes, base_line: int, dynamic: bool) -> None:
+        start = facts.start
+        length = facts.length or len(raw) - start
         context = raw[start:start + length].decode("utf-8", "replace").strip()
         aliases: dict[str, bool] = {}  # name visible in the statement -> is it our table?
         target_seen = False
         if self.row_fields_only:
-            self._scan_row_fields(stmt, raw, base_line, start, dynamic)
+            self._scan_row_fields(facts, raw, base_line, start, dynamic)
             return
-        for rv in _relations(stmt):
-            ours = self._is_target(rv)
-            visible = (rv.get("alias") or {}).get("aliasname") or rv.get("relname")
-            aliases[visible] = aliases.get(visible, False) or ours
+        for rv in facts.relations:
+            ours = self._is_target(rv.schema, rv.name)
+            aliases[rv.visible] = aliases.get(rv.visible, False) or ours
             if ours:
                 target_seen = self.table_seen = True
                 name = f"{self.target.schema}.{self.target.table}"
                 if self.column is None:
-                    self._add("table", name, raw, rv.get("location", start), base_line, context, dynamic)
+                    self._add("table", name, raw, _at(rv.location, start), base_line, context, dynamic)
         if self.column is None:
             return
-        for ref in _nodes(stmt, "ColumnRef"):
-            fields = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
-            if len(fields) != len(ref.get("fields", [])) or not fields or fields[-1] != self.column:
+        for ref in facts.columns:
+            if not ref.complete or not ref.fields or ref.fields[-1] != self.column:
                 continue  # a star, or another column
-            if self._column_ref_is_ours(fields, aliases, target_seen):
-                self._add("column", self.column, raw, ref.get("location", start), base_line, context, dynamic)
+            if self._column_ref_is_ours(list(ref.fields), aliases, target_seen):
+                self._add("column", self.column, raw, _at(ref.location, start), base_line, context, dynamic)
         # Columns named by INSERT (...) lists, UPDATE SET and ON CONFLICT are not ColumnRefs.
-        for key in ("InsertStmt", "UpdateStmt"):
-            for node in _nodes(stmt, key):
-                if not self._is_target(node.get("relation", {})):
-                    continue
-                if key == "InsertStmt" and not node.get("cols"):
-                    # INSERT without a column list fills every column by position
-                    self._add("column", self.column, raw, node["relation"].get("location", start), base_line,
-                              context, dynamic)
-                conflict = node.get("onConflictClause") or {}
-                items = node.get("cols", []) + node.get("targetList", []) + conflict.get("targetList", [])
-                items += (conflict.get("infer") or {}).get("indexElems", [])
-                for item in items:
-                    res = item.get("ResTarget") or item.get("IndexElem") or {}
-                    if res.get("name") == self.column:
-                        location = res.get("location", node["relation"].get("location", start))
-                        self._add("column", self.column, raw, location, base_line, context, dynamic)
+        for written in facts.writes:
+            if not self._is_target(written.relation.schema, written.relation.name):
+                continue
+            relation_at = _at(written.relation.location, start)
+            if written.without_column_list:
+                # INSERT without a column list fills every column by position
+                self._add("column", self.column, raw, relation_at, base_line, context, dynamic)
+            for name, location in written.items:
+                if name == self.column:
+                    self._add("column", self.column, raw, _at(location, relation_at), base_line, context, dynamic)
 
-    def _scan_row_fields(self, stmt, raw, base_line, start, dynamic) -> None:
+    def _scan_row_fields(self, facts: StatementFacts, raw, base_line, start, dynamic) -> None:
         """``r.col`` where ``r`` is a row variable of the table, or a record filled from it."""
         variables = self.row_vars | (self.records if self.table_seen else set())
-        visible = {(rv.get("alias") or {}).get("aliasname") or rv.get("relname") for rv in _relations(stmt)}
+        visible = {rv.visible for rv in facts.relations}
         context = raw[start:].decode("utf-8", "replace").strip()[:500]
-        for ref in _nodes(stmt, "ColumnRef"):
-            fields = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
+        for ref in facts.columns:
+            fields = ref.fields
             if len(fields) == 2 and fields[1] == self.column and fields[0] in variables and fields[0] not in visible:
-                self._add("column", self.column, raw, ref.get("location", start), base_line, context, dynamic)
+                self._add("column", self.column, raw, _at(ref.location, start), base_line, context, dynamic)
 
     def _column_ref_is_ours(self, fields: list[str], aliases: dict[str, bool], target_seen: bool) -> bool:
         if len(fields) == 1:
@@ -364,24 +380,17 @@ class _Matcher:
             return fields[0] == self.target.schema and qualifier == self.target.table
         return aliases.get(qualifier, False)
 
-    def _is_target(self, rv: dict) -> bool:
-        if rv.get("relname") != self.target.table:
+    def _is_target(self, schema: str | None, name: str | None) -> bool:
+        if name != self.target.table:
             return False
-        schema = rv.get("schemaname")
         return schema == self.target.schema if schema else self.target.accept_unqualified
 
     def _add(self, kind, name, raw, location, base_line, context, dynamic) -> None:
         self.found.append(BodyReference(kind, name, self._line(raw, location, base_line), context, dynamic))
 
 
-def _relations(tree):
-    """RangeVars: tagged ones, and the untagged ``relation`` of INSERT/UPDATE/DELETE/MERGE."""
-    yield from _nodes(tree, "RangeVar")
-    for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
-        for node in _nodes(tree, kind):
-            relation = node.get("relation")
-            if isinstance(relation, dict) and "relname" in relation:
-                yield relation
+def _at(location: int | None, default: int) -> int:
+    return default if location is None else location
 
 
 def _nodes(tree, kind: str):
