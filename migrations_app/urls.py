@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from migrations_app.views import dashboard, plan_actions, plans, rehearsals
+from migrations_app.views import review_policy as policy_views
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -47,4 +48,9 @@ urlpatterns += [
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>/update/", incident_views.incident_update, name="incident_update"),
     path("alerts/", incident_views.alert_list, name="alert_list"),
+    path("policy/", policy_views.review_policy, name="review_policy"),
+    path("policy/download/", policy_views.review_policy_download, name="review_policy_download"),
+    path("policy/<int:pk>/download/", policy_views.review_policy_download, name="review_policy_version_download"),
+    path("rules/", policy_views.rule_list, name="rule_list"),
+    path("rules/<str:rule_id>/", policy_views.rule_detail, name="rule_detail"),
 ]
