@@ -29,8 +29,7 @@ def check(stmt, ctx):
     if table is None or not ctx.facts.is_large(table):
         return
     seconds = projected_seconds(stmt, table, ctx.facts.thresholds)
-    what = "rewrites" if stmt.rewrites_table else "scans"
-    blocking = stmt.lock_mode in ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
+    what, blocking = ("rewrites" if stmt.rewrites_table else "scans"), stmt.blocks_writes
     yield RULE.finding(
         stmt, f"{table.describe_size()}; {stmt.kind.replace('_', ' ')} {what} it under {stmt.lock_mode}, "
               f"{format_seconds(seconds)}" + ("" if blocking else " (the lock does not block reads or writes)"),

@@ -2,6 +2,7 @@
 request would wait behind them and every later query would queue behind it (pg_locks, pg_stat_activity)."""
 
 from migrations_app.engines.lint.base import Rule
+from migrations_app.engines.statements.pg_facts import WRITE_BLOCKING
 
 RULE = Rule(
     id="lock-queue-hazard",
@@ -13,15 +14,13 @@ RULE = Rule(
              "retrying with backoff.",
 )
 
-STRONG = {"SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"}
-
 
 @RULE.check
 def check(stmt, ctx):
-    if stmt.lock_mode not in STRONG:
+    if not stmt.blocks_writes:
         return
     for obj in stmt.objects:
-        if obj.lock_mode not in STRONG:
+        if obj.lock_mode not in WRITE_BLOCKING:
             continue
         sessions = ctx.facts.long_transactions(obj.schema or ctx.default_schema, obj.table)
         if sessions:

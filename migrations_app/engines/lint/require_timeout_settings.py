@@ -2,8 +2,6 @@
 
 from migrations_app.engines.lint.base import Rule
 
-STRONG = {"SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"}
-
 RULE = Rule(
     id="require-timeout-settings",
     severity="warning",
@@ -15,13 +13,13 @@ RULE = Rule(
 
 @RULE.check
 def check(stmt, ctx):
-    if stmt.lock_mode not in STRONG or ctx.is_new_table(stmt):
+    if not stmt.blocks_writes or ctx.is_new_table(stmt):
         return
     missing = [name for name, ok in (("lock_timeout", ctx.lock_timeout_set[stmt.index]),
                                      ("statement_timeout", ctx.statement_timeout_set[stmt.index])) if not ok]
     # Report once per script: at the first statement that needs it.
     first = ctx.memo("first-strong-lock", lambda: next(
-        (s.index for s in ctx.statements if s.lock_mode in STRONG and not ctx.is_new_table(s)), None))
+        (s.index for s in ctx.statements if s.blocks_writes and not ctx.is_new_table(s)), None))
     if missing and first == stmt.index:
         yield RULE.finding(stmt, f"{' and '.join(missing)} not set before the first {stmt.lock_mode} statement",
                            "SET lock_timeout = '5s';\nSET statement_timeout = '15min';")

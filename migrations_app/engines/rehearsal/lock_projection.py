@@ -22,8 +22,8 @@ from __future__ import annotations
 import dataclasses
 
 from migrations_app.engines.rehearsal.lock_sampler import RANK, sql_mode
+from migrations_app.engines.statements.pg_facts import WRITE_BLOCKING
 
-WRITE_BLOCKING_RANK = RANK["ShareLock"]
 CAVEAT = ("lower bound: lock waits behind production sessions and cold caches are not in a rehearsal "
           "on an idle copy")
 
@@ -106,7 +106,7 @@ def _worst(statements, sample_fraction: float) -> LockProjection:
     measured_total = round(sum(s.duration_ms or 0.0 for s in statements), 3)
     projected_total = round(sum(s.projection.get("projected_ms", 0.0) for s in statements if s.duration_ms is not None), 3)
     locked = [s for s in statements if s.lock_mode and "projected_lock_ms" in s.projection]
-    blocking = [s for s in locked if RANK.get(s.lock_mode, -1) >= WRITE_BLOCKING_RANK and s.lock_acquired]
+    blocking = [s for s in locked if sql_mode(s.lock_mode) in WRITE_BLOCKING and s.lock_acquired]
     pool = blocking or locked
     if not pool:
         return LockProjection(None, None, None, 0.0, 0.0, sample_fraction, "no relation lock was observed",

@@ -22,17 +22,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from migrations_app.engines.catalog import query
+from migrations_app.engines.statements.pg_facts import LOCK_MODES
 from targets.engines.connections import TargetConnection
 
-# pg_locks mode names, weakest first (the PostgreSQL table-level lock conflict order).
-MODE_ORDER = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
-              "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
-MODE_NAMES = {"AccessShareLock": "ACCESS SHARE", "RowShareLock": "ROW SHARE", "RowExclusiveLock": "ROW EXCLUSIVE",
-              "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE", "ShareLock": "SHARE",
-              "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
-              "AccessExclusiveLock": "ACCESS EXCLUSIVE"}
-RANK = {name: rank for rank, name in enumerate(MODE_ORDER)}
-SQL_RANK = {MODE_NAMES[name]: rank for name, rank in RANK.items()}
+# pg_locks spells each mode in CamelCase with a Lock suffix (ACCESS EXCLUSIVE -> AccessExclusiveLock);
+# same order as LOCK_MODES, weakest first.
+MODE_NAMES = {"".join(word.title() for word in mode.split()) + "Lock": mode for mode in LOCK_MODES}
+RANK = {name: rank for rank, name in enumerate(MODE_NAMES)}
 
 
 def strongest(modes) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from migrations_app.engines.risk.catalog import Thresholds, format_bytes, format_count, format_seconds
 from migrations_app.engines.risk.model import DATA_LOSS_BASE, LOCK_POINTS, OperationContext, RiskFactor
-from migrations_app.engines.statements.pg_facts import WRITE_BLOCKING
+from migrations_app.engines.statements.pg_facts import READ_BLOCKING, WRITE_BLOCKING
 
 # Category floors set by the dependency analyzer's highest impact: a CRITICAL dependent means
 # something breaks, whatever the other numbers say.
@@ -56,7 +56,7 @@ def score_operation(ctx: OperationContext, report, thresholds: Thresholds, live:
     # -- system availability ---------------------------------------------------------------
     lock = ctx.lock_mode
     if lock in LOCK_POINTS:
-        blocks = "reads and writes" if lock == "ACCESS EXCLUSIVE" else ("writes" if lock in WRITE_BLOCKING else "other DDL")
+        blocks = "reads and writes" if lock in READ_BLOCKING else ("writes" if lock in WRITE_BLOCKING else "other DDL")
         f.append(RiskFactor("lock_mode", LOCK_POINTS[lock], "system_availability",
                             f"{kind.replace('_', ' ')} takes {lock} on {ctx.table}, blocking {blocks}"))
     heavy = ctx.rewrites_table or (ctx.scans_table and kind not in ("UPDATE", "DELETE"))
