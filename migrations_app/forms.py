@@ -112,6 +112,8 @@ class SignOffForm(forms.Form):
     # The review version the page showed. Not required here: a missing one reaches the workflow as
     # "" and is refused there, after the who-may-sign checks.
     version = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    # an approval over a failed rehearsal of this SQL is a decision taken knowingly, and recorded as such
+    acknowledge_failed_rehearsal = forms.BooleanField(required=False)
 
 
 class ChecklistForm(forms.Form):

@@ -19,8 +19,9 @@ import dataclasses
 from migrations_app.data_backup import irreversible_notice
 from migrations_app.models import AnalysisRun, MigrationPlan, PlanStatus, RiskLevel, SignOff
 from migrations_app.permissions import signers_for
+from migrations_app.review_policies import policy_requirements
 from migrations_app.review_version import compute_sql_hash, review_version, why_not_current
-from migrations_app.staging_validation import passed_validation
+from migrations_app.staging_validation import latest_failed_rehearsal, passed_validation
 
 
 @dataclasses.dataclass
@@ -29,6 +30,8 @@ class Requirement:
     label: str
     met: bool
     detail: str = ""
+    link: str = ""      # where on the plan page the missing thing is done (a query string and anchor)
+    link_text: str = ""
 
 
 @dataclasses.dataclass
@@ -36,6 +39,7 @@ class GateResult:
     risk_level: str | None
     requirements: list[Requirement]
     notices: list[str] = dataclasses.field(default_factory=list)   # said, not required (data irreversibility)
+    failed_rehearsal: object = None   # the latest rehearsal of this SQL, when it failed: shown before any approval
 
     @property
     def satisfied(self) -> bool:
@@ -48,7 +52,7 @@ class GateResult:
     def explain(self) -> str:
         if self.satisfied:
             return "All requirements are met."
-        return "Missing: " + "; ".join(f"{r.label}{f' ({r.detail})' if r.detail else ''}" for r in self.missing)
+        return "What is missing: " + "; ".join(f"{r.label}{f' ({r.detail})' if r.detail else ''}" for r in self.missing)
 
 
 def current_analysis(plan: MigrationPlan) -> AnalysisRun | None:
@@ -106,6 +110,8 @@ def evaluate_gate(plan: MigrationPlan) -> GateResult:
     if analysis is None:
         return GateResult(None, requirements)
 
+    # the review policy: analysed under the policy in force, and no error it says blocks
+    requirements += [Requirement(*requirement) for requirement in policy_requirements(plan, analysis.report)]
     sign_offs = valid_sign_offs(plan, analysis)
     stale = stale_sign_offs(plan, analysis)
     if any(s.decision == SignOff.Decision.REJECT for s in sign_offs):
@@ -121,14 +127,18 @@ def evaluate_gate(plan: MigrationPlan) -> GateResult:
         met, detail = staging_validation(plan, full=full)
         label = ("Full staging test: rehearsal, baselines and verified rollback of this SQL" if full
                  else "Passed staging validation of this SQL")
-        requirements.append(Requirement("staging", label, met, detail))
+        requirements.append(Requirement("staging", label, met, detail,
+                                        "" if met else "#plan-rehearsals", "" if met else "Rehearse on a staging copy"))
     if level == RiskLevel.CRITICAL and plan.target.is_production:
+        done = plan.checklist_complete
         requirements.append(Requirement(
-            "checklist", "Pre-migration checklist (backup done and verified, RTO and RPO confirmed)",
-            plan.checklist_complete,
-            f"ticked by {plan.checklist_by.username}" if plan.checklist_complete and plan.checklist_by else "not complete"))
+            "checklist", "Pre-migration checklist (backup done and verified, RTO and RPO confirmed)", done,
+            f"ticked by {plan.checklist_by.username}" if done and plan.checklist_by
+            else f"not complete: CRITICAL plans on the production target {plan.target.name} need it",
+            "" if done else "?tab=risk#checklist", "" if done else "Open the checklist"))
     notice = irreversible_notice(analysis.report)
-    return GateResult(level, requirements, [notice] if notice else [])
+    failed = latest_failed_rehearsal(plan) if level in (RiskLevel.HIGH, RiskLevel.CRITICAL) else None
+    return GateResult(level, requirements, [notice] if notice else [], failed)
 
 
 def _not_yet(text: str, stale) -> str:

@@ -19,7 +19,7 @@ import dataclasses
 from django.core.exceptions import PermissionDenied
 
 from dataflow_site.roles import ALL_ROLES, DBA, MANAGER, user_roles
-from migrations_app.models import Execution, PlanStatus, RiskLevel, SignOff
+from migrations_app.models import AnalysisRun, Execution, PlanStatus, RiskLevel, SignOff
 
 
 class WorkflowError(Exception):
@@ -30,7 +30,8 @@ EDITABLE = (PlanStatus.DRAFT, PlanStatus.ANALYZING, PlanStatus.IN_REVIEW, PlanSt
             PlanStatus.REJECTED, PlanStatus.FAILED)
 ANALYSABLE = (PlanStatus.DRAFT, PlanStatus.FAILED, PlanStatus.REJECTED, PlanStatus.IN_REVIEW)
 SIGNABLE = (PlanStatus.IN_REVIEW, PlanStatus.APPROVED)
-REOPENABLE = (PlanStatus.REJECTED, PlanStatus.FAILED)
+# A rolled-back plan left the target as it was before: its author may take it up again.
+REOPENABLE = (PlanStatus.REJECTED, PlanStatus.FAILED, PlanStatus.ROLLED_BACK)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,9 +148,46 @@ def sign_off_role(user, decision: str) -> str | None:
     return None
 
 
-def sign_off_decisions(user) -> list[tuple[str, str]]:
-    """The decisions the sign-off form offers this user, in the form's order."""
+def sign_off_decisions(user, plan=None) -> list[tuple[str, str]]:
+    """The decisions the sign-off form offers this user, in the form's order; with ``plan``, only
+    those the server would accept now (an approval that counts for nothing is not offered)."""
+    if plan is not None:
+        return [(decision, label) for decision, label in DECISION_LABELS.items()
+                if can_sign_off(user, plan, decision)]
     return [(decision, label) for decision, label in DECISION_LABELS.items() if sign_off_role(user, decision)]
+
+
+def sign_off_limits(user, plan) -> list[str]:
+    """Why a decision this user's role could make is not offered on this plan (said beside the form)."""
+    return [refusal.reason for decision in (SignOff.Decision.APPROVE, SignOff.Decision.REVIEW)
+            if sign_off_role(user, decision) and not (refusal := can_sign_off(user, plan, decision))
+            and not refusal.forbidden and plan.status in SIGNABLE]
+
+
+def _counts_at_level(plan, decision: str) -> Permission:
+    """An approval or review is recorded only where the plan's risk level asks for it: a
+    manager's "approve" on a MEDIUM plan would be a record that satisfies nothing."""
+    level = plan.risk_level
+    if decision == SignOff.Decision.REJECT or not level:
+        return ALLOWED
+    needed = signers_for(level)
+    if any(signer.decision == decision for signer in needed):
+        return ALLOWED
+    label = DECISION_LABELS.get(decision, decision).lower()
+    if not needed:
+        return _not_now(f"a {level} plan needs no sign-off: \"{label}\" would count for nothing")
+    return _not_now(f"\"{label}\" counts for nothing on a {level} plan: it needs "
+                    + " and ".join(signer.label[0].lower() + signer.label[1:] for signer in needed))
+
+
+def _not_signed_yet(user, plan) -> Permission:
+    """One sign-off per person and version: the buttons go once you have signed what is shown."""
+    analysis = (plan.analyses.filter(sql_hash=plan.sql_hash, status=AnalysisRun.Status.SUCCEEDED)
+                .order_by("-finished_at", "-id").only("pk").first())
+    if analysis and plan.sign_offs.filter(user=user, voided=False, sql_hash=plan.sql_hash,
+                                          analysis_id=analysis.pk).exists():
+        return _not_now("you have already signed off this version of the plan")
+    return ALLOWED
 
 
 # Plans -----------------------------------------------------------------------------------------
@@ -196,7 +234,9 @@ def can_sign_off(user, plan, decision: str | None = None) -> Permission:
         lambda: _forbidden("nobody signs off their own plan") if _is_author(user, plan) else ALLOWED,
         role,
         lambda: ALLOWED if plan.status in SIGNABLE
-        else _not_now(f"a plan that is {_status(plan)} cannot be signed off"))
+        else _not_now(f"a plan that is {_status(plan)} cannot be signed off"),
+        lambda: _not_signed_yet(user, plan) if user.is_authenticated else ALLOWED,
+        lambda: _counts_at_level(plan, decision) if decision else ALLOWED)
 
 
 def can_tick_checklist(user, plan) -> Permission:
@@ -208,12 +248,16 @@ def can_tick_checklist(user, plan) -> Permission:
 def can_reopen(user, plan) -> Permission:
     return _first_refusal(
         lambda: can_edit_plan_details(user, plan),
-        lambda: ALLOWED if plan.status in REOPENABLE else _not_now("only a rejected or failed plan is reopened"))
+        lambda: ALLOWED if plan.status in REOPENABLE else _not_now("only a rejected, failed or rolled-back plan is reopened"))
 
 
 def can_rehearse(user, plan) -> Permission:
     return _first_refusal(
         lambda: _role(user, (DBA,), "only DBAs rehearse plans"),
+        # after it ran (or while it runs) a rehearsal of this version proves nothing any more
+        lambda: ALLOWED if plan.status in EDITABLE
+        else _not_now(f"a plan that is {_status(plan)} is not rehearsed; reopen it first"
+                      if plan.status in REOPENABLE else f"a plan that is {_status(plan)} is not rehearsed"),
         lambda: ALLOWED if plan.operations.exists() else _not_now("the plan has no operations to rehearse"))
 
 
@@ -313,6 +357,13 @@ def can_monitor(user) -> Permission:
     return _role(user, (DBA,), "only DBAs start and stop monitoring")
 
 
+# Review policy ---------------------------------------------------------------------------------
+
+def can_edit_review_policy(user) -> Permission:
+    """Change the rule states, blocking errors and allowed ignores per environment (audited)."""
+    return _role(user, (DBA,), "only DBAs change the review policy")
+
+
 # API tokens ------------------------------------------------------------------------------------
 
 def can_manage_api_tokens(user) -> Permission:
@@ -323,6 +374,15 @@ def can_manage_api_tokens(user) -> Permission:
 
 def can_issue_write_token(user) -> Permission:
     return _role(user, (DBA,), "only DBAs write plans, so only DBAs need a read and write token")
+
+
+def can_accept_drift(user, finding=None) -> Permission:
+    """Record a target's drifted schema as its new baseline (a ledger entry, audited). The finding
+    comes from the integration layer above, so it is read by its status value only."""
+    return _first_refusal(
+        lambda: _role(user, (DBA,), "only DBAs accept schema drift as the new baseline"),
+        lambda: ALLOWED if finding is None or finding.status == "open"
+        else _not_now(f"this drift is {finding.get_status_display().lower()}; only the open one can be accepted"))
 
 
 def user_may(user) -> dict[str, Permission]:
@@ -340,4 +400,5 @@ def user_may(user) -> dict[str, Permission]:
         "edit_masking_rules": can_edit_masking_rules(user),
         "measure_baselines": can_measure_baselines(user),
         "monitor": can_monitor(user),
+        "edit_review_policy": can_edit_review_policy(user),
     }

@@ -46,3 +46,20 @@ def passed_validation(plan, *, full: bool) -> tuple[bool, str]:
         return False, "earlier rehearsals were of a different version of the SQL: rehearse this one"
     what = "rehearse it with baselines" if full else "rehearse it"
     return False, f"no rehearsal of this SQL yet: {what} on a staging copy of {plan.target.name}"
+
+
+def latest_failed_rehearsal(plan) -> Rehearsal | None:
+    """The latest finished rehearsal of this exact SQL when it failed (a later pass clears it)."""
+    latest = (Rehearsal.objects.filter(plan=plan, sql_hash=plan.sql_hash,
+                                       status__in=[Rehearsal.Status.PASSED, Rehearsal.Status.FAILED])
+              .order_by("-finished_at", "-id").first())
+    return latest if latest is not None and latest.status == Rehearsal.Status.FAILED else None
+
+
+def rehearsal_state(plan) -> tuple[str, Rehearsal | None]:
+    """The queue's words for the latest rehearsal of this exact SQL: "passed", "failed",
+    "queued", "running" or "not rehearsed" (earlier SQL versions do not count)."""
+    latest = Rehearsal.objects.filter(plan=plan, sql_hash=plan.sql_hash).order_by("-queued_at", "-id").first()
+    if latest is None:
+        return "not rehearsed", None
+    return latest.get_status_display().lower(), latest

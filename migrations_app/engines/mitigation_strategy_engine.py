@@ -29,12 +29,19 @@ class MitigationStrategy:
     phase: str = "rewrite"
     reduction: dict[str, int] = field(default_factory=dict)   # points removed per category
     triggered_by: list[str] = field(default_factory=list)
+    # statement index -> the SQL that takes its place: a rewrite replaces the statement it fixes
+    # (copying it beside the original would run both). Empty for steps that add statements.
+    rewrites: dict[int, str] = field(default_factory=dict)
+    # a statement of the plan that some trigger could not rewrite: the step cannot be copied whole
+    incomplete: bool = False
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "description": self.description,
                 "estimated_effort_hours": self.estimated_effort_hours, "priority": self.priority,
                 "categories": list(self.categories), "implementation_steps": list(self.implementation_steps),
-                "safe_sql": self.safe_sql, "phase": self.phase, "triggered_by": list(self.triggered_by)}
+                "safe_sql": self.safe_sql, "phase": self.phase, "triggered_by": list(self.triggered_by),
+                "rewrites": [{"statement_index": i, "sql": sql} for i, sql in sorted(self.rewrites.items())],
+                "rewrites_complete": not self.incomplete}
 
 
 @dataclass
@@ -66,6 +73,7 @@ class MitigationPlan:
 
 
 MAX_SAFE_SQL_EXAMPLES = 5   # a 15,000-statement file must not yield a megabyte of repeated SQL
+MAX_REWRITES = 200          # statement rewrites kept per step for "copy into the plan"
 _PRIORITY_RANK = {"required": 0, "recommended": 1, "optional": 2}
 
 # Lint rule -> strategy (id, name, description, effort, categories, steps, reduction).
@@ -176,6 +184,16 @@ class MitigationStrategyEngine:
                     list(cats), list(steps), None, "guard" if sid in ("set-timeouts", "wait-for-long-transactions")
                     else "rewrite", dict(reduction))
             strategy.triggered_by.append(f"{finding.rule} (line {finding.line})")
+            if strategy.phase == "rewrite":
+                if finding.safe_sql and len(strategy.rewrites) < MAX_REWRITES:
+                    # two findings on one statement: their rewrites are one statement's replacement
+                    if finding.statement_index in strategy.rewrites:
+                        if finding.safe_sql not in strategy.rewrites[finding.statement_index]:
+                            strategy.incomplete = True
+                    else:
+                        strategy.rewrites[finding.statement_index] = finding.safe_sql
+                elif finding.statement_index not in strategy.rewrites:
+                    strategy.incomplete = True
             if finding.safe_sql:
                 examples.setdefault(sid, [])
                 if len(examples[sid]) < MAX_SAFE_SQL_EXAMPLES and finding.safe_sql not in examples[sid]:

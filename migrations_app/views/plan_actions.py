@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dataflow_site.roles import DBA, MANAGER, role_required
-from migrations_app import workflow
+from migrations_app import mitigation_copy, workflow
 from migrations_app.forms import ChecklistForm, OperationForm, PlanDetailsForm, ReplaceSqlForm, SignOffForm
 from migrations_app.gate import current_analysis
 from migrations_app.models import MigrationPlan
@@ -142,7 +142,8 @@ def sign_off(request, pk):
         return redirect(plan)
     try:
         record = workflow.sign_off(plan, request.user, form.cleaned_data["decision"], form.cleaned_data["comment"],
-                                   version=form.cleaned_data["version"])
+                                   version=form.cleaned_data["version"],
+                                   acknowledge_failed_rehearsal=form.cleaned_data["acknowledge_failed_rehearsal"])
     except workflow.WorkflowError as exc:
         messages.error(request, str(exc))
         return redirect(f"{plan.get_absolute_url()}?tab=history")
@@ -180,32 +181,19 @@ def reopen(request, pk):
 @role_required(DBA)
 @require_POST
 def apply_mitigation(request, pk, step):
-    """Copy a mitigation step's safe SQL into the plan as a new operation."""
+    """Copy a mitigation step into the plan: a rewrite replaces the statement it fixes, a
+    preparation goes first, a verification last (``mitigation_copy``)."""
     plan = _plan(pk)
     analysis = current_analysis(plan)
     steps = ((analysis.report or {}).get("mitigation") or {}).get("steps") or [] if analysis else []
     chosen = next((s for s in steps if s.get("order") == step), None)
-    if not chosen or not chosen.get("safe_sql"):
+    if not chosen or not (chosen.get("safe_sql") or chosen.get("rewrites")):
         messages.error(request, "That mitigation step has no SQL to add.")
         return redirect(f"{plan.get_absolute_url()}?tab=mitigation")
     try:
-        operations = mitigation_operations(chosen["safe_sql"], plan)
-        # A preparation (backup) or guard (timeouts) step protects the statements after it.
-        at_start = chosen.get("phase") in ("prepare", "guard")
-        workflow.add_operations(plan, request.user, operations, at_start=at_start)
+        result = mitigation_copy.copy_step(plan, request.user, chosen)
     except (ScriptError, workflow.WorkflowError) as exc:
         messages.error(request, f"Could not add the step: {exc}")
         return redirect(f"{plan.get_absolute_url()}?tab=mitigation")
-    where = "at the start of" if at_start else "at the end of"
-    messages.success(request, f"Added \"{chosen.get('name')}\" {where} the plan as {len(operations)} operation(s). "
-                              "Review the order, then analyse again.")
+    messages.success(request, result.message)
     return redirect(plan)
-
-
-def mitigation_operations(sql_text, plan):
-    from migrations_app.plan_sql import script_to_operations
-
-    operations = script_to_operations(sql_text, plan.schema, plan.target)
-    for op in operations:
-        op["line"] = None
-    return operations

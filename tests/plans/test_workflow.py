@@ -26,10 +26,12 @@ def test_medium_plan_needs_a_review_by_another_dba(plan, analysed, other_dba):
     assert plan.status == PlanStatus.APPROVED
 
 
-def test_manager_approval_does_not_count_as_the_dba_review_of_a_medium_plan(plan, analysed, manager):
+def test_manager_approval_of_a_medium_plan_is_refused_because_it_would_count_for_nothing(plan, analysed, manager):
     analysed(plan, "MEDIUM")
-    workflow.sign_off(plan, manager, "approve")
+    with pytest.raises(workflow.WorkflowError, match="counts for nothing on a MEDIUM plan"):
+        workflow.sign_off(plan, manager, "approve")
     plan.refresh_from_db()
+    assert not plan.sign_offs.exists()
     assert plan.status == PlanStatus.IN_REVIEW
     assert [r.key for r in evaluate_gate(plan).missing] == ["dba_review"]
 

@@ -136,9 +136,9 @@ def test_dbas_and_managers_tick_the_checklist_until_the_plan_runs(people, plan, 
 
 
 @pytest.mark.parametrize("status", PlanStatus.values)
-def test_only_the_author_reopens_and_only_a_rejected_or_failed_plan(people, plan, status):
+def test_only_the_author_reopens_and_only_a_rejected_failed_or_rolled_back_plan(people, plan, status):
     _in_state(plan, status)
-    expected = {"author"} if status in (PlanStatus.REJECTED, PlanStatus.FAILED) else set()
+    expected = {"author"} if status in (PlanStatus.REJECTED, PlanStatus.FAILED, PlanStatus.ROLLED_BACK) else set()
     assert _allowed(people, lambda u: permissions.can_reopen(u, plan)) == expected
 
 
