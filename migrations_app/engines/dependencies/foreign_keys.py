@@ -152,7 +152,7 @@ class ForeignKeyAnalyzer:
 
     def _load(self, table: str, schema: str, column: str | None = None) -> list[ForeignKeyInfo]:
         with catalog_session(self.connection, ForeignKeyAnalysisError) as session:
-            rows = session.fetch("dep_target", {"schema": schema, "table": table, "column": column})
+            rows = session.fetch("fk_target", {"schema": schema, "table": table, "column": column})
             if not rows:
                 raise ObjectNotFoundError(f"table {schema}.{table} does not exist")
             if column is not None and rows[0]["attnum"] is None:
