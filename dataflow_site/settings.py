@@ -5,8 +5,11 @@ database is an embedded PostgreSQL under .dataflow/, and the secret key and Fern
 generated once into .dataflow/ and reused.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from psycopg.conninfo import conninfo_to_dict
 
 from dataflow_site.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_secret, env_str
@@ -63,6 +66,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",  # the dev server serves static files through WhiteNoise too
     "django.contrib.staticfiles",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "dataflow_site.apps.SiteConfig",
     "django_htmx",
     "template_partials",
     "django_q",
@@ -76,6 +83,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "dataflow_site.middleware.nul_in_url_is_not_found",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,6 +92,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "dataflow_site.step_up.StepUpMiddleware",
+    # last: turns a refused sign-in into the login page with the lockout message
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dataflow_site.urls"
@@ -237,6 +248,15 @@ DATAFLOW_ALERT_EMAILS = env_list("DATAFLOW_ALERT_EMAILS", [])
 DATAFLOW_ALERT_MAX_ATTEMPTS = env_int("DATAFLOW_ALERT_MAX_ATTEMPTS", 3)
 DATAFLOW_ALERT_RETRY_SECONDS = env_int("DATAFLOW_ALERT_RETRY_SECONDS", 5)
 DATAFLOW_MIGRATION_DURATION_LIMIT_SECONDS = env_int("DATAFLOW_MIGRATION_DURATION_LIMIT_SECONDS", 300)
+# Outgoing webhooks: comma-separated URLs (``_FILE`` too: a URL may carry a token) and the HMAC
+# secret; with URLs and no secret nothing is sent (the deliveries say "skipped").
+DATAFLOW_WEBHOOK_URLS = [u.strip() for u in (env_secret("DATAFLOW_WEBHOOK_URLS") or "").split(",") if u.strip()]
+DATAFLOW_WEBHOOK_SECRET = env_secret("DATAFLOW_WEBHOOK_SECRET", "") or ""
+DATAFLOW_WEBHOOK_MAX_ATTEMPTS = env_int("DATAFLOW_WEBHOOK_MAX_ATTEMPTS", 5)
+DATAFLOW_WEBHOOK_RETRY_SECONDS = env_int("DATAFLOW_WEBHOOK_RETRY_SECONDS", 5)
+DATAFLOW_WEBHOOK_TIMEOUT_SECONDS = env_int("DATAFLOW_WEBHOOK_TIMEOUT_SECONDS", 5)
+if DATAFLOW_WEBHOOK_URLS and not DATAFLOW_WEBHOOK_SECRET and not DEBUG:
+    raise ImproperlyConfiguredEnv("DATAFLOW_WEBHOOK_SECRET (or _FILE) is required when DATAFLOW_WEBHOOK_URLS is set")
 # Statement policy and input limits: a script over this many bytes (forms, CLI, API) is refused
 # with a message naming the limit; request bodies may be a little larger (SQL + rollback SQL).
 DATAFLOW_MAX_SCRIPT_BYTES = env_int("DATAFLOW_MAX_SCRIPT_BYTES", 2 * 1024 * 1024)
@@ -250,3 +270,41 @@ DATAFLOW_EXEC_LOCK_WAIT_SECONDS = env_int("DATAFLOW_EXEC_LOCK_WAIT_SECONDS", 30)
 # Data-changing statements are copied into the target's dataflow_backup schema before they run,
 # up to this many bytes per plan; above it (0: always) the plan is irreversible for that data.
 DATAFLOW_BACKUP_MAX_BYTES = env_int("DATAFLOW_BACKUP_MAX_BYTES", 1024 ** 3)
+
+# Sign-in hardening. Failed sign-ins lock the account (django-axes, counted per username so one
+# attacker cannot lock everybody out by address) for the cool-off; the lockout is audited once.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("DATAFLOW_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DATAFLOW_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = (["username"] if env_str("DATAFLOW_LOGIN_LOCKOUT_BY", "username") == "username"
+                           else [["username", "ip_address"]])
+# Counting per account is deliberate (axes.W006 wants the address too): colleagues behind one
+# proxy share an address, and one person's typos must not lock them all out.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+# attempts during a lockout neither extend it nor write more rows (nor audit events)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "dataflow_site.signin.lockout_response"
+AXES_IPWARE_PROXY_COUNT = env_int("DATAFLOW_PROXY_COUNT", 0) or None
+# Content-Security-Policy (django-csp): scripts only from our own static files, no inline script,
+# no eval; see README ("Content-Security-Policy") for what plotly.js needs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    },
+}
+# Step-up: sign-offs on HIGH and CRITICAL plans and executions on production targets need a TOTP
+# code (django-otp) confirmed in this session within the last DATAFLOW_STEP_UP_MAX_AGE_SECONDS,
+# by users holding one of these roles (they must enrol on their profile page).
+DATAFLOW_STEP_UP_ROLES = env_list("DATAFLOW_STEP_UP_ROLES", ["DBA", "Manager"])
+DATAFLOW_STEP_UP_MAX_AGE_SECONDS = env_int("DATAFLOW_STEP_UP_MAX_AGE_SECONDS", 600)
+OTP_TOTP_ISSUER = env_str("DATAFLOW_TOTP_ISSUER", "DataFlow Migration Review")

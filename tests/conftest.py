@@ -20,6 +20,8 @@ def _test_settings(settings, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Step-up (TOTP) is off unless a test turns it on: tests/security/test_step_up.py covers it.
+    settings.DATAFLOW_STEP_UP_ROLES = []
 
 
 @pytest.fixture(scope="session", autouse=True)
