@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.utils import timezone
 
-from staging_app.engines.registry import (CLEANED, LIVE_STATUSES, StagingDatabase, StagingLimitExceeded)
-from staging_app.engines.registry import StagingEnvironment as EnvironmentRecord
+from staging_app.engines.registry import (CLEANED, LIVE_STATUSES, EnvironmentRecord, StagingDatabase,
+                                         StagingLimitExceeded)
 from staging_app.engines.staging_environment_manager import (StagingEnvironmentConfig, StagingEnvironmentManager,
                                                             StagingServer)
 from staging_app.models import StagingEnvironment

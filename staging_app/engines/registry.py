@@ -41,7 +41,9 @@ class StagingDatabase:
 
 
 @dataclasses.dataclass
-class StagingEnvironment:
+class EnvironmentRecord:
+    """What the engine knows of one staging copy (the app stores it as a ``StagingEnvironment`` row)."""
+
     staging_id: str
     status: str
     created_at: dt.datetime
@@ -63,11 +65,11 @@ class StagingEnvironment:
 
 
 class StagingRegistry(Protocol):
-    def reserve(self, environment: StagingEnvironment, limit: int) -> None:
+    def reserve(self, environment: EnvironmentRecord, limit: int) -> None:
         """Record a new environment atomically, or raise StagingLimitExceeded if ``limit``
         live environments already exist."""
 
-    def get(self, staging_id: str) -> StagingEnvironment | None: ...
+    def get(self, staging_id: str) -> EnvironmentRecord | None: ...
 
     def transition(self, staging_id: str, from_statuses: Iterable[str], to_status: str, **fields) -> bool:
         """Compare-and-set the status (and other fields); False if the status was not one of ``from_statuses``."""
@@ -75,7 +77,7 @@ class StagingRegistry(Protocol):
     def update(self, staging_id: str, **fields) -> None:
         """Set progress / replication_result / error without touching the status."""
 
-    def active(self) -> dict[str, StagingEnvironment]:
+    def active(self) -> dict[str, EnvironmentRecord]:
         """Live environments by staging id."""
 
     def known_database_names(self) -> set[str]:
@@ -87,9 +89,9 @@ class InMemoryRegistry:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._items: dict[str, StagingEnvironment] = {}
+        self._items: dict[str, EnvironmentRecord] = {}
 
-    def reserve(self, environment: StagingEnvironment, limit: int) -> None:
+    def reserve(self, environment: EnvironmentRecord, limit: int) -> None:
         with self._lock:
             live = sum(1 for env in self._items.values() if env.status in LIVE_STATUSES)
             if live >= limit:
@@ -97,7 +99,7 @@ class InMemoryRegistry:
             environment.updated_at = _now()
             self._items[environment.staging_id] = environment
 
-    def get(self, staging_id: str) -> StagingEnvironment | None:
+    def get(self, staging_id: str) -> EnvironmentRecord | None:
         with self._lock:
             env = self._items.get(staging_id)
             return dataclasses.replace(env) if env else None
@@ -117,7 +119,7 @@ class InMemoryRegistry:
             if env is not None:
                 self._set(env, fields)
 
-    def active(self) -> dict[str, StagingEnvironment]:
+    def active(self) -> dict[str, EnvironmentRecord]:
         with self._lock:
             return {k: dataclasses.replace(v) for k, v in self._items.items() if v.status in LIVE_STATUSES}
 
@@ -126,7 +128,7 @@ class InMemoryRegistry:
             return {env.database_name for env in self._items.values() if env.status != CLEANED}
 
     @staticmethod
-    def _set(env: StagingEnvironment, fields: dict) -> None:
+    def _set(env: EnvironmentRecord, fields: dict) -> None:
         for name, value in fields.items():
             setattr(env, name, value)
         env.updated_at = _now()

@@ -27,12 +27,12 @@ from staging_app.engines.guard import STAGING_PREFIX, CleanupRefused, marker_for
 from staging_app.engines.masking import parse_masking_rules, rules_to_dict
 from targets.engines.connections import TargetConnection
 from staging_app.engines.registry import (CLEANED, CLEANING, CREATING, ERROR, IN_FLIGHT_STATUSES, LIVE_STATUSES,
-                                          READY, REPLICATING, InMemoryRegistry, StagingDatabase, StagingEnvironment,
+                                          READY, REPLICATING, EnvironmentRecord, InMemoryRegistry, StagingDatabase,
                                           StagingLimitExceeded, StagingRegistry)
 from staging_app.engines.replication import ReplicationRequest, ReplicationResult, replicate
 
 __all__ = ["StagingEnvironmentConfig", "StagingEnvironmentManager", "ProductionDatabase", "StagingServer",
-           "StagingEnvironment", "StagingLimitExceeded", "StagingEnvironmentError", "ReplicationResult"]
+           "EnvironmentRecord", "StagingLimitExceeded", "StagingEnvironmentError", "ReplicationResult"]
 
 
 class StagingEnvironmentError(RuntimeError):
@@ -137,12 +137,12 @@ class StagingEnvironmentManager:
 
     # -- the runbook API -------------------------------------------------------------------------
     @property
-    def active_environments(self) -> dict[str, StagingEnvironment]:
+    def active_environments(self) -> dict[str, EnvironmentRecord]:
         return self.registry.active()
 
     def create_staging_environment(self, production_db, data_sample_size: float | None = None,
                                    staging_db_override=None, *, tables_filter: list[str] | None = None,
-                                   masking_rules=None, sample_seed: int | None = None) -> StagingEnvironment:
+                                   masking_rules=None, sample_seed: int | None = None) -> EnvironmentRecord:
         source = production_db.connection() if isinstance(production_db, ProductionDatabase) else production_db
         server = _server_for(source, staging_db_override)
         fraction = self.config.default_data_sample_size if data_sample_size is None else float(data_sample_size)
@@ -152,7 +152,7 @@ class StagingEnvironmentManager:
         staging_id = uuid.uuid4().hex[:12]
         database = f"{STAGING_PREFIX}{staging_id}"
         now = dt.datetime.now(dt.timezone.utc)
-        env = StagingEnvironment(
+        env = EnvironmentRecord(
             staging_id=staging_id, status=CREATING, created_at=now,
             expires_at=now + dt.timedelta(hours=self.config.auto_cleanup_hours),
             staging_db=StagingDatabase(server.host, server.port, database, server.user),
@@ -277,7 +277,7 @@ class StagingEnvironmentManager:
         return report
 
     # -- internals --------------------------------------------------------------------------------
-    def _get(self, staging_id: str) -> StagingEnvironment:
+    def _get(self, staging_id: str) -> EnvironmentRecord:
         env = self.registry.get(staging_id)
         if env is None:
             raise StagingEnvironmentError(f"no staging environment {staging_id!r}")
