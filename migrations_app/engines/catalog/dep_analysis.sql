@@ -4,12 +4,12 @@
 -- of that walk (the caller rebuilds view-on-view paths from them), and the candidate string
 -- function bodies the caller parses. One statement, so one snapshot; every catalog read is an
 -- indexed lookup by OID, except the scan of user-defined functions' bodies.
--- The target part is dep_target.sql (also used alone by the foreign key analyzer): keep them in step.
 WITH RECURSIVE target AS MATERIALIZED (
 SELECT c.oid AS relid,
        n.nspname AS schema,
        c.relname AS table_name,
        c.relkind::text AS relkind,
+       c.reltype,
        a.attnum,
        a.attname,
        format_type(a.atttypid, a.atttypmod) AS column_type,
@@ -256,14 +256,25 @@ dependents AS (
         WHEN ty.typrelid <> 0 OR ty.typelem <> 0 THEN 'PART'
         ELSE 'UNKNOWN' END AS kind) d
 ),
--- names of every relation and column the drop removes: the candidate test for string bodies
-dropped_names AS (
-    SELECT DISTINCT lower(name) AS name FROM (
-        SELECT attname::text AS name FROM target WHERE attname IS NOT NULL
-        -- for a column too: INSERT without a column list and SELECT * into a record use every column
-        UNION ALL SELECT table_name::text FROM target
-        UNION ALL SELECT d.name FROM dependents d WHERE d.kind IN ('RELATION', 'TABLE', 'COLUMN')
-    ) names
+-- The candidate test for string bodies. A body can only use a column through a relation it
+-- names (the table, or a view, partition or child the drop reaches), except through NEW/OLD
+-- in a trigger function on the table or an argument of the table's row type: so a body must
+-- name one of these relations, or be such a routine and name the column. Generous (any case,
+-- substrings), with every spelling computed once: a quoted identifier doubles its inner
+-- quotes ("a""b" names a"b), and so does a string literal run by EXECUTE ('it''s').
+needles AS MATERIALIZED (
+    SELECT (SELECT coalesce(array_agg(DISTINCT form), '{}')
+              FROM (SELECT lower(table_name::text) AS name FROM target
+                    UNION SELECT lower(d.name) FROM dependents d WHERE d.kind IN ('RELATION', 'TABLE')
+                    UNION SELECT lower(d.table_name) FROM dependents d WHERE d.kind = 'COLUMN') n
+              CROSS JOIN LATERAL (VALUES (n.name), (replace(n.name, '"', '""')), (replace(n.name, '''', ''''''))) f(form)
+           ) AS relations,
+           (SELECT coalesce(array_agg(DISTINCT form), '{}')
+              FROM (SELECT lower(attname::text) AS name FROM target WHERE attname IS NOT NULL) n
+              CROSS JOIN LATERAL (VALUES (n.name), (replace(n.name, '"', '""')), (replace(n.name, '''', ''''''))) f(form)
+           ) AS columns,
+           (SELECT coalesce(array_agg(t.tgfoid), '{}') FROM pg_trigger t
+             WHERE t.tgrelid = (SELECT relid FROM target)) AS trigger_functions
 ),
 -- SQL and PL/pgSQL routines whose string bodies PostgreSQL does not track (SQL-standard
 -- BEGIN ATOMIC bodies are tracked in pg_depend and come from "dependents"). The text test
@@ -289,6 +300,9 @@ bodies AS (
            EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgfoid = p.oid AND t.tgrelid = (SELECT relid FROM target)
                                                AND NOT t.tgisinternal) AS trigger_on_target
     FROM pg_proc p
+    -- the lower-cased body once per routine (OFFSET 0: not once per test below)
+    CROSS JOIN LATERAL (SELECT lower(p.prosrc) AS text OFFSET 0) src
+    CROSS JOIN needles
     JOIN pg_namespace n ON n.oid = p.pronamespace
     JOIN pg_language l ON l.oid = p.prolang
     -- Objects created by initdb (pg_catalog, information_schema) have OIDs below
@@ -306,14 +320,14 @@ bodies AS (
                       WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
       -- routines the drop removes anyway (row-type arguments) are reported from "dependents"
       AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.classid = 'pg_proc'::regclass AND o.objid = p.oid)
-      AND (EXISTS (SELECT 1 FROM dropped_names dn
-                   WHERE strpos(lower(p.prosrc), dn.name) > 0
-                      -- a quoted identifier doubles its inner quotes ("a""b" names a"b), and so
-                      -- does a string literal run by EXECUTE ('it''s')
-                      OR strpos(lower(p.prosrc), replace(dn.name, '"', '""')) > 0
-                      OR strpos(lower(p.prosrc), replace(dn.name, '''', '''''')) > 0)
-           -- U&"d\0061ta" spells an identifier with escapes: only the parser can tell
-           OR strpos(lower(p.prosrc), 'u&"') > 0)
+      AND (EXISTS (SELECT 1 FROM unnest(needles.relations) AS form WHERE strpos(src.text, form) > 0)
+           OR ((p.oid = ANY (needles.trigger_functions)
+                OR (SELECT reltype FROM target) = ANY (coalesce(p.proallargtypes, p.proargtypes::oid[])))
+               AND EXISTS (SELECT 1 FROM unnest(needles.columns) AS form WHERE strpos(src.text, form) > 0))
+           -- U&"d\0061ta" and U&'...' spell names with escapes, and so can an E'...' string run
+           -- by EXECUTE: only the parser can tell
+           OR strpos(src.text, 'u&"') > 0 OR strpos(src.text, 'u&''') > 0
+           OR (strpos(src.text, '\') > 0 AND strpos(src.text, 'e''') > 0))
 )
 SELECT (SELECT row_to_json(t) FROM target t) AS target,
        -- DROP COLUMN recursing into a child whose own partition key holds the column: refused

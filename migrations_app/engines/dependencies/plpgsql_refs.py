@@ -216,10 +216,13 @@ def _walk_plpgsql(node, line):
     if "lineno" in node and isinstance(node["lineno"], int):
         line = node["lineno"]
     for key, value in node.items():
-        if key == "PLpgSQL_stmt_dynexecute" or key == "PLpgSQL_stmt_dynfors" or key == "PLpgSQL_stmt_open":
+        # RETURN QUERY EXECUTE runs a string too (a plain RETURN QUERY has no "dynquery")
+        if key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors", "PLpgSQL_stmt_open") or (
+                key == "PLpgSQL_stmt_return_query" and isinstance(value, dict) and value.get("dynquery")):
             inner_line = value.get("lineno", line)
             yield from _walk_plpgsql(value, inner_line)
-            query = value.get("query") or value.get("dynquery")
+            query = value.get("dynquery") if key == "PLpgSQL_stmt_return_query" else \
+                value.get("query") or value.get("dynquery")
             if isinstance(query, dict) and "PLpgSQL_expr" in query:
                 for literal, whole in _string_literals(_expr_as_select(query["PLpgSQL_expr"])):
                     yield literal, inner_line, True if whole else None
