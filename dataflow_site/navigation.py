@@ -9,6 +9,7 @@ SECTIONS = [
     ("Baselines", "baseline_list"),
     ("Incidents", "incident_list"),
     ("Alerts", "alert_list"),
+    ("Webhooks", "webhook_list"),
     ("Targets", "target_list"),
     ("Audit", "audit_list"),
 ]

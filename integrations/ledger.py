@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from integrations.drift import snapshot_entry
 from integrations.models import LedgerEntry, OperationSource
 from migrations_app.models import Execution, PlanOperation
 
@@ -21,8 +22,18 @@ def _versions(plan, indices: list[int] | None = None) -> tuple[list[str], list[s
     return (sorted({s.version for s in sources if s.version}), sorted({s.path for s in sources}))
 
 
-def record_execution(execution_id: int) -> LedgerEntry | None:
-    """One entry per finished execution (safe to call twice); None while it has not finished."""
+def record_execution(execution_id: int, *, snapshot: bool = False) -> LedgerEntry | None:
+    """One entry per finished execution (safe to call twice); None while it has not finished.
+    ``snapshot``: read the whole database's schema into the entry now, right after the execution
+    (drift is measured against it); an entry recorded late has none, rather than one that would
+    take in whatever changed in between."""
+    entry = _record(execution_id)
+    if snapshot and entry is not None and not entry.snapshot_digest:
+        entry = snapshot_entry(entry)
+    return entry
+
+
+def _record(execution_id: int) -> LedgerEntry | None:
     execution = Execution.objects.select_related("plan", "plan__target").filter(pk=execution_id).first()
     if execution is None or execution.status not in Execution.finished_statuses:
         return None

@@ -100,6 +100,10 @@ class LedgerEntry(models.Model):
     outcome = models.CharField(max_length=20)
     schema_digest_after = models.CharField(max_length=64, blank=True)
     schema_snapshot = models.JSONField(default=dict, blank=True)  # object -> definition, for drift diffs
+    # digest of the whole database (every user schema) when the snapshot was read; the
+    # execution's digest above covers only the schemas the plan touched
+    snapshot_digest = models.CharField(max_length=64, blank=True)
+    snapshot_note = models.CharField(max_length=500, blank=True)  # why there is no snapshot
     is_baseline = models.BooleanField(default=False)  # accepted drift, not an execution
     note = models.CharField(max_length=500, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
@@ -118,3 +122,86 @@ class OperationSource(models.Model):
     line = models.PositiveIntegerField(null=True, blank=True)
     version = models.CharField(max_length=200, blank=True)
     rollback_path = models.CharField(max_length=500, blank=True)
+
+
+class DriftFinding(models.Model):
+    """A target whose live schema differs from the snapshot of its last ledger entry. One row per
+    distinct live state: a later check that sees the same digest only updates ``last_seen_at``."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted as the new baseline"
+        RESOLVED = "resolved", "Resolved (the schema is back to the recorded one)"
+        SUPERSEDED = "superseded", "Superseded (a later check or ledger entry replaced it)"
+
+    target = models.ForeignKey(TargetDatabase, on_delete=models.CASCADE, related_name="drift_findings")
+    reference = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="drift_findings")
+    reference_digest = models.CharField(max_length=64)
+    live_digest = models.CharField(max_length=64)
+    live_snapshot = models.JSONField(default=dict)  # what "accept as baseline" records
+    diff = models.JSONField(default=dict)           # {"changes": [{kind, name, change, before, after, fields}]}
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    alert = models.ForeignKey("migrations_app.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detected_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    accepted_reason = models.CharField(max_length=500, blank=True)
+    baseline = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="accepted_drift")
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["target"], condition=models.Q(status="open"),
+                                               name="drift_one_open_finding_per_target")]
+
+    def __str__(self):
+        return f"drift on {self.target} ({self.get_status_display()})"
+
+    @property
+    def changes(self) -> list[dict]:
+        return self.diff.get("changes", [])
+
+
+class DriftCheck(models.Model):
+    """The last drift check of a target, whatever it found (a clean check leaves no finding)."""
+
+    class Outcome(models.TextChoices):
+        CLEAN = "clean", "No drift"
+        DRIFTED = "drifted", "Drift"
+        BASELINE = "baseline", "First snapshot taken (nothing recorded to compare with)"
+        BUSY = "busy", "Skipped: an execution is running on the target"
+        ERROR = "error", "Could not read the target"
+
+    target = models.OneToOneField(TargetDatabase, on_delete=models.CASCADE, related_name="drift_check")
+    checked_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    live_digest = models.CharField(max_length=64, blank=True)
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one configured URL; every attempt is appended to ``attempts``. The URL
+    may carry a token, so only its masked form and a hash to find it again are stored."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    event = models.CharField(max_length=40, db_index=True)
+    payload = models.JSONField()
+    endpoint = models.CharField(max_length=255)       # masked: scheme://host:port/***
+    endpoint_hash = models.CharField(max_length=64)   # sha256 of the URL, to find it in the settings
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.JSONField(default=list, blank=True)  # [{"attempt", "at", "status", "detail"}]
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self):
+        return f"{self.event} to {self.endpoint}"

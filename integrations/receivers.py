@@ -1,5 +1,5 @@
-"""The plans layer writes an audit event for every execution state change; the ledger follows
-those events (after the commit, so it reads the execution as stored)."""
+"""The plans layer writes an audit event for every state change; the ledger and the outgoing
+webhooks follow those events (after the commit, so they read the rows as stored)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from integrations import ledger
+from integrations import ledger, webhooks
 from targets.models import AuditEvent
 
 
@@ -16,4 +16,12 @@ def ledger_follows_executions(sender, instance: AuditEvent, created: bool, **kwa
     if not created or instance.object_type != "execution" or not instance.object_id.isdigit():
         return
     execution_id = int(instance.object_id)
-    transaction.on_commit(lambda: ledger.record_execution(execution_id))
+    transaction.on_commit(lambda: ledger.record_execution(execution_id, snapshot=True))
+
+
+@receiver(post_save, sender=AuditEvent, dispatch_uid="integrations.webhooks_follow_events")
+def webhooks_follow_events(sender, instance: AuditEvent, created: bool, **kwargs) -> None:
+    if not created or webhooks.event_name(instance) is None:
+        return
+    audit_id = instance.pk
+    transaction.on_commit(lambda: webhooks.queue_for_audit_event(audit_id))
