@@ -47,6 +47,8 @@ def copy_step(plan, user, step: dict) -> CopyResult:
     rewrites = step.get("rewrites") or []
     if rewrites:
         return _replace(plan, user, step, rewrites)
+    if step.get("sql_before") or step.get("sql_after"):
+        return _surround(plan, user, step)
     if not step.get("safe_sql"):
         raise ScriptError("that mitigation step has no SQL to add")
     operations = _operations(step["safe_sql"], plan)
@@ -89,3 +91,21 @@ def _replace(plan, user, step: dict, rewrites: list[dict]) -> CopyResult:
     count = len(by_position)
     return CopyResult(f"Replaced {count} statement{'s' if count != 1 else ''} by \"{step.get('name')}\" "
                       f"(was: {replaced[-1][:80]}{' …' if count > 1 else ''}). Review, then analyse again.")
+
+
+def _surround(plan, user, step: dict) -> CopyResult:
+    """Dependent views: dropped before the plan's statements, recreated after them, in one change."""
+    before = _operations(";\n".join(step.get("sql_before") or []), plan) if step.get("sql_before") else []
+    after = _operations(";\n".join(step.get("sql_after") or []), plan) if step.get("sql_after") else []
+
+    def mutate(locked):
+        locked.operations.update(position=F("position") + len(before))
+        end = (locked.operations.count() + len(before)) + 1
+        PlanOperation.objects.bulk_create([PlanOperation(plan=locked, position=1 + i, **op) for i, op in enumerate(before)]
+                                          + [PlanOperation(plan=locked, position=end + i, **op)
+                                             for i, op in enumerate(after)])
+
+    workflow.change_operations(plan, user, "plan.operation_added", mutate,
+                               {"step": step.get("id"), "before": len(before), "after": len(after)})
+    return CopyResult(f"Added \"{step.get('name')}\": {len(before)} statement(s) before the plan's and "
+                      f"{len(after)} after. Read the comments of the step, then analyse again.")

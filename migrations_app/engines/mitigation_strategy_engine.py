@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from migrations_app.engines.statements.identifiers import ident
+from migrations_app.engines.mitigation_dependents import dependents_sql
 from migrations_app.engines.risk import CATEGORIES, RiskBand, combine, risk_level_for_score
 
-PHASES = ("prepare", "rehearse", "schedule", "rewrite", "guard", "verify")
+PHASES = ("prepare", "dependents", "rehearse", "schedule", "rewrite", "guard", "verify")
 
 
 @dataclass
@@ -34,6 +35,9 @@ class MitigationStrategy:
     rewrites: dict[int, str] = field(default_factory=dict)
     # a statement of the plan that some trigger could not rewrite: the step cannot be copied whole
     incomplete: bool = False
+    # statements that go around the plan's own (dependent views dropped before, recreated after)
+    sql_before: list[str] = field(default_factory=list)
+    sql_after: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "description": self.description,
@@ -41,7 +45,8 @@ class MitigationStrategy:
                 "categories": list(self.categories), "implementation_steps": list(self.implementation_steps),
                 "safe_sql": self.safe_sql, "phase": self.phase, "triggered_by": list(self.triggered_by),
                 "rewrites": [{"statement_index": i, "sql": sql} for i, sql in sorted(self.rewrites.items())],
-                "rewrites_complete": not self.incomplete}
+                "rewrites_complete": not self.incomplete,
+                "sql_before": list(self.sql_before), "sql_after": list(self.sql_after)}
 
 
 @dataclass
@@ -182,7 +187,7 @@ class MitigationStrategyEngine:
                 strategy = strategies[sid] = MitigationStrategy(
                     sid, name, desc, effort, "required" if finding.severity == "error" else "recommended",
                     list(cats), list(steps), None, "guard" if sid in ("set-timeouts", "wait-for-long-transactions")
-                    else "rewrite", dict(reduction))
+                    else "dependents" if sid == "handle-dependents-explicitly" else "rewrite", dict(reduction))
             strategy.triggered_by.append(f"{finding.rule} (line {finding.line})")
             if strategy.phase == "rewrite":
                 if finding.safe_sql and len(strategy.rewrites) < MAX_REWRITES:
@@ -198,6 +203,9 @@ class MitigationStrategyEngine:
                 examples.setdefault(sid, [])
                 if len(examples[sid]) < MAX_SAFE_SQL_EXAMPLES and finding.safe_sql not in examples[sid]:
                     examples[sid].append(finding.safe_sql)
+        dependents = strategies.get("handle-dependents-explicitly")
+        if dependents is not None:
+            _add_dependents_sql(dependents, [f for f in findings if f.rule == "column-has-dependents"], ctx)
         for sid, sqls in examples.items():
             strategy = strategies[sid]
             more = len(strategy.triggered_by) - len(sqls)
@@ -249,6 +257,34 @@ class MitigationStrategyEngine:
         after = min(combine(projected), risk_assessment.overall_score)
         return MitigationPlan(steps, risk_assessment.overall_score, risk_assessment.risk_level, projected, after,
                               risk_level_for_score(after), round(sum(s.estimated_effort_hours for s in ordered), 2))
+
+
+def _add_dependents_sql(strategy: MitigationStrategy, findings, ctx: dict) -> None:
+    """The dependents' SQL for each dropped or retyped column the findings name (needs the
+    analysis's statements and dependency reports in the context; without them the step keeps
+    its steps in words)."""
+    statements, reports = ctx.get("statements") or [], ctx.get("dependency_reports") or {}
+    notes, seen = [], set()
+    for finding in findings:
+        if finding.statement_index >= len(statements):
+            continue
+        stmt = statements[finding.statement_index]
+        if stmt.kind not in ("DROP_COLUMN", "ALTER_TYPE") or not stmt.objects:
+            continue
+        schema = stmt.schema or ctx.get("default_schema") or "public"
+        for column in stmt.objects[0].columns:
+            report = reports.get((schema, stmt.table, column))
+            if report is None or (schema, stmt.table, column) in seen:
+                continue
+            seen.add((schema, stmt.table, column))
+            found = dependents_sql(stmt.kind, column, report)
+            strategy.sql_before += [sql for sql in found.before if sql not in strategy.sql_before]
+            strategy.sql_after += [sql for sql in found.after if sql not in strategy.sql_after]
+            notes += found.notes
+    if strategy.sql_before or notes:
+        lines = [f"-- {note}" for note in notes] + [f"{sql};" for sql in strategy.sql_before]
+        lines += ["-- ... the plan's statement runs here ..."] + [f"{sql};" for sql in strategy.sql_after]
+        strategy.safe_sql = "\n".join(lines)
 
 
 def _backup_sql(ctx: dict) -> str | None:

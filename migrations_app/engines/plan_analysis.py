@@ -183,7 +183,9 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
                         and s.kind in ("DROP_TABLE", "DROP_COLUMN", "TRUNCATE", "DELETE", "UPDATE")})
     strategies = engine.generate_mitigation_strategies(
         risk, operation_context={"is_production": is_production, "has_backup": has_backup,
-                                 "destroyed_tables": destroyed}, findings=findings)
+                                 "destroyed_tables": destroyed, "statements": statements,
+                                 "dependency_reports": dependency_reports, "default_schema": schema},
+        findings=findings)
     mitigation = engine.prioritize_mitigation_actions(strategies, risk)
     timings["risk"] = _ms(t0)
     timings["total"] = _ms(started)

@@ -201,7 +201,7 @@ COLUMN_RULES: dict[DependencyType, tuple[ImpactLevel, str]] = {
     _T.CHECK_CONSTRAINT: (_I.MEDIUM, "the check constraint is dropped with the column"),
     _T.INDEX: (_I.MEDIUM, "the index is dropped with the column: queries using it get slower"),
     _T.NOT_NULL: (_I.INFORMATIONAL, "the column is NOT NULL: changing it needs values for every row"),
-    _T.TRIGGER: (_I.HIGH, "the trigger names the column (UPDATE OF or WHEN): it is dropped with the column"),
+    _T.TRIGGER: (_I.HIGH, "the trigger names the column (UPDATE OF or WHEN): DROP COLUMN fails unless CASCADE, which drops the trigger"),
     _T.FUNCTION: (_I.HIGH, "the function body uses the column; PostgreSQL does not track it, so it fails at its next call"),
     _T.PROCEDURE: (_I.HIGH, "the procedure body uses the column; PostgreSQL does not track it, so it fails at its next call"),
     _T.POLICY: (_I.CRITICAL, "the row-level security policy uses the column: dropping it changes who sees which rows"),
