@@ -114,7 +114,7 @@ def _refuse(execution: Execution, reason: str) -> str:
     return "refused"
 
 
-def _executor(execution: Execution) -> AtomicMigrationExecutor:
+def build_executor(execution: Execution) -> AtomicMigrationExecutor:
     target = execution.plan.target.connection()
     owner = f"execution {execution.pk} by {getattr(execution.user, 'username', 'system')}"
     return AtomicMigrationExecutor(
@@ -161,7 +161,7 @@ def run_execution(execution_id: int) -> str:
                       {"execution": execution.pk, "start_operation": execution.start_operation}):
         return _refuse(execution, "the plan was no longer partially applied" if resuming
                        else "the plan was no longer approved")
-    executor = _executor(execution)
+    executor = build_executor(execution)
     try:
         schemas = sorted({op.schema for op in operations}
                          | {d.schema for op in operations for d in op.facts().destroyed})
@@ -186,7 +186,7 @@ def run_rollback(execution_id: int) -> str:
                       {"execution": execution.pk, "rollback_of": execution.rollback_of_id}):
         return _refuse(execution, f"the plan is no longer {from_status.label.lower()}")
     rollback_plan = RollbackPlan.from_dict(execution.stored_rollback_plan)
-    executor = _executor(execution)
+    executor = build_executor(execution)
     schemas = sorted(rollback_plan.schemas or {plan.schema})
     return _run_locked(execution, executor, schemas,
                        lambda locks, progress: executor.execute_rollback_plan(

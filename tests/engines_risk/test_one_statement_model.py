@@ -6,7 +6,7 @@ import pytest
 
 from migrations_app.engines.statements import MigrationOperation, parse_script
 from migrations_app.engines.plan_analysis import analyze_plan
-from migrations_app.engines.rehearsal.rehearse import _static_facts
+from migrations_app.engines.rehearsal.rehearse import static_facts
 from migrations_app.engines.rollback import build_rollback_plan
 
 # (sql, rollback sql): includes the three statements the review and the executor used to disagree on
@@ -34,7 +34,7 @@ CORPUS = [
 def test_every_consumer_reads_the_same_facts(sql, rollback):
     review = analyze_plan([{"sql": sql, "rollback_sql": rollback}]).statements[0]
     executor = MigrationOperation("X", "t", sql, rollback_sql=rollback).facts()
-    [rehearsal] = _static_facts([MigrationOperation("X", "t", sql)], "public")
+    [rehearsal] = static_facts([MigrationOperation("X", "t", sql)], "public")
     [parsed] = parse_script(sql)
     for other in (executor, rehearsal, parsed):
         assert (other.kind, other.transactional, other.destroys_data) == \

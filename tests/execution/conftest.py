@@ -11,7 +11,7 @@ SHOP_SQL = shop_sql("rows", "slow")
 
 
 @pytest.fixture(autouse=True)
-def _fast_execution(settings):
+def fast_execution(settings):
     settings.DATAFLOW_EXEC_LOCK_WAIT_SECONDS = 1
     settings.DATAFLOW_EXEC_LOCK_TIMEOUT_MS = 200
     settings.DATAFLOW_EXEC_MAX_ATTEMPTS = 2

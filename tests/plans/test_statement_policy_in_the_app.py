@@ -18,7 +18,7 @@ from migrations_app.models import AnalysisRun, Execution, MigrationPlan, PlanOpe
 from migrations_app.tasks import execute_plan, run_plan_analysis
 from migrations_app.workflow import WorkflowError, compute_sql_hash
 from tests import pg
-from tests.execution.conftest import approved_plan, shop, _fast_execution  # noqa: F401  (fixtures)
+from tests.execution.conftest import approved_plan, shop, fast_execution  # noqa: F401  (fixtures)
 from tests.factories import ExecutionFactory, TargetDatabaseFactory
 
 
@@ -146,7 +146,7 @@ def test_the_lint_command_refuses_invalid_utf8_and_nul_from_standard_input():
 
 def test_a_longer_statement_timeout_is_a_reviewed_plan_field_that_voids_sign_offs(shop, approved_plan, dba,
                                                                                  client_for):
-    from migrations_app.execution import _executor
+    from migrations_app.execution import build_executor
     from migrations_app.models import SignOff
 
     plan = approved_plan(shop, "ALTER TABLE customers ADD COLUMN email text", risk="MEDIUM")
@@ -158,5 +158,5 @@ def test_a_longer_statement_timeout_is_a_reviewed_plan_field_that_voids_sign_off
     assert plan.statement_timeout_seconds == 3600 and plan.status == PlanStatus.DRAFT
     assert not SignOff.objects.filter(plan=plan, voided=False).exists()
     execution = Execution(plan=plan, user=dba)
-    assert _executor(execution).statement_timeout_ms == 3_600_000
+    assert build_executor(execution).statement_timeout_ms == 3_600_000
     assert "statement timeout 3600 s" in client_for(dba).get(plan.get_absolute_url()).content.decode()

@@ -137,7 +137,7 @@ def rehearse_plan(staging: TargetConnection, operations: list[MigrationOperation
     result = RehearsalResult(schema=schema, schemas=schemas, sample_fraction=sample_fraction,
                              table_fractions=dict(table_fractions or {}))
     try:
-        facts = _static_facts(operations, schema)
+        facts = static_facts(operations, schema)
     except Exception as exc:  # unparsable SQL: nothing ran
         return _finish(result, f"cannot read the plan's SQL: {exc}")
     result.statements = [StatementRehearsal(index=i, sql=op.sql, kind=f.kind, table=_qualified(f, op, schema),
@@ -209,7 +209,7 @@ def _finish(result: RehearsalResult, error: str | None) -> RehearsalResult:
     return result
 
 
-def _static_facts(operations, schema):
+def static_facts(operations, schema):
     """The statement model's facts of each operation (the policy's refusals raise, as in the executor)."""
     facts = []
     for index, op in enumerate(operations):

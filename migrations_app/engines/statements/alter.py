@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from migrations_app.engines.statements import pg_facts as facts
 from migrations_app.engines.statements.destroyed import lossless_type_change
-from migrations_app.engines.statements.nodes import (AE, SRE, SUE, _one, _relation, _strings, _touch, expression_volatility,
-                                                     facts_obj, type_name)
+from migrations_app.engines.statements.nodes import (AE, SRE, SUE, expression_volatility, facts_obj, one_node,
+                                                     relation_name, string_values, touch, type_name)
 
 
-def _alter_table(info, body, env):
+def describe_alter_table(info, body, env):
     objtype = body.get("objtype", "OBJECT_TABLE")
-    schema, table = _relation(body.get("relation", {}), env)
+    schema, table = relation_name(body.get("relation", {}), env)
     relkind = {"OBJECT_INDEX": "index", "OBJECT_VIEW": "view", "OBJECT_MATVIEW": "view",
                "OBJECT_SEQUENCE": "sequence"}.get(objtype, "table")
     lock, columns, kinds = None, [], []
@@ -23,7 +23,7 @@ def _alter_table(info, body, env):
         kind = facts.ALTER_TABLE_KINDS.get(sub, "ALTER_TABLE")
         kinds.append(kind)
         cmd_lock = facts.ALTER_TABLE_LOCKS.get(sub, AE)
-        def_type, definition = _one(cmd.get("def"))
+        def_type, definition = one_node(cmd.get("def"))
         if cmd.get("behavior") == "DROP_CASCADE":
             info.details["cascade"] = True
         if sub in facts.ALWAYS_REWRITE:
@@ -56,8 +56,8 @@ def _alter_table(info, body, env):
             info.details["constraint"] = cmd.get("name")
             info.details.setdefault("dropped_constraints", []).append(cmd.get("name"))
         elif sub == "AT_SetRelOptions" or sub == "AT_ResetRelOptions":
-            names = [(_one(d)[1].get("defnamespace", "") + "." if _one(d)[1].get("defnamespace") else "")
-                     + _one(d)[1].get("defname", "") for d in (definition.get("items", []) if def_type == "List" else [])]
+            names = [(one_node(d)[1].get("defnamespace", "") + "." if one_node(d)[1].get("defnamespace") else "")
+                     + one_node(d)[1].get("defname", "") for d in (definition.get("items", []) if def_type == "List" else [])]
             if names and all(n in facts.SHARE_UPDATE_RELOPTIONS or n.startswith(facts.SHARE_UPDATE_RELOPTION_PREFIXES)
                              for n in names):
                 cmd_lock = SUE
@@ -66,10 +66,10 @@ def _alter_table(info, body, env):
                 cmd_lock = SUE
                 info.transactional = False
             part = definition.get("name", {})
-            _touch(info, part, env, AE if not definition.get("concurrent") else SUE)
+            touch(info, part, env, AE if not definition.get("concurrent") else SUE)
         elif sub == "AT_AttachPartition":
             part = definition.get("name", {})
-            _touch(info, part, env, AE)
+            touch(info, part, env, AE)
             info.scans_table = True  # the partition is scanned unless a CHECK constraint implies the bound
         lock = facts.strictest(lock, cmd_lock)
     info.kind = _dominant_kind(kinds)
@@ -108,7 +108,7 @@ def _add_column_facts(info, coldef, env, pre11, columns, name):
     tn = type_name(coldef.get("typeName"))
     info.details.setdefault("added_columns", []).append({"name": name, "type": tn["sql"], "type_info": tn})
     info.details["column_type"] = tn
-    constraints = [_one(c)[1] for c in coldef.get("constraints", []) or []]
+    constraints = [one_node(c)[1] for c in coldef.get("constraints", []) or []]
     contypes = {c.get("contype") for c in constraints}
     default = next((c for c in constraints if c.get("contype") == "CONSTR_DEFAULT"), None)
     not_null = "CONSTR_NOTNULL" in contypes or "CONSTR_PRIMARY" in contypes or coldef.get("is_not_null")
@@ -146,8 +146,8 @@ def _add_column_facts(info, coldef, env, pre11, columns, name):
             info.scans_table = True
             info.details["builds_index"] = True
         if c.get("contype") == "CONSTR_FOREIGN":
-            info.details["foreign_key"] = {"columns": [name], "references": _relation(c.get("pktable", {}), env)}
-            _touch(info, c.get("pktable", {}), env, SRE)
+            info.details["foreign_key"] = {"columns": [name], "references": relation_name(c.get("pktable", {}), env)}
+            touch(info, c.get("pktable", {}), env, SRE)
 
 
 def _alter_type(info, column, coldef):
@@ -172,20 +172,20 @@ def _add_constraint(info, con, env, columns) -> str:
     not_valid = bool(con.get("skip_validation"))
     info.details["not_valid"] = not_valid
     if contype == "CONSTR_FOREIGN":
-        cols = _strings(con.get("fk_attrs"))
+        cols = string_values(con.get("fk_attrs"))
         columns.extend(cols)
         ref = con.get("pktable", {})
-        info.details["foreign_key"] = {"columns": cols, "references": _relation(ref, env),
-                                       "ref_columns": _strings(con.get("pk_attrs")),
+        info.details["foreign_key"] = {"columns": cols, "references": relation_name(ref, env),
+                                       "ref_columns": string_values(con.get("pk_attrs")),
                                        "on_delete": con.get("fk_del_action")}
-        _touch(info, ref, env, SRE)
+        touch(info, ref, env, SRE)
         info.scans_table = not not_valid
         return SRE
     if contype == "CONSTR_CHECK":
         info.scans_table = not not_valid
         return AE
     if contype in ("CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION"):
-        columns.extend(_strings(con.get("keys")))
+        columns.extend(string_values(con.get("keys")))
         info.details["using_index"] = con.get("indexname")
         if not con.get("indexname"):
             info.scans_table = True

@@ -6,16 +6,16 @@ Lock modes and rewrite rules follow the PostgreSQL documentation (see ``statemen
 
 from __future__ import annotations
 
-from migrations_app.engines.statements.alter import _alter_table
-from migrations_app.engines.statements.nodes import (AE, LOCK_STMT_MODES, RE, SHARE, SRE, SUE, _one, _relation, _strings,
-                                                     _touch, facts_obj, type_name)
+from migrations_app.engines.statements.alter import describe_alter_table
+from migrations_app.engines.statements.nodes import (AE, LOCK_STMT_MODES, RE, SHARE, SRE, SUE, facts_obj, one_node,
+                                                     relation_name, string_values, touch, type_name)
 
 
 def _drop(info, body, env):
     remove = body.get("removeType", "")
     cascade = body.get("behavior") == "DROP_CASCADE"
     info.details.update(cascade=cascade, if_exists=bool(body.get("missing_ok")))
-    names = [_strings(_one(o)[1].get("items")) if _one(o)[0] == "List" else _strings([o])
+    names = [string_values(one_node(o)[1].get("items")) if one_node(o)[0] == "List" else string_values([o])
              for o in body.get("objects", [])]
     info.details["dropped"] = [_dropped_object(remove, o) for o in body.get("objects", [])]
     for parts in names:
@@ -48,13 +48,13 @@ def _drop(info, body, env):
 def _dropped_object(remove: str, obj: dict) -> dict:
     """What one dropped object is called: ``schema``, ``name``, ``table`` (triggers, policies,
     rules) and, for routines, the input argument types as written (None: no argument list)."""
-    kind, body = _one(obj)
+    kind, body = one_node(obj)
     if kind == "ObjectWithArgs":
-        parts = _strings(body.get("objname"))
+        parts = string_values(body.get("objname"))
         args = None if body.get("args_unspecified") else [_arg_type(a) for a in body.get("objargs", []) or []]
         return {"schema": parts[-2] if len(parts) > 1 else None, "name": parts[-1] if parts else "?",
                 "table": None, "args": args}
-    parts = _strings(body.get("items")) if kind == "List" else _strings([obj])
+    parts = string_values(body.get("items")) if kind == "List" else string_values([obj])
     if remove in ("OBJECT_POLICY", "OBJECT_RULE", "OBJECT_TRIGGER"):
         table = parts[:-1]
         return {"schema": table[-2] if len(table) > 1 else None, "table": table[-1] if table else None,
@@ -64,15 +64,15 @@ def _dropped_object(remove: str, obj: dict) -> dict:
 
 
 def _arg_type(node: dict) -> dict:
-    tn = _one(node)[1]
-    names = _strings(tn.get("names"))
+    tn = one_node(node)[1]
+    names = string_values(tn.get("names"))
     return {"schema": names[-2] if len(names) > 1 else None, "name": names[-1] if names else "?",
             "array": bool(tn.get("arrayBounds")), "pct_type": bool(tn.get("pct_type"))}
 
 
 def _index(info, body, env):
-    schema, table = _relation(body.get("relation", {}), env)
-    cols = [_one(p)[1].get("name") for p in body.get("indexParams", [])]
+    schema, table = relation_name(body.get("relation", {}), env)
+    cols = [one_node(p)[1].get("name") for p in body.get("indexParams", [])]
     concurrent = bool(body.get("concurrent"))
     info.kind = "CREATE_INDEX"
     info.objects.append(facts_obj(schema, table, [c for c in cols if c], SUE if concurrent else SHARE))
@@ -85,7 +85,7 @@ def _index(info, body, env):
 def _rename(info, body, env):
     rtype = body.get("renameType")
     rel = body.get("relation") or {}
-    schema, table = _relation(rel, env)
+    schema, table = relation_name(rel, env)
     info.details.update(old_name=body.get("subname") or table, new_name=body.get("newname"))
     if rtype == "OBJECT_COLUMN":
         info.kind = "RENAME_COLUMN"
@@ -107,30 +107,30 @@ def _rename(info, body, env):
 
 
 def _create_table(info, body, env):
-    schema, table = _relation(body.get("relation", {}), env)
+    schema, table = relation_name(body.get("relation", {}), env)
     info.kind = "CREATE_TABLE"
     cols, types = [], []
     for elt in body.get("tableElts", []):
-        kind, node = _one(elt)
+        kind, node = one_node(elt)
         if kind == "ColumnDef":
             cols.append(node.get("colname"))
             types.append({"column": node.get("colname"), "type": type_name(node.get("typeName"))})
             for c in node.get("constraints", []) or []:
-                con = _one(c)[1]
+                con = one_node(c)[1]
                 if con.get("contype") == "CONSTR_FOREIGN":
-                    _touch(info, con.get("pktable", {}), env, SRE)
+                    touch(info, con.get("pktable", {}), env, SRE)
         elif kind == "Constraint" and node.get("contype") == "CONSTR_FOREIGN":
-            _touch(info, node.get("pktable", {}), env, SRE)
+            touch(info, node.get("pktable", {}), env, SRE)
     info.details["column_types"] = types
     # MergeAttributes locks a partition's parent ACCESS EXCLUSIVE, an INHERITS parent SHARE UPDATE EXCLUSIVE
     for parent in body.get("inhRelations", []) or []:
-        _touch(info, _one(parent)[1], env, AE if body.get("partbound") else SUE)
+        touch(info, one_node(parent)[1], env, AE if body.get("partbound") else SUE)
     info.objects.insert(0, facts_obj(schema, table, cols, AE))
     info.details["new_object"] = True
 
 
 def _dml(info, kind, body, env):
-    schema, table = _relation(body.get("relation", {}), env)
+    schema, table = relation_name(body.get("relation", {}), env)
     info.kind = kind
     info.objects.append(facts_obj(schema, table, [], RE))
     has_where = body.get("whereClause") is not None
@@ -139,14 +139,14 @@ def _dml(info, kind, body, env):
         info.scans_table = not has_where
         info.destroys_data = True
         if kind == "UPDATE":
-            info.objects[0].columns = [_one(t)[1].get("name") for t in body.get("targetList", []) if _one(t)[1].get("name")]
+            info.objects[0].columns = [one_node(t)[1].get("name") for t in body.get("targetList", []) if one_node(t)[1].get("name")]
 
 
 def describe_node(info, node: dict, env) -> None:
-    ntype, body = _one(node)
+    ntype, body = one_node(node)
     info.node_type = ntype
     if ntype == "AlterTableStmt":
-        _alter_table(info, body, env)
+        describe_alter_table(info, body, env)
     elif ntype == "DropStmt":
         _drop(info, body, env)
     elif ntype == "IndexStmt":
@@ -162,36 +162,36 @@ def describe_node(info, node: dict, env) -> None:
         info.destroys_data = True
         info.details["cascade"] = body.get("behavior") == "DROP_CASCADE"
         for rv in body.get("relations", []):
-            _touch(info, _one(rv)[1], env, AE)
+            touch(info, one_node(rv)[1], env, AE)
     elif ntype == "AlterEnumStmt":
         info.kind = "ALTER_ENUM" if body.get("oldVal") else "ADD_ENUM_VALUE"
-        names = _strings(body.get("typeName"))
+        names = string_values(body.get("typeName"))
         info.objects.append(facts_obj(names[-2] if len(names) > 1 else None, names[-1], [], None, "type"))
         info.details.update(new_value=body.get("newVal"), neighbor=body.get("newValNeighbor"),
                             after=bool(body.get("newValIsAfter")))
         info.transactional = env.server_version_num >= 120000 or bool(body.get("oldVal"))
     elif ntype == "VacuumStmt":
-        full = any(_one(o)[1].get("defname") == "full" for o in body.get("options", []))
+        full = any(one_node(o)[1].get("defname") == "full" for o in body.get("options", []))
         info.kind = "VACUUM" if body.get("is_vacuumcmd") else "ANALYZE"
         info.transactional = not body.get("is_vacuumcmd")
         for rel in body.get("rels", []):
-            _touch(info, _one(rel)[1].get("relation", {}), env, AE if full else SUE)
+            touch(info, one_node(rel)[1].get("relation", {}), env, AE if full else SUE)
         info.rewrites_table = full
         info.scans_table = True
     elif ntype == "ClusterStmt":
         info.kind = "CLUSTER"
         info.rewrites_table = True
         if body.get("relation"):
-            _touch(info, body["relation"], env, AE)
+            touch(info, body["relation"], env, AE)
         else:
             info.transactional = False
     elif ntype == "ReindexStmt":
-        concurrent = any(_one(o)[1].get("defname") == "concurrently" for o in body.get("params", []))
+        concurrent = any(one_node(o)[1].get("defname") == "concurrently" for o in body.get("params", []))
         info.kind = "REINDEX"
         info.transactional = not concurrent and body.get("kind") in ("REINDEX_OBJECT_INDEX", "REINDEX_OBJECT_TABLE")
         if body.get("relation"):
             relkind = "index" if body.get("kind") == "REINDEX_OBJECT_INDEX" else "table"
-            _touch(info, body["relation"], env, SUE if concurrent else (AE if relkind == "index" else SHARE), relkind=relkind)
+            touch(info, body["relation"], env, SUE if concurrent else (AE if relkind == "index" else SHARE), relkind=relkind)
         info.scans_table = True
     elif ntype == "TransactionStmt":
         info.kind = {"TRANS_STMT_BEGIN": "BEGIN", "TRANS_STMT_START": "BEGIN", "TRANS_STMT_COMMIT": "COMMIT",
@@ -199,11 +199,11 @@ def describe_node(info, node: dict, env) -> None:
     elif ntype == "VariableSetStmt":
         info.kind = "SET"
         info.details.update(name=body.get("name"), is_local=bool(body.get("is_local")),
-                            value=[_one(a)[1] for a in body.get("args", [])], reset=body.get("kind") != "VAR_SET_VALUE")
+                            value=[one_node(a)[1] for a in body.get("args", [])], reset=body.get("kind") != "VAR_SET_VALUE")
     elif ntype == "LockStmt":
         info.kind = "LOCK_TABLE"
         for rv in body.get("relations", []):
-            _touch(info, _one(rv)[1], env, LOCK_STMT_MODES.get(body.get("mode"), AE))
+            touch(info, one_node(rv)[1], env, LOCK_STMT_MODES.get(body.get("mode"), AE))
     elif ntype == "DropdbStmt":
         info.kind = "DROP_DATABASE"
         info.destroys_data = True
@@ -216,22 +216,22 @@ def describe_node(info, node: dict, env) -> None:
         info.kind = "CREATE_TYPE"
     elif ntype == "CreateDomainStmt":
         info.kind = "CREATE_DOMAIN"
-        info.details["has_constraint"] = any(_one(c)[1].get("contype") == "CONSTR_CHECK" for c in body.get("constraints", []))
+        info.details["has_constraint"] = any(one_node(c)[1].get("contype") == "CONSTR_CHECK" for c in body.get("constraints", []))
     elif ntype == "AlterDomainStmt":
         info.kind = "ALTER_DOMAIN"
         info.details["adds_constraint"] = body.get("subtype") == "C"
-        info.scans_table = info.details["adds_constraint"] and not _one(body.get("def"))[1].get("skip_validation")
+        info.scans_table = info.details["adds_constraint"] and not one_node(body.get("def"))[1].get("skip_validation")
     elif ntype == "RefreshMatViewStmt":
         info.kind = "REFRESH_MATERIALIZED_VIEW"
-        _touch(info, body.get("relation", {}), env, "EXCLUSIVE" if body.get("concurrent") else AE, relkind="view")
+        touch(info, body.get("relation", {}), env, "EXCLUSIVE" if body.get("concurrent") else AE, relkind="view")
         info.scans_table = True
     elif ntype == "CreateTrigStmt":
         info.kind = "CREATE_TRIGGER"
-        _touch(info, body.get("relation", {}), env, SRE)
+        touch(info, body.get("relation", {}), env, SRE)
     elif ntype in ("ViewStmt", "CreateTableAsStmt"):
         info.kind = "CREATE_VIEW" if ntype == "ViewStmt" else "CREATE_TABLE_AS"
         rel = body.get("view") or (body.get("into") or {}).get("rel", {})
-        _touch(info, rel, env, AE if body.get("replace") else None, relkind="view")
+        touch(info, rel, env, AE if body.get("replace") else None, relkind="view")
         info.details["new_object"] = True
     elif ntype == "CreateSchemaStmt":
         info.kind = "CREATE_SCHEMA"
@@ -246,9 +246,9 @@ def describe_node(info, node: dict, env) -> None:
     elif ntype == "CreateStatsStmt":
         info.kind = "CREATE_STATISTICS"
         for rel in body.get("relations", []):
-            kind, rv = _one(rel)
+            kind, rv = one_node(rel)
             if kind == "RangeVar":
-                _touch(info, rv, env, SUE)
+                touch(info, rv, env, SUE)
     else:
         _other(info, ntype, body, env)
 
@@ -257,29 +257,29 @@ def describe_node(info, node: dict, env) -> None:
 def _other(info, ntype, body, env):
     if ntype in ("CreatePolicyStmt", "AlterPolicyStmt"):
         info.kind = "CREATE_POLICY" if ntype == "CreatePolicyStmt" else "ALTER_POLICY"
-        _touch(info, body.get("table", {}), env, AE)
+        touch(info, body.get("table", {}), env, AE)
     elif ntype == "RuleStmt":
         info.kind = "CREATE_RULE"
-        _touch(info, body.get("relation", {}), env, AE)
+        touch(info, body.get("relation", {}), env, AE)
     elif ntype == "CommentStmt":
         info.kind = "COMMENT"
         objtype = body.get("objtype")
         if objtype in ("OBJECT_TABLE", "OBJECT_COLUMN", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_INDEX",
                        "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE"):
-            parts = _strings(_one(body.get("object"))[1].get("items"))
+            parts = string_values(one_node(body.get("object"))[1].get("items"))
             if objtype == "OBJECT_COLUMN":
                 parts = parts[:-1]
             if parts:
                 info.objects.append(facts_obj(parts[-2] if len(parts) > 1 else None, parts[-1], [], SUE))
     elif ntype == "MergeStmt":
         info.kind = "MERGE"
-        _touch(info, body.get("relation", {}), env, RE)
-        actions = {_one(w)[1].get("commandType") for w in body.get("mergeWhenClauses", [])}
+        touch(info, body.get("relation", {}), env, RE)
+        actions = {one_node(w)[1].get("commandType") for w in body.get("mergeWhenClauses", [])}
         info.destroys_data = bool(actions & {"CMD_UPDATE", "CMD_DELETE"})
         info.details["has_where"] = True
     elif ntype == "AlterSeqStmt":
         info.kind = "ALTER_SEQUENCE"
-        _touch(info, body.get("sequence", {}), env, SRE, relkind="sequence")
+        touch(info, body.get("sequence", {}), env, SRE, relkind="sequence")
     elif ntype == "DoStmt":
         info.kind = "DO"
     elif ntype == "CopyStmt":

@@ -9,23 +9,23 @@ AE, SUE, SRE, SHARE, RE = "ACCESS EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE R
 LOCK_STMT_MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: RE, 4: SUE, 5: SHARE, 6: SRE, 7: "EXCLUSIVE", 8: AE}
 
 
-def _one(node: dict | None) -> tuple[str, dict]:
+def one_node(node: dict | None) -> tuple[str, dict]:
     if not node:
         return "", {}
     key = next(iter(node))
     return key, node[key]
 
 
-def _strings(items) -> list[str]:
+def string_values(items) -> list[str]:
     return [i["String"]["sval"] for i in items or [] if "String" in i]
 
 
 def type_name(tn: dict | None) -> dict:
     """``{'name': 'varchar', 'schema': 'pg_catalog' | None, 'mods': [20], 'array': bool, 'sql': 'varchar(20)'}``."""
-    names = _strings((tn or {}).get("names"))
+    names = string_values((tn or {}).get("names"))
     mods = []
     for mod in (tn or {}).get("typmods", []) or []:
-        kind, body = _one(mod)
+        kind, body = one_node(mod)
         if kind == "A_Const" and "ival" in body:
             mods.append(body["ival"].get("ival", 0))
     name = names[-1] if names else "?"
@@ -39,12 +39,12 @@ def type_name(tn: dict | None) -> dict:
     return {"name": name, "schema": schema, "mods": mods, "array": is_array, "sql": sql + ("[]" if is_array else "")}
 
 
-def _relation(rv: dict, env) -> tuple[str | None, str]:
+def relation_name(rv: dict, env) -> tuple[str | None, str]:
     return rv.get("schemaname"), rv.get("relname", "?")
 
 
-def _touch(info, rv: dict, env, lock: str | None, columns=(), relkind="table"):
-    schema, name = _relation(rv, env)
+def touch(info, rv: dict, env, lock: str | None, columns=(), relkind="table"):
+    schema, name = relation_name(rv, env)
     info.objects.append(facts_obj(schema, name, list(columns), lock, relkind))
 
 
@@ -61,7 +61,7 @@ def expression_volatility(expr, env) -> tuple[str, list[str], list[str]]:
         nonlocal worst
         if isinstance(node, dict):
             if "FuncCall" in node:
-                name = (_strings(node["FuncCall"].get("funcname")) or ["?"])[-1].lower()
+                name = (string_values(node["FuncCall"].get("funcname")) or ["?"])[-1].lower()
                 vol = env.function_volatility(name)
                 if vol is None:
                     unknown.append(name)

@@ -20,7 +20,7 @@ import pglast
 from pglast import parser as pg_parser
 
 from migrations_app.engines.statements import policy_lists as lists
-from migrations_app.engines.statements.nodes import _one, _strings
+from migrations_app.engines.statements.nodes import one_node, string_values
 
 MAX_DEPTH = 6
 REFUSE, FINDING = "refuse", "finding"
@@ -73,7 +73,7 @@ def judge(node: dict, sql_text: str) -> Judged:
 # -- one statement ----------------------------------------------------------------------------
 
 def _judge_statement(node: dict, sql_text: str, where: str, depth: int, out: Judged, *, runs_now: bool) -> None:
-    ntype, body = _one(node)
+    ntype, body = one_node(node)
     if depth > MAX_DEPTH:
         out.verdicts.append(PolicyVerdict(REFUSE, "nesting-too-deep", "statements nested more than "
                                           f"{MAX_DEPTH} levels deep (DO / EXECUTE) cannot be reviewed", where=where))
@@ -107,7 +107,7 @@ def _judge_statement(node: dict, sql_text: str, where: str, depth: int, out: Jud
     elif ntype == "ExplainStmt":
         _judge_statement(body.get("query") or {}, sql_text, where, depth, out, runs_now=runs_now)
     elif ntype in ("VacuumStmt", "ClusterStmt"):
-        full = ntype == "ClusterStmt" or any(_one(o)[1].get("defname") == "full" for o in body.get("options", []))
+        full = ntype == "ClusterStmt" or any(one_node(o)[1].get("defname") == "full" for o in body.get("options", []))
         if full and (ntype == "ClusterStmt" or body.get("is_vacuumcmd")):
             add(PolicyVerdict(FINDING, "full-table-rewrite", f"{'CLUSTER' if ntype == 'ClusterStmt' else 'VACUUM FULL'} "
                               "rewrites the whole table under ACCESS EXCLUSIVE: reads and writes wait until it ends",
@@ -157,13 +157,13 @@ def _judge_calls(node, where: str, add) -> None:
 
 
 def _judge_call(call: dict, where: str, add) -> None:
-    names = _strings(call.get("funcname"))
+    names = string_values(call.get("funcname"))
     name = names[-1].lower() if names else ""
     if name in lists.REFUSED_FUNCTIONS:
         add(PolicyVerdict(REFUSE, "refused-function", f"{name}() {lists.REFUSED_FUNCTIONS[name]}", where=where))
     elif name == "set_config":
         args = call.get("args") or []
-        kind, const = _one(args[0]) if args else ("", {})
+        kind, const = one_node(args[0]) if args else ("", {})
         setting = ((const.get("sval") or {}).get("sval") or "").lower() if kind == "A_Const" else None
         if setting is None:
             add(PolicyVerdict(REFUSE, "guard-setting", "set_config() with a setting name that is not a constant "
@@ -175,8 +175,8 @@ def _judge_call(call: dict, where: str, add) -> None:
 
 def _modifying_cte(body: dict) -> bool:
     for cte in (body.get("withClause") or {}).get("ctes", []):
-        inner = _one(cte)[1].get("ctequery") or {}
-        kind = _one(inner)[0]
+        inner = one_node(cte)[1].get("ctequery") or {}
+        kind = one_node(inner)[0]
         if kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt") or (kind and _modifying_cte(inner[kind])):
             return True
     return False
@@ -201,24 +201,24 @@ def _refused_fdw_options(body: dict) -> str | None:
 def _do_parts(body: dict) -> tuple[str, str]:
     language, source = "plpgsql", ""
     for arg in body.get("args", []):
-        elem = _one(arg)[1]
+        elem = one_node(arg)[1]
         if elem.get("defname") == "language":
-            language = (_one(elem.get("arg"))[1].get("sval") or "").lower()
+            language = (one_node(elem.get("arg"))[1].get("sval") or "").lower()
         elif elem.get("defname") == "as":
-            source = _one(elem.get("arg"))[1].get("sval") or ""
+            source = one_node(elem.get("arg"))[1].get("sval") or ""
     return language, source
 
 
 def _judge_routine(body: dict, sql_text: str, where: str, depth: int, out: Judged) -> None:
     language, source = "sql", None
     for option in body.get("options", []):
-        elem = _one(option)[1]
+        elem = one_node(option)[1]
         if elem.get("defname") == "language":
-            language = (_one(elem.get("arg"))[1].get("sval") or "").lower()
+            language = (one_node(elem.get("arg"))[1].get("sval") or "").lower()
         elif elem.get("defname") == "as":
-            parts = _strings(_one(elem.get("arg"))[1].get("items"))
+            parts = string_values(one_node(elem.get("arg"))[1].get("items"))
             source = parts[0] if len(parts) == 1 else None
-    label = f"{where + ', ' if where else ''}body of {'.'.join(_strings(body.get('funcname')))}"
+    label = f"{where + ', ' if where else ''}body of {'.'.join(string_values(body.get('funcname')))}"
     if body.get("sql_body") is not None:  # BEGIN ATOMIC / RETURN: already a parse tree
         for stmt in _sql_body_statements(body["sql_body"]):
             _judge_statement(stmt, "", label, depth + 1, out, runs_now=False)
@@ -232,7 +232,7 @@ def _sql_body_statements(sql_body: dict) -> list[dict]:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            kind = _one(item)[0]
+            kind = one_node(item)[0]
             if kind.endswith("Stmt"):
                 found.append(item)
             elif kind:
@@ -331,8 +331,8 @@ def _judge_dynamic(expr: dict, where: str, depth: int, out: Judged, runs_now: bo
         out.verdicts.append(PolicyVerdict(REFUSE, "unparsable-body", f"EXECUTE argument does not parse ({exc})",
                                           where=where))
         return
-    target = _one(tree["stmts"][0]["stmt"])[1]["targetList"][0]["ResTarget"]["val"]
-    kind, const = _one(target)
+    target = one_node(tree["stmts"][0]["stmt"])[1]["targetList"][0]["ResTarget"]["val"]
+    kind, const = one_node(target)
     constant = (const.get("sval") or {}).get("sval") if kind == "A_Const" else None
     if constant is None:
         out.verdicts.append(PolicyVerdict(FINDING, "dynamic-sql", "EXECUTE of SQL text built at run time: the "
@@ -362,5 +362,5 @@ def _judge_sql_text(text: str, where: str, depth: int, out: Judged, *, runs_now:
         raw = text.encode("utf-8")
         stmt_text = (raw[start:start + length] if length else raw[start:]).decode("utf-8").strip()
         _judge_statement(entry["stmt"], stmt_text, where, depth, out, runs_now=runs_now)
-        if runs_now and _one(entry["stmt"])[0] != "DoStmt":
+        if runs_now and one_node(entry["stmt"])[0] != "DoStmt":
             out.executed.append((entry["stmt"], stmt_text, where))
