@@ -239,7 +239,7 @@ DATAFLOW_BASE_URL = env_str("DATAFLOW_BASE_URL", "http://127.0.0.1:8000")
 # API requests per token (django-ninja throttle, Django cache): "N/s", "N/m", "N/h"
 DATAFLOW_API_RATE = env_str("DATAFLOW_API_RATE", "600/m")
 
-# Execution, alerts and incidents (issue 6). Alert channels left empty are skipped, never an
+# Execution, alerts and incidents. Alert channels left empty are skipped, never an
 # error. The webhook URL and routing key are secrets (``_FILE`` supported) and never shown.
 DATAFLOW_SLACK_WEBHOOK_URL = env_secret("DATAFLOW_SLACK_WEBHOOK_URL", "") or ""
 DATAFLOW_PAGERDUTY_URL = env_str("DATAFLOW_PAGERDUTY_URL", "https://events.pagerduty.com/v2/enqueue")

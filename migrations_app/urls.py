@@ -30,7 +30,7 @@ urlpatterns = [
     path("staging/rehearsals/<int:rehearsal_id>/progress/", rehearsals.rehearsal_progress, name="rehearsal_progress"),
 ]
 
-# Execution, incidents, alerts (issue 6)
+# Execution, incidents, alerts
 from migrations_app.views import execution as execution_views  # noqa: E402
 from migrations_app.views import incidents as incident_views  # noqa: E402
 
