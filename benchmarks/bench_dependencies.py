@@ -1,15 +1,29 @@
-"""Benchmark the dependency and rename analyzers on a warm connection.
+"""Benchmark the column dependency analysis against its anchors, in the same run.
 
-``python benchmarks/bench_dependencies.py --dsn DSN [--samples 100]`` against a database
-made by ``gen_schema.py``. Prints the median and p95 of ``analyze_column_dependencies`` over
-random columns, a single pg_depend lookup for the same columns, their ratio, and the
-table rename analysis time.
+    python benchmarks/bench_dependencies.py --dsn DSN [--functions-dsn DSN2]
+        [--kailash-python /path/to/python] [--rounds 7] [--samples 15]
+
+``--dsn``: a database made by ``gen_schema.py --tables 5000``; ``--functions-dsn``: one made
+with ``--functions 1000`` too. Measures, each against an anchor timed in the same rounds:
+
+- warm: ``analyze_column_dependencies`` on one kept connection (both statements past
+  psycopg's prepare threshold) against one plain ``pg_depend`` lookup;
+- cold: a new connection per analysis (what the CLI and the django-q2 tasks pay: a
+  ``TargetConnection`` opens a read-only session for it) against a new connection and the lookup;
+- functions: the 1,000-routine schema, columns ``id`` and ``label`` (every body names them);
+- the kailash-dataflow analyzer (``kailash_anchor.py`` under ``--kailash-python``, an
+  interpreter with ``pip install kailash-dataflow``), warm and cold, when given.
+
+Rounds alternate the measures (rotated order, a fresh random sample of columns each round);
+figures are medians of the per-round medians, and ratios medians of per-round ratios.
 """
 
 import argparse
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,9 +33,13 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from migrations_app.engines.dependencies import DependencyAnalyzer, TableRenameAnalyzer  # noqa: E402
+from targets.engines.connections import TargetConnection  # noqa: E402
 
 SINGLE_LOOKUP = """SELECT classid, objid, deptype FROM pg_depend
 WHERE refclassid = 'pg_class'::regclass AND refobjid = %(relid)s AND refobjsubid = %(attnum)s"""
+COLUMNS = """SELECT c.relname, a.attname, c.oid, a.attnum FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped"""
 
 
 def _ms(fn) -> float:
@@ -30,45 +48,117 @@ def _ms(fn) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def p95(values):
-    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+class Kailash:
+    """The anchor analyzer in its own interpreter, one request per analysis."""
+
+    def __init__(self, python: str):
+        script = Path(__file__).resolve().parent / "kailash_anchor.py"
+        self.proc = subprocess.Popen([python, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def analyze(self, dsn: str, table: str, column: str, cold: bool) -> float:
+        self.proc.stdin.write(json.dumps({"dsn": dsn, "table": table, "column": column, "cold": cold}) + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise SystemExit("the kailash anchor stopped (is kailash-dataflow installed for that interpreter?)")
+        return json.loads(answer)["ms"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def run_rounds(measures: dict, sample_for_round, rounds: int) -> dict[str, list[float]]:
+    """Per-round medians of each measure; the order of the measures rotates every round."""
+    names = list(measures)
+    medians: dict[str, list[float]] = {name: [] for name in names}
+    for number in range(rounds):
+        sample = sample_for_round(number)
+        for name in names[number % len(names):] + names[:number % len(names)]:
+            medians[name].append(statistics.median(measures[name](*item) for item in sample))
+    return medians
+
+
+def _ratio(medians, over, under) -> float:
+    return statistics.median(a / b for a, b in zip(medians[over], medians[under]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dsn", required=True)
-    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--functions-dsn")
+    parser.add_argument("--kailash-python")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--samples", type=int, default=15)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    kailash = Kailash(args.kailash_python) if args.kailash_python else None
+    target = TargetConnection.from_dsn(args.dsn)
+    results: list[tuple[str, dict, list[str]]] = []
+
     with psycopg.connect(args.dsn, autocommit=True) as conn:
-        columns = conn.execute("""SELECT c.relname, a.attname, c.oid, a.attnum FROM pg_attribute a
-            JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped""").fetchall()
-        sample = rng.sample(columns, args.samples)
+        columns = conn.execute(COLUMNS).fetchall()
         analyzer = DependencyAnalyzer(conn)
-        # A warm connection: both measured statements are run past psycopg's prepare threshold
-        # (server-side prepared, generic plan cached) before timing, so neither pays for
-        # planning inside the sample and both are measured in the same prepared state.
         for table, column, relid, attnum in columns[:(conn.prepare_threshold or 0) + 2]:
             analyzer.analyze_column_dependencies(table, column)
             conn.execute(SINGLE_LOOKUP, {"relid": relid, "attnum": attnum}).fetchall()
-        full, single = [], []
-        for table, column, relid, attnum in sample:
-            full.append(_ms(lambda: analyzer.analyze_column_dependencies(table, column)))
-            single.append(_ms(lambda: conn.execute(SINGLE_LOOKUP, {"relid": relid, "attnum": attnum}).fetchall()))
+
+        def cold_lookup(table, column, relid, attnum):
+            def run():
+                with psycopg.connect(autocommit=True, **target.conninfo_kwargs(read_only=True)) as fresh:
+                    fresh.execute(SINGLE_LOOKUP, {"relid": relid, "attnum": attnum}).fetchall()
+            return _ms(run)
+
+        measures = {
+            "warm analysis": lambda t, c, r, a: _ms(lambda: analyzer.analyze_column_dependencies(t, c)),
+            "warm lookup": lambda t, c, r, a: _ms(lambda: conn.execute(SINGLE_LOOKUP, {"relid": r, "attnum": a}).fetchall()),
+            "cold analysis": lambda t, c, r, a: _ms(lambda: DependencyAnalyzer(target).analyze_column_dependencies(t, c)),
+            "cold lookup": cold_lookup,
+        }
+        if kailash:
+            measures["kailash warm"] = lambda t, c, r, a: kailash.analyze(args.dsn, t, c, False)
+            measures["kailash cold"] = lambda t, c, r, a: kailash.analyze(args.dsn, t, c, True)
+        medians = run_rounds(measures, lambda n: rng.sample(columns, args.samples), args.rounds)
+        notes = [f"warm analysis / warm lookup: {_ratio(medians, 'warm analysis', 'warm lookup'):.1f}x (goal <= 4x)",
+                 f"cold analysis / cold lookup: {_ratio(medians, 'cold analysis', 'cold lookup'):.1f}x (goal <= 2x)"]
+        results.append((f"{len(columns)} columns of the plain schema", medians, notes))
+
         renamer = TableRenameAnalyzer(conn)
-        table = sample[0][0]
+        table = columns[0][0]
         for _ in range((conn.prepare_threshold or 0) + 2):
             renamer.analyze_table_rename(table, table + "_renamed")
         rename = [_ms(lambda: renamer.analyze_table_rename(table, table + "_renamed")) for _ in range(10)]
-    med, med_single = statistics.median(full), statistics.median(single)
-    print(f"columns sampled:                 {len(sample)} of {len(columns)}"
-          f" (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
-    print(f"analyze_column_dependencies:     median {med:.2f} ms, p95 {p95(full):.2f} ms")
-    print(f"single pg_depend lookup:         median {med_single:.2f} ms, p95 {p95(single):.2f} ms")
-    print(f"ratio (median/median):           {med / med_single:.1f}x")
-    print(f"analyze_table_rename:            median {statistics.median(rename):.2f} ms over 10 runs")
+
+    if args.functions_dsn:
+        with psycopg.connect(args.functions_dsn, autocommit=True) as conn:
+            routines = conn.execute("SELECT count(*) FROM pg_proc WHERE oid >= 16384").fetchone()[0]
+            tables = [row[0] for row in conn.execute(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")]
+            analyzer = DependencyAnalyzer(conn)
+            for name in tables[:(conn.prepare_threshold or 0) + 2]:
+                analyzer.analyze_column_dependencies(name, "id")
+            for column in ("id", "label"):
+                measures = {"warm analysis": lambda t, c, r, a: _ms(lambda: analyzer.analyze_column_dependencies(t, c))}
+                if kailash:
+                    measures["kailash warm"] = lambda t, c, r, a: kailash.analyze(args.functions_dsn, t, c, False)
+                medians = run_rounds(measures, lambda n, column=column: [
+                    (name, column, None, None) for name in rng.sample(tables, args.samples)], args.rounds)
+                results.append((f"{len(tables)} tables + {routines} routines, column {column}", medians,
+                                ["goal: warm analysis <= 20 ms"]))
+    if kailash:
+        kailash.close()
+
+    print(f"{args.rounds} alternating rounds of {args.samples} analyses; load average "
+          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    for title, medians, notes in results:
+        print(f"\n{title}")
+        for name, values in medians.items():
+            print(f"  {name:<16} median {statistics.median(values):8.2f} ms"
+                  f"  (round medians {min(values):.2f} .. {max(values):.2f})")
+        for note in notes:
+            print(f"  {note}")
+    print(f"\nanalyze_table_rename (warm): median {statistics.median(rename):.2f} ms over 10 runs")
 
 
 if __name__ == "__main__":
