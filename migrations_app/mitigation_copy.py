@@ -63,6 +63,10 @@ def _replace(plan, user, step: dict, rewrites: list[dict]) -> CopyResult:
     if not step.get("rewrites_complete", True):
         raise ScriptError("this step's rewrite is not known for every statement it names; "
                           "edit those statements by hand (Replace SQL)")
+    placeholders = [r["sql"] for r in rewrites if "<" in r["sql"] and ">" in r["sql"]]
+    if placeholders:
+        raise ScriptError("the rewrite has a value only you can choose (" + placeholders[0][placeholders[0].index("<"):
+                          placeholders[0].index(">") + 1] + "): copy it with \"Replace SQL\" and fill it in")
     positions = statement_positions(plan)
     by_position: dict[int, list[dict]] = {}
     for rewrite in rewrites:

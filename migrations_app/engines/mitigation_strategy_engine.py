@@ -122,6 +122,14 @@ _BY_RULE = {
                              ["Add the new column", "Sync trigger for new writes", "Backfill in batches of 10k rows",
                               "Move readers", "Drop the old column, rename the new one"],
                              {"system_availability": 40, "performance": 20, "data_loss": 10}),
+    "adding-required-field": ("required-column-with-default", "Give the new NOT NULL column a constant default",
+                              "Existing rows get the default (no rewrite for a constant on PostgreSQL 11+), so the "
+                              "statement no longer fails on a table with rows. Without a sensible constant: add it "
+                              "nullable, backfill in batches, then SET NOT NULL through a validated CHECK.", 1.0,
+                              ["system_availability", "data_loss"],
+                              ["Choose the constant existing rows get (replace <constant>)",
+                               "Or: add nullable, backfill, CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL"],
+                              {"system_availability": 30}),
     "adding-field-with-default": ("add-column-then-backfill", "Add the column without a volatile default, backfill in batches",
                                   "No table rewrite under ACCESS EXCLUSIVE.", 2.0, ["system_availability", "performance"],
                                   ["Add the column", "Set the default for new rows", "Backfill in batches"],

@@ -45,3 +45,21 @@ def test_copying_the_concurrent_index_rewrite_replaces_the_plain_create_index(in
     assert not any(s.startswith("CREATE INDEX orders_status_idx") for s in sqls)
     assert len([s for s in sqls if "orders_status_idx" in s]) == 1
     assert "Replaced 1 statement by" in response.content.decode()
+
+
+def test_a_not_null_column_without_default_gets_a_mitigation_and_keeps_its_floor(dba, client_for):
+    from migrations_app.engines.plan_analysis import analyze_plan as analyse_statically
+
+    report = analyse_statically("ALTER TABLE orders ADD COLUMN region text NOT NULL").to_dict()
+    step = next(s for s in report["mitigation"]["steps"] if s["id"] == "required-column-with-default")
+    assert step["priority"] == "required"
+    assert step["rewrites"] == [{"statement_index": 0,
+                                 "sql": "ALTER TABLE orders ADD COLUMN region text DEFAULT <constant> NOT NULL;"}]
+    assert report["risk"]["risk_level"] != "LOW"
+
+    plan = MigrationPlanFactory(author=dba, target=TargetDatabaseFactory(name="regions"), title="Region",
+                                sql="ALTER TABLE orders ADD COLUMN region text NOT NULL")
+    AnalysisRunFactory(plan=plan, report=report)
+    response = client_for(dba).post(f"/plans/{plan.pk}/mitigation/{step['order']}/apply/", follow=True)
+    assert "a value only you can choose (&lt;constant&gt;)" in response.content.decode()
+    assert _sqls(plan) == ["ALTER TABLE orders ADD COLUMN region text NOT NULL"]
