@@ -10,16 +10,15 @@ import hashlib
 import re
 
 from integrations.migration_files import FormatError, MigrationSet, read_migration_files
-from migrations_app.plan_sql import ScriptError, script_to_operations
+from migrations_app.plan_sql import PolicyRefusal, ScriptError, script_to_operations
 
 NO_STATEMENTS = "The script has no statements."
-POLICY_REFUSAL = "refused by the statement policy"
 
 
 def is_policy_refusal(exc: ScriptError) -> bool:
-    """plan_sql raises one error class for unreadable input and for policy refusals; CI exits
-    differently for the two (2 and 3, as lint_migration does), so its wording tells them apart."""
-    return POLICY_REFUSAL in str(exc)
+    """CI exits differently for a policy refusal and for unreadable input (3 and 2, as
+    lint_migration does)."""
+    return isinstance(exc, PolicyRefusal)
 
 
 class FilesError(Exception):

@@ -19,7 +19,14 @@ AUTHOR_ROLLBACK_NOTE = "written by the author"
 
 
 class ScriptError(Exception):
-    pass
+    """SQL the tool cannot take: unreadable input (NUL, invalid UTF-8, over-size, syntax), an
+    empty script, or, as :class:`PolicyRefusal`, statements the statement policy refuses."""
+
+
+class PolicyRefusal(ScriptError):
+    """The script reads, and the statement policy refuses some of it. Callers that answer the two
+    differently (CI exits 3 for a refusal and 2 for bad input, the API says ``kind: policy``) tell
+    them apart by this class, never by the message's wording."""
 
 
 def _parse_checked(script: str, what: str = "") -> list[StatementInfo]:
@@ -35,7 +42,7 @@ def _parse_checked(script: str, what: str = "") -> list[StatementInfo]:
         raise ScriptError(f"{prefix}Syntax error at line {exc.line}, position {exc.position}: {exc.message}") from None
     refused = [f"line {s.line}: {v.text()}" for s in statements for v in s.refusals]
     if refused:
-        raise ScriptError(f"{prefix}refused by the statement policy — " + "; ".join(refused))
+        raise PolicyRefusal(f"{prefix}refused by the statement policy — " + "; ".join(refused))
     return statements
 
 
