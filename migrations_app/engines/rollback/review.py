@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from migrations_app.engines.lint import lint
 from migrations_app.engines.lint.base import Finding, LintContext
 from migrations_app.engines.lint.rollback_sql import TOUCHES_OTHER, UNPARSABLE
 from migrations_app.engines.lint.statement_policy import BY_ID as POLICY_RULES
@@ -100,8 +101,6 @@ def combine_with_forward(forward: PlanRiskAssessment, review: RollbackReview) ->
 
 def lint_inner(statements: list[StatementInfo], ctx_kwargs: dict) -> list[Finding]:
     """Lint the statements a DO block runs, reported on the DO statement."""
-    from migrations_app.engines.lint import lint
-
     found = []
     for stmt in statements:
         if not stmt.inner:
