@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-SHOP = """
-CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL);
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers(id), total numeric);
-INSERT INTO customers SELECT g, 'c' || g || '@example.com' FROM generate_series(1, 50) g;
+from tests.shop import shop_sql
+
+SHOP = shop_sql() + """
+INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 50) g;
 """
 
 
