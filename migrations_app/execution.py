@@ -304,8 +304,14 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
     transition(execution.plan, [PlanStatus.EXECUTING], plan_to, None, f"plan.{plan_to.lower()}",
                {"execution": execution.pk, "error": error[:500]})
     if status == S.SUCCEEDED:
-        if rollback:
+        if rollback and not (execution.schema_verified and execution.data_verified is not False):
+            # a rollback whose result is not verified is something to look into
             open_incident(execution, FT.ROLLBACK, _rollback_summary(execution))
+        elif rollback:
+            # requested and verified: the success it is, not an incident
+            queue_alert(Severity.INFO, f"Rollback succeeded: {execution.plan.title}",
+                        f"{execution.plan.title} on {execution.plan.target.name}: {_rollback_summary(execution)}",
+                        execution=execution)
         else:
             queue_alert(Severity.INFO, f"Migration succeeded: {execution.plan.title}",
                         f"{execution.plan.title} on {execution.plan.target.name}: "

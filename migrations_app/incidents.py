@@ -59,7 +59,15 @@ def recovery_actions_for(failure_type: str, execution: Execution | None) -> list
         if execution.rollback_executed:
             actions.append("The open transaction was rolled back by PostgreSQL (rollback_executed).")
         unchanged = execution.digest_unchanged
-        if unchanged is True:
+        if execution.kind == Execution.Kind.ROLLBACK:
+            # a rollback is meant to change the schema: what counts is whether it is back to the
+            # digest before the migration (schema_verified), not whether this run changed it
+            actions.append({True: "Schema digest after the rollback equals the digest before the migration.",
+                            False: "Schema digest after the rollback differs from the digest before the migration: "
+                                   "compare the schema with the plan's rollback.",
+                            None: "The schema after the rollback was not compared with the one before the "
+                                  "migration."}[execution.schema_verified])
+        elif unchanged is True:
             actions.append("Schema digest after equals the digest before: the schema is unchanged.")
         elif unchanged is False:
             actions.append("Schema digest changed: compare the schema with the plan before retrying.")

@@ -7,7 +7,7 @@ import pytest
 
 from migrations_app import execution as runner
 from migrations_app.gate import evaluate_gate
-from migrations_app.models import AnalysisRun, Execution, Incident, PlanStatus
+from migrations_app.models import Alert, AnalysisRun, Execution, Incident, PlanStatus
 from targets.models import TargetDatabase
 from tests.factories import TargetDatabaseFactory
 from tests.shop import shop_sql
@@ -53,8 +53,11 @@ def test_rolling_back_an_update_without_rollback_sql_restores_the_rows_and_verif
     assert rollback.schema_verified is True and rollback.data_verified is True and rollback.verified is True
     assert plan.status == PlanStatus.ROLLED_BACK
     assert _bronze(target) == 2381
-    incident = Incident.objects.get(execution=rollback)
-    assert "schema verified" in incident.summary and "data verified: 2,381 backed-up row(s)" in incident.summary
+    # requested and verified: a success to report, not an open incident
+    assert not Incident.objects.filter(execution=rollback).exists()
+    alert = Alert.objects.get(execution=rollback)
+    assert alert.severity == "info" and alert.subject.startswith("Rollback succeeded")
+    assert "schema verified" in alert.message and "data verified: 2,381 backed-up row(s)" in alert.message
     client.force_login(dba)
     page = client.get(rollback.get_absolute_url()).content.decode()
     assert "✔ Schema verified" in page and "✔ Data verified" in page
