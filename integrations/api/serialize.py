@@ -94,7 +94,8 @@ def incident(i) -> dict:
 def ledger_entry(e) -> dict:
     return {"id": e.pk, "plan_id": e.plan_id, "execution_id": e.execution_id, "versions": e.versions,
             "files": e.files, "sql_hash": e.sql_hash, "applied_by": _user(e.applied_by), "outcome": e.outcome,
-            "schema_digest_after": e.schema_digest_after, "is_baseline": e.is_baseline, "note": e.note,
+            "schema_digest_after": e.schema_digest_after, "snapshot_digest": e.snapshot_digest,
+            "is_baseline": e.is_baseline, "note": e.note,
             "recorded_at": _when(e.recorded_at)}
 
 
