@@ -105,23 +105,14 @@ def may_mention(body: str, name: str) -> bool:
 class ParsedBody:
     fragments: tuple["Fragment", ...]
     declarations: tuple[Declaration, ...] = ()
+    names: frozenset[str] = frozenset()  # every relation name the parse can reach (plpgsql_index)
+    has_unparsed_pieces: bool = False  # dynamic SQL glued at run time, matched by text
 
-    @property
-    def names(self) -> frozenset[str]:
-        return self._index[0]
 
-    @property
-    def has_unparsed_pieces(self) -> bool:
-        return self._index[1]
-
-    @property
-    def _index(self) -> tuple[frozenset[str], bool]:
-        index = self.__dict__.get("_index_value")
-        if index is None:
-            index = (reachable_names([f for fragment in self.fragments for f in fragment.facts], self.declarations),
-                     any(fragment.unparsed_text is not None for fragment in self.fragments))
-            object.__setattr__(self, "_index_value", index)
-        return index
+def _parsed(fragments: tuple["Fragment", ...], declarations: tuple[Declaration, ...] = ()) -> ParsedBody:
+    return ParsedBody(fragments, declarations,
+                      reachable_names([facts for fragment in fragments for facts in fragment.facts], declarations),
+                      any(fragment.unparsed_text is not None for fragment in fragments))
 
 
 @dataclass(frozen=True)
@@ -155,7 +146,7 @@ def parsed_body(language: str, body: str, signature: str = "", returns: str = "v
     if cached is None:
         try:
             if language == "sql":
-                cached = ParsedBody((_parse_fragment(body, 1, False),))
+                cached = _parsed((_parse_fragment(body, 1, False),))
             elif language == "plpgsql":
                 cached = _plpgsql_body(body, signature, returns, is_procedure)
             else:
@@ -203,7 +194,7 @@ def _plpgsql_body(body: str, signature: str, returns: str, is_procedure: bool) -
             fragments.append(Fragment(None, text.encode("utf-8"), line, True, unparsed_text=text))
         else:
             fragments.append(_parse_fragment(text, line, dynamic))
-    return ParsedBody(tuple(fragments), read_declarations(tree, mapping))
+    return _parsed(tuple(fragments), read_declarations(tree, mapping))
 
 
 def _walk_plpgsql(node, line):
