@@ -9,10 +9,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from dataflow_site.roles import readers
 from integrations import drift, ledger
@@ -49,9 +50,10 @@ def token_list(request):
 
 
 @login_required
-@require_POST
 def token_revoke(request, pk: int):
-    permissions.require(permissions.can_manage_api_tokens(request.user))
+    permissions.require(permissions.can_manage_api_tokens(request.user))  # who asks, before the method
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)  # another user's token is a 404
     with transaction.atomic():
         if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
@@ -80,8 +82,10 @@ class AcceptDriftForm(forms.Form):
 
 
 @login_required
-@require_POST
 def drift_accept(request, pk: int, finding_id: int):
+    permissions.require(permissions.can_accept_drift(request.user))  # who asks, before the method or the row
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     finding = get_object_or_404(DriftFinding, pk=finding_id, target_id=pk)
     form = AcceptDriftForm(request.POST)
     try:
