@@ -1,12 +1,15 @@
 """Plotly figures for the baselines pages, rendered as HTML fragments.
 
-plotly.js itself is served from static/vendor (never a CDN), so every fragment is made with
-``include_plotlyjs=False``; plotly escapes ``<`` in its JSON, so query labels cannot break out.
+plotly.js itself is served from static/vendor (never a CDN); a fragment carries the figure as a
+JSON data block (``dataflow_site.figures``, with ``<`` escaped, so query labels cannot break out)
+that static/js/app.js draws: no inline script, as the Content-Security-Policy requires.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
+
+from dataflow_site.figures import figure_html
 
 BEFORE_COLOR, AFTER_COLOR, BAD_COLOR = "#2563eb", "#f59e0b", "#dc2626"
 
@@ -14,7 +17,7 @@ BEFORE_COLOR, AFTER_COLOR, BAD_COLOR = "#2563eb", "#f59e0b", "#dc2626"
 def _html(figure: go.Figure, height: int) -> str:
     figure.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=40), template="plotly_white",
                          legend=dict(orientation="h", y=1.08))
-    return figure.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
+    return figure_html(figure)
 
 
 def samples_box_plot(rows: list[dict], before_label: str, after_label: str | None = None) -> str:
