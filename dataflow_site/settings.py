@@ -292,7 +292,9 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [CSP_SELF],
         "script-src": [CSP_SELF],
-        "style-src": [CSP_SELF],
+        # plotly.js adds its CSS by creating an empty <style> element and filling it through the
+        # CSSOM; the hash is the empty string's, so no inline style with content is allowed.
+        "style-src": [CSP_SELF, "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"],
         "img-src": [CSP_SELF, "data:"],
         "font-src": [CSP_SELF],
         "connect-src": [CSP_SELF],
@@ -304,7 +306,8 @@ CONTENT_SECURITY_POLICY = {
 }
 # Step-up: sign-offs on HIGH and CRITICAL plans and executions on production targets need a TOTP
 # code (django-otp) confirmed in this session within the last DATAFLOW_STEP_UP_MAX_AGE_SECONDS,
-# by users holding one of these roles (they must enrol on their profile page).
-DATAFLOW_STEP_UP_ROLES = env_list("DATAFLOW_STEP_UP_ROLES", ["DBA", "Manager"])
+# by users holding one of these roles (they must enrol on their profile page). Unset (None): the
+# roles that sign off and execute, as migrations_app/permissions.py names them; empty: nobody.
+DATAFLOW_STEP_UP_ROLES = None if env_str("DATAFLOW_STEP_UP_ROLES") is None else env_list("DATAFLOW_STEP_UP_ROLES", [])
 DATAFLOW_STEP_UP_MAX_AGE_SECONDS = env_int("DATAFLOW_STEP_UP_MAX_AGE_SECONDS", 600)
 OTP_TOTP_ISSUER = env_str("DATAFLOW_TOTP_ISSUER", "DataFlow Migration Review")

@@ -56,10 +56,12 @@ def confirm(request, code: str) -> bool:
     return True
 
 
-def pending_device(user) -> TOTPDevice:
-    """The device being enrolled (unconfirmed): one per user, made on first visit."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
-    return device or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+def pending_device(user, *, create: bool) -> TOTPDevice | None:
+    """The device being enrolled (unconfirmed); ``create`` makes a fresh secret, replacing any."""
+    if create:
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
 
 
 def finish_enrolment(request, code: str) -> bool:

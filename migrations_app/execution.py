@@ -40,7 +40,7 @@ from migrations_app.execution_progress import ProgressRecorder
 from migrations_app.gate import evaluate_gate, executable
 from migrations_app.incidents import open_incident, queue_alert
 from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus, Severity
-from migrations_app.permissions import can_emergency_stop, can_execute, can_roll_back, require
+from migrations_app.permissions import can_emergency_stop, can_execute, can_pass_step_up, can_roll_back, require
 from migrations_app.plan_sql import plan_operations
 from migrations_app.review_version import compute_sql_hash
 from migrations_app.workflow import WorkflowError, transition
@@ -59,6 +59,7 @@ def start_execution(plan: MigrationPlan, user, *, typed_confirmation: str | None
     with transaction.atomic():
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
         require(can_execute(user, locked))
+        require(can_pass_step_up(user, "execute", locked))
         ok, reason = executable(locked)
         if not ok:
             raise WorkflowError(f"cannot execute: {reason}")
@@ -80,6 +81,7 @@ def request_rollback(execution: Execution, user) -> Execution:
         execution.refresh_from_db()
         execution.plan = plan  # the locked row, read after the lock
         require(can_roll_back(user, execution))
+        require(can_pass_step_up(user, "roll_back", execution))
         if not execution.rollback_plan:
             raise WorkflowError("this execution stored no rollback plan")
         if plan.executions.filter(status__in=Execution.ACTIVE).exists():

@@ -16,7 +16,7 @@ from migrations_app.engines.rollback import RollbackPlan, build_rollback_plan
 from migrations_app.execution import queue_execution, resumable_gate
 from migrations_app.execution_reconcile import Outcome, migration_outcome, read_target_record, resume_point
 from migrations_app.models import Execution, MigrationPlan, PlanStatus
-from migrations_app.permissions import can_resume, can_roll_back_applied, require
+from migrations_app.permissions import can_pass_step_up, can_resume, can_roll_back_applied, require
 from migrations_app.plan_sql import plan_operations
 from migrations_app.workflow import WorkflowError
 from targets.models import AuditEvent
@@ -98,6 +98,7 @@ def first_run(execution: Execution) -> Execution:
 def request_resume(execution: Execution, user) -> Execution:
     execution.refresh_from_db()  # the caller's copy may predate the run's end
     require(can_resume(user, execution))
+    require(can_pass_step_up(user, "resume", execution))
     recovery = assess(execution)  # the target is read before any row is locked
     if recovery.problem:
         raise WorkflowError(f"cannot resume: {recovery.problem}")
@@ -124,6 +125,7 @@ def request_resume(execution: Execution, user) -> Execution:
 def request_rollback_of_applied(execution: Execution, user) -> Execution:
     execution.refresh_from_db()
     require(can_roll_back_applied(user, execution))
+    require(can_pass_step_up(user, "roll_back_applied", execution))
     recovery = assess(execution)
     if recovery.problem:
         raise WorkflowError(f"cannot roll back: {recovery.problem}")

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
+from dataflow_site import step_up
 from dataflow_site.roles import ALL_ROLES, DBA, MANAGER, user_roles
 from migrations_app.models import AnalysisRun, Execution, PlanStatus, RiskLevel, SignOff
 
@@ -385,6 +388,47 @@ def can_accept_drift(user, finding=None) -> Permission:
         else _not_now(f"this drift is {finding.get_status_display().lower()}; only the open one can be accepted"))
 
 
+# Step-up: a fresh code from the user's authenticator ---------------------------------------------
+
+RUNS_ON_TARGET = ("execute", "resume", "roll_back", "roll_back_applied")
+
+
+def must_enrol(user) -> bool:
+    """Users in ``DATAFLOW_STEP_UP_ROLES`` (unset: DBAs and managers) confirm with an authenticator."""
+    listed = settings.DATAFLOW_STEP_UP_ROLES
+    return bool(_roles(user) & set((DBA, MANAGER) if listed is None else listed))
+
+
+def needs_step_up(user, action: str, obj, decision: str | None = None) -> bool:
+    """A sign-off (not a rejection) of a HIGH or CRITICAL plan, and a run of a plan (``obj``) or of
+    an execution's recovery (``obj`` the execution) on a production target, by a user holding a
+    role named in ``DATAFLOW_STEP_UP_ROLES``."""
+    if not must_enrol(user):
+        return False
+    if action == "sign_off":
+        return decision != SignOff.Decision.REJECT and obj.risk_level in (RiskLevel.HIGH, RiskLevel.CRITICAL)
+    if action in RUNS_ON_TARGET:
+        plan = obj if action == "execute" else obj.plan
+        return plan.target.environment == "production"
+    raise ValueError(f"unknown step-up action {action!r}")
+
+
+def can_pass_step_up(user, action: str, obj, decision: str | None = None) -> Permission:
+    """Asked by the workflow beside ``can_<action>``; the code itself is checked by
+    ``dataflow_site.step_up`` and only its time, in this session, is read here."""
+    if not needs_step_up(user, action, obj, decision):
+        return ALLOWED
+    if not step_up.is_enrolled(user):
+        return _not_now("this needs a code from an authenticator app, and you have none enrolled: "
+                        "enrol one on your profile page")
+    confirmed, limit = step_up.confirmed_at(user), settings.DATAFLOW_STEP_UP_MAX_AGE_SECONDS
+    if confirmed is None:
+        return _not_now("this needs a code from your authenticator app: enter it in the form")
+    if (timezone.now() - confirmed).total_seconds() > limit:
+        return _not_now(f"your last authenticator code is older than {limit // 60} minutes: enter a new one")
+    return ALLOWED
+
+
 def user_may(user) -> dict[str, Permission]:
     """The actions that need no object, for page chrome (links to forms, the queue, the banner)."""
     return {
@@ -401,4 +445,5 @@ def user_may(user) -> dict[str, Permission]:
         "measure_baselines": can_measure_baselines(user),
         "monitor": can_monitor(user),
         "edit_review_policy": can_edit_review_policy(user),
+        "must_enrol_authenticator": ALLOWED if must_enrol(user) else _not_now("your roles need no authenticator"),
     }

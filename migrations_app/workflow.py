@@ -271,6 +271,7 @@ def sign_off(plan: MigrationPlan, user, decision: str, comment: str = "", *, ver
         # snapshot), so a repoint committed while we waited is seen.
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
         require(permissions.can_sign_off(user, locked, decision))
+        require(permissions.can_pass_step_up(user, "sign_off", locked, decision))
         analysis = current_analysis(locked)
         if analysis is None:
             raise WorkflowError("the plan has no analysis of its current SQL on its current target; analyse it first")

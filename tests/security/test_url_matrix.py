@@ -44,6 +44,8 @@ ACCESS = {
     "baseline_validation": (ALL, NONE), "baseline_history": (ALL, NONE),
     "target_ledger": (ALL, NONE), "drift_accept": (NONE, {D}), "webhook_list": (ALL, NONE),
     "api_tokens": (ALL, ALL), "api_token_revoke": (NONE, ALL),
+    "profile": (ALL, NONE), "authenticator_start": (NONE, ALL), "authenticator_confirm": (NONE, ALL),
+    "authenticator_remove": (NONE, ALL),
 }
 
 EXCLUDED_NAMES = {"login", "logout"}

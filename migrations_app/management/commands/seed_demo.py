@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from migrations_app import demo
+from migrations_app.demo.authenticators import ensure_demo_authenticators
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         if not demo.ensure_demo_database(log):
             log(f"{demo.DEMO_DATABASE} already loaded.")
         demo.ensure_demo_users(settings.STATE_DIR / "demo-credentials.txt", log)
+        ensure_demo_authenticators(settings.STATE_DIR / "demo-credentials.txt", log)
         target = demo.ensure_demo_target(log)
         from django.test.utils import override_settings
 
