@@ -87,7 +87,7 @@ class Execution(Job):
     verified = models.BooleanField(null=True, blank=True)   # rollbacks: schema and data both verified
     schema_verified = models.BooleanField(null=True, blank=True)   # rollbacks: digest equals the pre-migration one
     data_verified = models.BooleanField(null=True, blank=True)     # rollbacks: None = data not checked
-    data_verification = models.JSONField(null=True, blank=True)    # engines.rollback_verification
+    data_verification = models.JSONField(null=True, blank=True)    # engines.rollback.verification
     stop_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                           on_delete=models.SET_NULL, related_name="+")
     stop_requested_at = models.DateTimeField(null=True, blank=True)

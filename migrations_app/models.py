@@ -207,7 +207,7 @@ class Rehearsal(Job):
     digest_after_reapply = models.CharField(max_length=64, blank=True)
     rollback_verified = models.BooleanField(default=False)          # schema AND data verified
     rollback_schema_verified = models.BooleanField(default=False)   # digest after the rollback equals before
-    rollback_data_status = models.CharField(max_length=20, blank=True)   # engines.rollback_verification
+    rollback_data_status = models.CharField(max_length=20, blank=True)   # engines.rollback.verification
     rollback_data_summary = models.TextField(blank=True)
     digest_differences = models.JSONField(default=dict, blank=True)
     projection = models.JSONField(null=True, blank=True)

@@ -1,4 +1,4 @@
-"""Findings about a statement's rollback SQL, raised by ``rollback_review`` (which parses and
+"""Findings about a statement's rollback SQL, raised by ``rollback.review`` (which parses and
 scores the rollback); listed here so their problem and solution are documented like every rule."""
 
 from migrations_app.engines.lint.base import Rule
