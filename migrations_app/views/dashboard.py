@@ -3,6 +3,7 @@ from django.shortcuts import render
 
 from dataflow_site.roles import readers
 from migrations_app.forms import AuditFilterForm
+from migrations_app.views.plans import dashboard_context
 from targets.models import AuditEvent, TargetDatabase
 
 
@@ -10,17 +11,8 @@ from targets.models import AuditEvent, TargetDatabase
 def dashboard(request):
     targets = TargetDatabase.objects.all()
     context = {"targets": targets}
-    context.update(_plan_dashboard_context(request))
+    context.update(dashboard_context(request))
     return render(request, "migrations_app/dashboard.html", context)
-
-
-def _plan_dashboard_context(request) -> dict:
-    """Plans by status and the approval queue, once plans exist (see migrations_app.plans)."""
-    try:
-        from migrations_app.views.plans import dashboard_context
-    except ImportError:
-        return {}
-    return dashboard_context(request)
 
 
 @readers
