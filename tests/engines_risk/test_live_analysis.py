@@ -1,10 +1,13 @@
 """Statement facts, rollback SQL and database-aware lint rules against a real (small) database."""
 
+import threading
+import time
+
 import psycopg
 import pytest
 
 from migrations_app.engines.plan_analysis import analyze_plan
-from migrations_app.engines.risk import fetch_catalog_facts
+from migrations_app.engines.risk import Thresholds, fetch_catalog_facts
 from migrations_app.engines.rollback import suggest_rollback
 from migrations_app.engines.statements import parse_script
 
@@ -136,10 +139,49 @@ def test_catalog_facts_take_the_same_number_of_queries_for_one_or_many_statement
         with psycopg.connect(**shop.conninfo_kwargs(), cursor_factory=CountingCursor) as conn:
             facts = fetch_catalog_facts(conn, targets, function_names=["now", "tick"])
         counts.append(CountingCursor.executed)
-    assert counts == [6, 6] and facts.queries_run == 6
+    # six catalog queries and the second write sample, whatever the number of statements
+    assert counts == [7, 7] and facts.queries_run == 7
     assert facts.table("sales", "invoices").rows == 20 and facts.volatility == {"now": "s", "tick": "s"}
 
 
 def test_missing_table_is_reported_as_an_error_not_as_no_dependencies(shop):
     report = analyze_plan("ALTER TABLE ghosts DROP COLUMN x", shop)
     assert report.errors and "ghosts" in report.errors[0]
+
+
+def test_an_idle_table_loaded_long_ago_is_measured_at_zero_writes_not_at_its_load_rate(shop):
+    with shop.connect() as conn:
+        conn.execute("INSERT INTO orders (customer_id, code, amount) SELECT 1, 'bulk', g FROM generate_series(1, 5000) g")
+        conn.commit()
+    time.sleep(1.2)   # the loading backend publishes its counters about once a second
+    with psycopg.connect(**shop.conninfo_kwargs()) as conn:
+        facts = fetch_catalog_facts(conn, [("public", "orders")], thresholds=Thresholds(write_sample_seconds=0.5))
+    orders = facts.table("public", "orders")
+    assert orders.writes_counter >= 5200
+    assert orders.writes_sampled == 0 and orders.writes_per_second == 0
+    assert 0.5 <= orders.write_sample_seconds < 5
+    assert "0 row writes committed in the 0.5 s" in orders.describe_write_rate()
+
+
+def test_writes_during_the_sampling_interval_become_a_rate_named_with_its_interval(shop):
+    stop = threading.Event()
+
+    def write_continuously():
+        with psycopg.connect(**shop.conninfo_kwargs(), autocommit=True) as writer:
+            while not stop.is_set():
+                writer.execute("INSERT INTO orders (customer_id, code, amount) SELECT 1, 'live', g "
+                               "FROM generate_series(1, 200) g")
+                time.sleep(0.01)
+
+    writer = threading.Thread(target=write_continuously)
+    writer.start()
+    try:
+        time.sleep(0.5)
+        report = analyze_plan("ALTER TABLE orders ALTER COLUMN code TYPE text", shop,
+                              thresholds=Thresholds(write_sample_seconds=3.0, high_write_rate_per_second=50.0))
+    finally:
+        stop.set()
+        writer.join()
+    factor = next(f for f in report.risk.risk_factors if f.name == "write_rate")
+    assert "row writes committed in the 3." in factor.evidence
+    assert "between two samples of pg_stat_user_tables" in factor.evidence

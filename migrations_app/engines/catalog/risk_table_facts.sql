@@ -1,5 +1,7 @@
 -- Size, row estimate and write activity of the tables a plan touches, all in one round trip.
--- Write rate = inserted+updated+deleted tuples since the statistics were last reset.
+-- ``writes`` (inserted+updated+deleted tuples) and ``sampled_at`` are the first of two samples:
+-- risk_write_sample reads the counters again and the rate is the difference over the interval
+-- (a counter since the statistics reset would count a bulk load of long ago as today's traffic).
 WITH wanted AS (
     SELECT DISTINCT schema_name, table_name
     FROM unnest(%(schemas)s::text[], %(tables)s::text[]) AS w(schema_name, table_name)
@@ -16,13 +18,12 @@ SELECT w.schema_name,
        COALESCE(s.n_tup_ins, 0) + COALESCE(s.n_tup_upd, 0) + COALESCE(s.n_tup_del, 0) AS writes,
        s.seq_scan,
        s.idx_scan,
-       GREATEST(EXTRACT(epoch FROM now() - COALESCE(d.stats_reset, pg_postmaster_start_time())), 1)::float8 AS stats_age_s,
+       clock_timestamp() AS sampled_at,
        (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid) AS index_count
 FROM wanted w
 JOIN pg_namespace n ON n.nspname = w.schema_name
 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.table_name
 LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-LEFT JOIN pg_stat_database d ON d.datname = current_database()
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg_temp_%%'
   AND n.nspname NOT LIKE 'pg_toast_temp_%%'

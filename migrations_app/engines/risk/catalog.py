@@ -1,16 +1,19 @@
-"""Live catalog facts for a whole plan, read in a constant number of queries (six, seven
-when the plan drops indexes, constraints, views, routines, triggers or policies).
+"""Live catalog facts for a whole plan, read in a constant number of queries (six, one more
+for the second write sample when the plan touches tables, one more when it drops indexes,
+constraints, views, routines, triggers or policies).
 
 Tables, columns, foreign keys, lock activity and function volatility are
 fetched once for every object the plan touches, whatever the number of statements; the
 definitions of the objects it drops (for their rollback) in one more query, whatever their
-number and kinds. Any
+number and kinds. Write rates are measured, not inferred from counters since the statistics
+reset: the counters are read twice ``Thresholds.write_sample_seconds`` apart. Any
 catalog error raises ``CatalogFactsError``: the analysis never reports "no findings" because
 the catalog could not be read.
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -37,6 +40,9 @@ class Thresholds:
     scan_bytes_per_second: float = 400 * 1024 ** 2
     long_transaction_seconds: float = 60.0
     high_write_rate_per_second: float = 50.0
+    # interval between the two reads of the write counters; 0: the rate is not measured.
+    # PostgreSQL publishes a backend's counters about once a second, so shorter is noise.
+    write_sample_seconds: float = 2.0
 
 
 @dataclass
@@ -48,8 +54,18 @@ class TableFacts:
     rows: int
     total_bytes: int
     heap_bytes: int
-    writes_per_second: float
     index_count: int
+    # measured over ``write_sample_seconds``; None when not sampled
+    writes_per_second: float | None = None
+    writes_sampled: int | None = None
+    write_sample_seconds: float | None = None
+    writes_counter: int = 0
+
+    def describe_write_rate(self) -> str | None:
+        if self.writes_per_second is None:
+            return None
+        return (f"{self.writes_sampled} row writes committed in the {self.write_sample_seconds:.1f} s between two "
+                f"samples of pg_stat_user_tables (about {self.writes_per_second:.0f}/s)")
 
     def describe_size(self) -> str:
         return f"{self.schema}.{self.table} has {format_count(self.rows)} rows, {format_bytes(self.total_bytes)}"
@@ -119,21 +135,23 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
     """Read everything the plan's rules need about ``targets`` ((schema, table) pairs).
     ``definitions``: ``rollback.catalog.definition_requests`` of the plan's DROP statements."""
     targets = sorted(set(targets))
+    thresholds = thresholds or Thresholds()
     try:
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(query("risk_server"))
             server = cur.fetchone()
             facts = CatalogFacts(server_version_num=int(server["server_version_num"]),
-                                 thresholds=thresholds or Thresholds(), queries_run=1)
+                                 thresholds=thresholds, queries_run=1)
             cur.execute(query("risk_table_facts"), {"schemas": [t[0] for t in targets], "tables": [t[1] for t in targets]})
+            first_sample_at, first_sample_clock = None, time.monotonic()
             for row in cur.fetchall():
                 rows = int(row["reltuples"]) if row["reltuples"] is not None and row["reltuples"] >= 0 \
                     else int(row["n_live_tup"] or 0)
                 facts.tables[(row["schema_name"], row["table_name"])] = TableFacts(
                     schema=row["schema_name"], table=row["table_name"], oid=int(row["oid"]), relkind=row["relkind"],
                     rows=rows, total_bytes=int(row["total_bytes"] or 0), heap_bytes=int(row["heap_bytes"] or 0),
-                    writes_per_second=float(row["writes"] or 0) / float(row["stats_age_s"]),
-                    index_count=int(row["index_count"]))
+                    index_count=int(row["index_count"]), writes_counter=int(row["writes"] or 0))
+                first_sample_at = row["sampled_at"]
             oids = [t.oid for t in facts.tables.values()]
             cur.execute(query("risk_columns"), {"oids": oids})
             for row in cur.fetchall():
@@ -146,6 +164,9 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
             cur.execute(query("risk_function_volatility"), {"names": sorted({n.lower() for n in function_names})})
             facts.volatility = {r["function_name"]: r["volatility"] for r in cur.fetchall()}
             facts.queries_run = 6
+            if first_sample_at is not None and thresholds.write_sample_seconds > 0:
+                time.sleep(max(0.0, thresholds.write_sample_seconds - (time.monotonic() - first_sample_clock)))
+                _sample_write_rates(cur, facts, first_sample_at)
         requests = list(definitions)
         if requests:
             facts.definitions = fetch_definitions(conn, requests)
@@ -153,6 +174,26 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
     except psycopg.Error as exc:
         raise CatalogFactsError(f"cannot read the target catalog: {str(exc).strip().splitlines()[0]}") from exc
     return facts
+
+
+def _sample_write_rates(cur, facts: CatalogFacts, first_sample_at) -> None:
+    """Read the write counters again and turn the difference into a rate over the measured interval."""
+    if facts.server_version_num < 150000 and not cur.connection.autocommit:
+        cur.execute(query("risk_clear_stats_snapshot"))
+        facts.queries_run += 1
+    cur.execute(query("risk_write_sample"), {"oids": [t.oid for t in facts.tables.values()]})
+    facts.queries_run += 1
+    second = {int(row["oid"]): row for row in cur.fetchall()}
+    for table in facts.tables.values():
+        row = second.get(table.oid)
+        if row is None:  # a view or a table without statistics: nothing measured
+            continue
+        seconds = (row["sampled_at"] - first_sample_at).total_seconds()
+        # a statistics reset between the samples makes the difference negative: not a rate
+        writes = int(row["writes"] or 0) - table.writes_counter
+        if seconds > 0 and writes >= 0:
+            table.writes_sampled, table.write_sample_seconds = writes, seconds
+            table.writes_per_second = writes / seconds
 
 
 def fetch_definitions(conn: psycopg.Connection, requests: list[dict]) -> dict[str, list[dict]]:

@@ -79,8 +79,8 @@ def score_operation(ctx: OperationContext, report, thresholds: Thresholds, live:
                                 f"under {lock}; table size unknown (static analysis, no database)"))
     if lock in WRITE_BLOCKING and (ctx.writes_per_second or 0) >= thresholds.high_write_rate_per_second:
         f.append(RiskFactor("write_rate", 10, "system_availability",
-                            f"{ctx.table} takes about {ctx.writes_per_second:.0f} writes/s (pg_stat_user_tables): "
-                            "they all wait while the lock is held"))
+                            f"{ctx.table}: {ctx.write_rate_evidence or f'about {ctx.writes_per_second:.0f} writes/s'}; "
+                            "writes like these all wait while the lock is held"))
     if ctx.long_transactions and lock in WRITE_BLOCKING:
         oldest = max(s.get("xact_age_s") or 0 for s in ctx.long_transactions)
         f.append(RiskFactor("lock_queue_hazard", 25, "system_availability",

@@ -134,6 +134,7 @@ class OperationContext:
     table_size_bytes: int | None = None
     heap_bytes: int | None = None
     writes_per_second: float | None = None
+    write_rate_evidence: str | None = None
     long_transactions: list = field(default_factory=list)
     findings: list = field(default_factory=list)
     sql: str | None = None
@@ -162,5 +163,6 @@ class OperationContext:
                 ctx.table_size_bytes = table.total_bytes if ctx.table_size_bytes is None else ctx.table_size_bytes
                 ctx.heap_bytes = table.heap_bytes
                 ctx.writes_per_second = table.writes_per_second
+                ctx.write_rate_evidence = table.describe_write_rate()
                 ctx.long_transactions = facts.long_transactions(ctx.schema, ctx.table)
         return ctx

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from migrations_app.engines.statements.identifiers import ident
-from migrations_app.engines.risk import CatalogFacts, fetch_catalog_facts, fetch_definitions, open_catalog
+from migrations_app.engines.risk import CatalogFacts, Thresholds, fetch_catalog_facts, fetch_definitions, open_catalog
 from migrations_app.engines.rollback.catalog import requests_for
 from migrations_app.engines.rollback.definitions import drop_rollback, handles
 from migrations_app.engines.statements import StatementInfo
@@ -112,7 +112,9 @@ def _catalog_rollback(statement: StatementInfo, catalog, schema: str, table: str
         facts = catalog
     else:
         with open_catalog(catalog) as conn:
-            facts = fetch_catalog_facts(conn, [(col_schema, statement.table)])
+            # the column's definition is all a rollback needs: no write-rate sampling pause
+            facts = fetch_catalog_facts(conn, [(col_schema, statement.table)],
+                                        thresholds=Thresholds(write_sample_seconds=0))
     kind = statement.kind
     rows = []
     for obj in statement.objects[:1]:
