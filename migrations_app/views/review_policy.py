@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -40,13 +39,12 @@ def review_policy(request):
     version = current_version()
     if request.method != "POST":
         return _page(request, PolicyForm(initial={"text": version.text if version else STARTER_TEXT}))
+    permissions.require(permissions.can_edit_review_policy(request.user))  # who asks, before the form
     form = PolicyForm(request.POST)
     if not form.is_valid():
         return _page(request, form, 400)
     try:
         saved = save_policy(request.user, form.cleaned_data["text"], form.cleaned_data["comment"])
-    except PermissionDenied:
-        raise
     except PolicyError as exc:
         for problem in exc.problems:
             form.add_error("text", problem)

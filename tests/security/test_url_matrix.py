@@ -46,6 +46,8 @@ ACCESS = {
     "api_tokens": (ALL, ALL), "api_token_revoke": (NONE, ALL),
     "profile": (ALL, NONE), "authenticator_start": (NONE, ALL), "authenticator_confirm": (NONE, ALL),
     "authenticator_remove": (NONE, ALL),
+    "review_policy": (ALL, {D}), "review_policy_download": (ALL, NONE),
+    "review_policy_version_download": (ALL, NONE), "rule_list": (ALL, NONE), "rule_detail": (ALL, NONE),
 }
 
 EXCLUDED_NAMES = {"login", "logout"}
@@ -119,20 +121,24 @@ def world(dba, manager, engineer, outsider):
     from integrations.models import ApiToken
 
     token, _ = ApiToken.issue(dba, "matrix", ApiToken.Scope.READ)
+    from migrations_app.policy_models import ReviewPolicyVersion
+
+    policy_version = ReviewPolicyVersion.objects.create(text="allow_ignores = true\n", document={"allow_ignores": True},
+                                                        author=dba)
     users = {"dba": dba, "manager": manager, "engineer": engineer, "outsider": outsider}
     return {"target": target, "plan": plan, "operation": operation, "execution": execution, "incident": incident,
             "env": env, "rehearsal": rehearsal, "run": after, "validation": validation, "users": users,
-            "token": token}
+            "token": token, "policy_version": policy_version}
 
 
 def _kwargs(route: str, names, world) -> dict:
     by_prefix = {"targets/": "target", "plans/": "plan", "executions/": "execution", "incidents/": "incident",
-                 "profile/tokens/": "token"}
+                 "profile/tokens/": "token", "policy/": "policy_version"}
     values = {"op_id": world["operation"].pk, "direction": "up", "target_id": world["target"].pk,
               "plan_id": world["plan"].pk, "rehearsal_id": world["rehearsal"].pk,
               "staging_id": world["env"].staging_id, "run_id": world["run"].pk,
               "validation_id": world["validation"].pk, "table": "orders", "step": 1,
-              "finding_id": 1}
+              "finding_id": 1, "rule_id": "ban-drop-table"}
     kwargs = {}
     for name in names:
         if name == "pk":
