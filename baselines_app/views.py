@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -32,8 +34,19 @@ def _monitors() -> list[dict]:
     rows = []
     for schedule in Schedule.objects.filter(name__startswith=MONITOR_SCHEDULE_PREFIX).order_by("name"):
         target_id = int(schedule.name[len(MONITOR_SCHEDULE_PREFIX):])
-        rows.append({"schedule": schedule, "target": TargetDatabase.objects.filter(pk=target_id).first()})
+        rows.append({"schedule": schedule, "target": TargetDatabase.objects.filter(pk=target_id).first(),
+                     "tables": _monitored_tables(schedule.args)})
     return rows
+
+
+def _monitored_tables(args: str) -> str:
+    """The schedule's task arguments (``repr((target_id, tables))``, as django-q2 stores them) said
+    for people: the table names, or that every table of the latest baseline is replayed."""
+    try:
+        _, tables = ast.literal_eval(args or "")
+    except (ValueError, SyntaxError, TypeError):
+        return "unreadable schedule arguments"
+    return ", ".join(str(t) for t in tables) if tables else "every table of the latest baseline"
 
 
 @role_required(DBA)

@@ -107,7 +107,7 @@ class ReportView:
         rows, groups = [], {}
         for dep in self.dependencies:
             if dep.get("type") not in GROUPED_TYPES:
-                rows.append(dep)
+                rows.append({**dep, **_object_label(dep)})
                 continue
             key = (dep["subject"], dep["type"])
             if key not in groups:
@@ -297,3 +297,13 @@ def _band(score: float) -> str:
     if score <= 80:
         return "HIGH"
     return "CRITICAL"
+
+
+def _object_label(dep: dict) -> dict:
+    """What the Object cell shows: a real object's qualified name; a column's NOT NULL is a
+    property of the column, not an object called "full_name NOT NULL"."""
+    if dep.get("type") == "NOT_NULL" and dep.get("columns"):
+        return {"object_note": "NOT NULL on",
+                "object_name": f"{dep.get('schema')}.{dep.get('table')}.{dep['columns'][0]}"}
+    return {"object_note": "", "object_name": f"{dep.get('schema')}.{dep.get('name')}"}
+

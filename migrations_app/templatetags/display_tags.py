@@ -50,6 +50,8 @@ def audit_fields(data):
     for key, value in data.items():
         if key in ("from", "to") and "from" in data and "to" in data:
             continue
+        if value is None or value == "":  # an empty field says nothing ("error ·")
+            continue
         if key in _HASH_KEYS and isinstance(value, str):
             value = value[:12]
         fields.append((key.replace("_", " "), _plain(value)))
