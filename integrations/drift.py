@@ -7,7 +7,7 @@ a WARNING alert. The same drift seen again only updates the finding; a different
 (new alert); a schema back to the reference resolves it. A DBA may accept the finding's live
 schema as the new baseline: a ledger entry of its own, audited.
 
-A target with no ledger entry gets its first snapshot from the first check (a baseline entry
+A target with no snapshot in its ledger gets its first one from the first check (a baseline entry
 the page names as such), so drift is watched before the first plan runs there.
 """
 
@@ -105,7 +105,7 @@ def check_target(target: TargetDatabase) -> DriftCheck:
 
 def _first_baseline(target, live: SchemaSnapshot) -> LedgerEntry | None:
     with transaction.atomic():
-        if LedgerEntry.objects.filter(target=target).exists():
+        if LedgerEntry.objects.filter(target=target).exclude(snapshot_digest="").exists():
             return None  # an execution (or another check) recorded one first
         entry = LedgerEntry.objects.create(
             target=target, outcome=BASELINE, is_baseline=True, sql_hash="", schema_snapshot=live.to_dict(),

@@ -186,3 +186,13 @@ def test_a_ledger_entry_whose_target_cannot_be_read_says_why_it_has_no_snapshot(
     assert drift.reference_entry(target) is None
     assert check_drift() == {"error": 1}
     assert "cannot connect" in DriftCheck.objects.get(target=target).detail
+
+
+def test_a_ledger_without_any_snapshot_gets_its_first_one_from_the_check(shop_target, dba):
+    plan = MigrationPlanFactory(target=shop_target, author=dba)
+    run = ExecutionFactory(plan=plan, status=Execution.Status.SUCCEEDED, user=dba)
+    late = ledger.record_execution(run.pk)  # recorded late: no snapshot
+    assert late.snapshot_digest == "" and drift.reference_entry(shop_target) is None
+    assert check_drift() == {"baseline": 1}
+    assert drift.reference_entry(shop_target).is_baseline
+    assert check_drift() == {"clean": 1}
