@@ -231,11 +231,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"forbidden_without_traceback": {"()": "dataflow_site.log_filters.ForbiddenWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["forbidden_without_traceback"]}},
     "root": {"handlers": ["console"], "level": env_str("DATAFLOW_LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
-DATAFLOW_BASE_URL = env_str("DATAFLOW_BASE_URL", "http://127.0.0.1:8000")
+# Where `make run` serves (bin/run-dev reads the same variables); links in emails follow it
+# unless DATAFLOW_BASE_URL names the public address.
+DATAFLOW_HOST = env_str("DATAFLOW_HOST", "127.0.0.1")
+DATAFLOW_PORT = env_int("DATAFLOW_PORT", 8000)
+_link_host = "127.0.0.1" if DATAFLOW_HOST in ("0.0.0.0", "::", "") else DATAFLOW_HOST
+_link_host = f"[{_link_host}]" if ":" in _link_host else _link_host
+DATAFLOW_BASE_URL = env_str("DATAFLOW_BASE_URL", f"http://{_link_host}:{DATAFLOW_PORT}")
 # API requests per token (django-ninja throttle, Django cache): "N/s", "N/m", "N/h"
 DATAFLOW_API_RATE = env_str("DATAFLOW_API_RATE", "600/m")
 
