@@ -9,7 +9,7 @@ from dataflow_site.roles import DBA, readers, role_required
 from migrations_app import permissions, workflow
 from migrations_app.forms import ChecklistForm, OperationForm, PlanCreateForm, PlanFilterForm, SignOffForm
 from migrations_app.gate import current_analysis, current_review_version, evaluate_gate
-from migrations_app.models import MigrationPlan, PlanStatus, SignOff
+from migrations_app.models import MigrationPlan, PlanOperation, PlanStatus, SignOff
 from migrations_app.plan_report import ReportView, dependency_graph_html, risk_chart_html
 from migrations_app.review_version import review_version
 from migrations_app.staging_validation import rehearsal_state
@@ -18,6 +18,10 @@ from targets.models import AuditEvent
 
 TABS = [("operations", "Operations"), ("dependencies", "Dependencies"), ("risk", "Risk"),
         ("mitigation", "Mitigation"), ("history", "Sign-offs and history")]
+
+
+OPERATIONS_PER_PAGE = 100
+QUEUE_PER_PAGE = 50
 
 
 @readers
@@ -37,8 +41,11 @@ def plan_list(request):
             plans = plans.filter(target=data["target"])
         if data["author"]:
             plans = plans.filter(author__username__icontains=data["author"])
-    plans = plans.annotate(operation_count=Count("operations", distinct=True)).order_by("-updated_at", "-id")
-    page = Paginator(plans, 25).get_page(request.GET.get("page"))
+    page = Paginator(plans.order_by("-updated_at", "-id"), 25).get_page(request.GET.get("page"))
+    # counted for the 25 rows shown, not for every plan before the LIMIT
+    counts = dict(PlanOperation.objects.filter(plan__in=list(page)).values_list("plan").annotate(n=Count("id")))
+    for plan in page:
+        plan.operation_count = counts.get(plan.pk, 0)
     params = request.GET.copy()
     params.pop("page", None)
     template = "migrations_app/plans/list.html#results" if request.htmx else "migrations_app/plans/list.html"
@@ -46,32 +53,37 @@ def plan_list(request):
 
 
 def awaiting_sign_off(user):
-    """Plans in review that this user may sign and has not yet signed at the current hash."""
+    """Plans in review that this user may sign and has not yet signed at the current version,
+    newest first, as a queryset (callers page it)."""
     levels = permissions.levels_signed_by(user)
     if not levels:
         return MigrationPlan.objects.none()
-    plans = MigrationPlan.objects.filter(status=PlanStatus.IN_REVIEW).exclude(author=user)
-    plans = list(plans.filter(risk_level__in=levels).select_related("target", "author"))
-    # a sign-off of mine counts only while it binds the plan's current review version
+    plans = (MigrationPlan.objects.filter(status=PlanStatus.IN_REVIEW, risk_level__in=levels).exclude(author=user)
+             .select_related("target", "author").order_by("-updated_at", "-id"))
+    # a sign-off of mine counts only while it binds the plan's current review version; only the
+    # plans I signed need that check (a handful), so the queue stays one query however long it is
     mine = {}
     for plan_id, review_hash in SignOff.objects.filter(user=user, voided=False, plan__in=plans).values_list(
             "plan_id", "review_hash"):
         mine.setdefault(plan_id, set()).add(review_hash)
-    return [p for p in plans if p.pk not in mine or current_review_version(p) not in mine[p.pk]]
+    signed = [plan.pk for plan in MigrationPlan.objects.filter(pk__in=mine).select_related("target")
+              if current_review_version(plan) in mine[plan.pk]]
+    return plans.exclude(pk__in=signed)
 
 
 @readers
 def my_queue(request):
-    plans = awaiting_sign_off(request.user)
-    for plan in plans:
+    page = Paginator(awaiting_sign_off(request.user), QUEUE_PER_PAGE).get_page(request.GET.get("page"))
+    for plan in page:
         plan.rehearsal_state, plan.latest_rehearsal = rehearsal_state(plan)
-    return render(request, "migrations_app/plans/queue.html", {"plans": plans})
+    return render(request, "migrations_app/plans/queue.html", {"plans": page, "page": page})
 
 
 def dashboard_context(request) -> dict:
     counts = dict(MigrationPlan.objects.values_list("status").annotate(n=Count("id")).order_by())
     by_status = [(value, label, counts.get(value, 0)) for value, label in PlanStatus.choices]
-    return {"plans_by_status": by_status, "approval_queue": awaiting_sign_off(request.user),
+    queue = awaiting_sign_off(request.user)
+    return {"plans_by_status": by_status, "approval_queue": queue[:10], "approval_queue_count": queue.count(),
             "recent_plans": MigrationPlan.objects.select_related("target", "author")[:8]}
 
 
@@ -111,13 +123,17 @@ def plan_context(request, plan) -> dict:
     latest = plan.analyses.order_by("-queued_at", "-id").first()
     report = ReportView(analysis.report if analysis else None)
     user = request.user
-    operations = list(plan.operations.all())
+    # a long plan is shown a page of operations at a time (the header and the gate cover all of them)
+    ops_page = Paginator(plan.operations.all(), OPERATIONS_PER_PAGE).get_page(request.GET.get("ops"))
+    first = ops_page.start_index() - 1 if ops_page.paginator.count else 0
     return {
         "plan": plan,
         "tabs": TABS,
-        "operations": operations,
+        "operations": list(ops_page),
+        "operation_count": ops_page.paginator.count,
+        "ops_page": ops_page,
         # the analysis is of this exact SQL (same hash), so statement i is operation i
-        "operation_rows": [(op, report.statement_for(i)) for i, op in enumerate(operations)],
+        "operation_rows": [(op, report.statement_for(first + i)) for i, op in enumerate(ops_page)],
         "analysis": analysis,
         "latest_analysis": latest,
         "report": report,
