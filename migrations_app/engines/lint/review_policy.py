@@ -98,7 +98,9 @@ class ReviewPolicy:
         return self.overrides.get(rule_id) or default_setting(rule_id)
 
     def disabled(self) -> frozenset[str]:
-        return frozenset(r for r in RULES_BY_ID if self.setting(r).state == "off")
+        """Rules not worth running: off by default and not switched on. A rule this policy switches
+        off still runs, so the report can say how many findings the policy hid."""
+        return frozenset(r for r in RULES_BY_ID if self.setting(r).state == "off" and r not in self.overrides)
 
     def rule_options(self) -> dict[str, dict]:
         return {r: dict(s.options) for r, s in self.overrides.items() if s.options}
