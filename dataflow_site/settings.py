@@ -235,7 +235,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
                              "filters": ["forbidden_without_traceback"]}},
     "root": {"handlers": ["console"], "level": env_str("DATAFLOW_LOG_LEVEL", "INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    # axes logs every successful sign-in at INFO; lockouts (WARNING) and the audit trail are what count
+    "loggers": {"pgserver": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 # Where `make run` serves (bin/run-dev reads the same variables); links in emails follow it
 # unless DATAFLOW_BASE_URL names the public address.
