@@ -20,8 +20,9 @@ from migrations_app.models import MigrationPlan, Rehearsal
 from migrations_app.permissions import can_rehearse, require
 from migrations_app.plan_sql import plan_operations
 from migrations_app.workflow import compute_sql_hash, refresh_approval
-from staging_app.models import StagingEnvironment
-from staging_app.registry import DjangoStagingRegistry, config_for
+from staging_app.clones import CloneRefused, close_clone, open_clone
+from staging_app.models import StagingClone, StagingEnvironment
+from staging_app.registry import config_for
 from targets.jobs import enqueue_on_commit
 from targets.models import AuditEvent
 
@@ -33,16 +34,18 @@ class RehearsalRefused(Exception):
 
 
 def ready_environments(plan: MigrationPlan):
-    """READY copies of the plan's target that no rehearsal has changed yet."""
+    """READY copies of the plan's target that no rehearsal has changed (each rehearsal runs on
+    its own clone, so a copy serves any number of them)."""
     return StagingEnvironment.objects.filter(target=plan.target, status=StagingEnvironment.Status.READY) \
         .exclude(rehearsals__in=applied_rehearsals()).order_by("-created_at")
 
 
 def applied_rehearsals():
-    """Rehearsals that changed their copy: a passed one ends with the plan applied again, a
-    failed one after the forward run left it after the plan or in between. A rehearsal must
-    start from the schema it will meet on production, so such a copy is not rehearsed again."""
-    return Rehearsal.objects.exclude(digest_after_forward="")
+    """Rehearsals that changed the copy itself: made before rehearsals ran on clones, they
+    left it after the plan or in between. A rehearsal must start from the schema it will meet
+    on production, so such a copy is not rehearsed again."""
+    return Rehearsal.objects.exclude(digest_after_forward="").exclude(
+        pk__in=StagingClone.objects.values("rehearsal_id"))
 
 
 def request_rehearsal(plan: MigrationPlan, user, environment: StagingEnvironment | None, *,
@@ -82,10 +85,20 @@ def run_rehearsal(rehearsal_id: int) -> str:
     plan, env = rehearsal.plan, rehearsal.environment
     if compute_sql_hash(list(plan.operations.all())) != rehearsal.sql_hash:
         return _fail(rehearsal, "the plan's SQL changed after the rehearsal was requested; rehearse the new version")
-    found = DjangoStagingRegistry().connections(env.staging_id)
-    if env.status != StagingEnvironment.Status.READY or not found:
-        return _fail(rehearsal, f"{env.database_name} is {env.get_status_display().lower()}: no copy to rehearse on")
-    _source, server = found
+    try:
+        clone, staging = open_clone(env, rehearsal.pk)
+    except CloneRefused as exc:
+        return _fail(rehearsal, str(exc))
+    try:
+        return _rehearse_on(rehearsal, plan, env, staging, clone)
+    finally:
+        try:
+            close_clone(clone)
+        except Exception:  # left for the sweeper, which knows the clone from its registry row
+            log.exception("rehearsal %s: could not drop its clone %s", rehearsal_id, clone.database_name)
+
+
+def _rehearse_on(rehearsal: Rehearsal, plan: MigrationPlan, env: StagingEnvironment, staging, clone) -> str:
     config = config_for(env.target)
     if rehearsal.measure_baselines and not config.performance_baselines_enabled:
         # The preset turns off automatic measurement; a DBA who asks for baselines gets them.
@@ -95,12 +108,12 @@ def run_rehearsal(rehearsal_id: int) -> str:
         rehearsal.set_progress(state)
 
     try:
-        result = rehearse_plan(server.for_database(env.database_name), plan_operations(plan), plan.schema,
+        result = rehearse_plan(staging, plan_operations(plan), plan.schema,
                                sample_fraction=env.data_sample_size, table_fractions=table_fractions(env),
                                measure_baselines=rehearsal.measure_baselines, config=config, progress=progress,
                                backup_max_bytes=settings.DATAFLOW_BACKUP_MAX_BYTES)
     except Exception as exc:  # the engine reports step failures itself; this is a bug or a lost worker
-        log.exception("rehearsal %s crashed", rehearsal_id)
+        log.exception("rehearsal %s crashed", rehearsal.pk)
         return _fail(rehearsal, f"{type(exc).__name__}: {exc}")
     _store(rehearsal, result)
     AuditEvent.record(rehearsal.requested_by, f"plan.rehearsal_{result.status.lower()}", plan,
@@ -108,7 +121,8 @@ def run_rehearsal(rehearsal_id: int) -> str:
                             "rollback_verified": result.rollback_verified,
                             "rollback_schema_verified": result.rollback_schema_verified,
                             "rollback_data": result.rollback_data_status, "validation": result.validation_status,
-                            "projected_lock_ms": rehearsal.projected_lock_ms, "error": (result.error or "")[:500]})
+                            "projected_lock_ms": rehearsal.projected_lock_ms, "error": (result.error or "")[:500],
+                            "clone": clone.database_name, "clone_seconds": round(clone.clone_seconds or 0, 3)})
     if result.passed:
         refresh_approval(plan, None)
     return result.status.lower()

@@ -87,6 +87,26 @@ class StagingEnvironment(Job):
         return timezone.now() - self.created_at
 
 
+class StagingClone(models.Model):
+    """The registry row of a rehearsal's own database, cloned from a READY copy (which stays
+    pristine) and dropped after the rehearsal: the guard drops it only while this row says it
+    exists. ``rehearsal_id`` names the plans layer's rehearsal without a foreign key upward."""
+
+    environment = models.ForeignKey(StagingEnvironment, on_delete=models.PROTECT, related_name="clones")
+    rehearsal_id = models.PositiveIntegerField(unique=True)
+    database_name = models.CharField(max_length=63, unique=True)
+    clone_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    dropped_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.database_name
+
+
 class StagingOrphan(models.Model):
     """A database with the staging marker that the registry does not know, found by the sweeper.
     It is reported for a DBA to inspect, never dropped automatically."""

@@ -15,7 +15,7 @@ from staging_app.engines.registry import (CLEANED, LIVE_STATUSES, EnvironmentRec
                                          StagingLimitExceeded)
 from staging_app.engines.staging_environment_manager import (StagingEnvironmentConfig, StagingEnvironmentManager,
                                                             StagingServer)
-from staging_app.models import StagingEnvironment
+from staging_app.models import StagingClone, StagingEnvironment
 
 # Arbitrary but fixed advisory-lock key: "staging limit" for this app database.
 LIMIT_LOCK_KEY = 7_300_155_001
@@ -73,7 +73,8 @@ class DjangoStagingRegistry:
         return {row.staging_id: _record(row) for row in StagingEnvironment.objects.filter(status__in=LIVE_STATUSES)}
 
     def known_database_names(self) -> set[str]:
-        return set(StagingEnvironment.objects.exclude(status=CLEANED).values_list("database_name", flat=True))
+        copies = set(StagingEnvironment.objects.exclude(status=CLEANED).values_list("database_name", flat=True))
+        return copies | set(StagingClone.objects.filter(dropped_at__isnull=True).values_list("database_name", flat=True))
 
     def connections(self, staging_id: str):
         """(production, staging server) TargetConnections rebuilt from the target's credentials."""

@@ -1,6 +1,7 @@
 """Staging pages: list, create (with a live progress bar), detail, cleanup with confirmation."""
 
 from django.contrib import messages
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 
 from dataflow_site.roles import ALL_ROLES, DBA, readers, require_role, role_required
@@ -15,7 +16,8 @@ from targets.models import AuditEvent, TargetDatabase
 
 @readers
 def staging_list(request):
-    environments = StagingEnvironment.objects.select_related("target").order_by("-created_at")[:200]
+    environments = StagingEnvironment.objects.select_related("target").annotate(
+        rehearsals_served=Count("rehearsals")).order_by("-created_at")[:200]
     orphans = StagingOrphan.objects.filter(resolved_at__isnull=True)
     targets = TargetDatabase.objects.select_related("masking")
     return render(request, "staging_app/list.html", {"environments": environments, "orphans": orphans,
@@ -66,7 +68,8 @@ def masking_rules(request, target_id):
 
 @readers
 def staging_detail(request, staging_id):
-    env = get_object_or_404(StagingEnvironment.objects.select_related("target", "created_by"), staging_id=staging_id)
+    env = get_object_or_404(StagingEnvironment.objects.select_related("target", "created_by").annotate(
+        rehearsals_served=Count("rehearsals")), staging_id=staging_id)
     rehearsals = env.rehearsals.select_related("plan", "requested_by")[:20]
     template = "staging_app/detail.html"
     if request.htmx and request.GET.get("part") == "result":  # refreshed when the copy is made

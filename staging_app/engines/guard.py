@@ -65,6 +65,32 @@ def drop_staging_database(server, database: str, staging_id: str, *, production_
     return "dropped"
 
 
+def clone_name_for(staging_id: str, number: int) -> str:
+    return f"{STAGING_PREFIX}{staging_id}_r{int(number)}"
+
+
+def clone_marker_for(staging_id: str, number: int) -> str:
+    return f"{marker_for(staging_id)} rehearsal clone {int(number)}"
+
+
+def drop_clone_database(server, database: str, staging_id: str, number: int, *, timeout_seconds: int = 300) -> str:
+    """Drop a rehearsal clone: its name must be this environment's clone ``number`` and its
+    comment that clone's marker (the caller checks the registry row). "dropped" or "absent"."""
+    if database != clone_name_for(staging_id, number):
+        raise CleanupRefused(f"refusing to drop {database!r}: it is not clone {number} of staging environment "
+                             f"{staging_id!r}")
+    with server.connect(autocommit=True) as conn:
+        row = conn.execute(query("stg_database_marker"), {"dbname": database}).fetchone()
+        if row is None:
+            return "absent"
+        if row[1] != clone_marker_for(staging_id, number):
+            raise CleanupRefused(f"refusing to drop {database!r}: it does not carry this tool's clone marker "
+                                 f"(found {row[1]!r})")
+        conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(int(timeout_seconds) * 1000)))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+    return "dropped"
+
+
 def marked_databases(server) -> list[dict]:
     """Databases on ``server`` carrying the staging prefix and our marker."""
     with server.connect(autocommit=True) as conn:

@@ -71,8 +71,8 @@ def test_a_rehearsal_started_on_the_plan_page_updates_the_gate_card_and_the_rehe
     assert "no rehearsal of this SQL yet" not in page.inner_text("#gate")
     page.wait_for_selector("#plan-summary h1 .pill.APPROVED")
     assert "passed" in page.inner_text("#plan-rehearsals").lower()
-    # the copy the rehearsal changed is no longer offered for another rehearsal
-    page.wait_for_selector("#plan-rehearsals :text('No ready staging copy')")
+    # the rehearsal ran on a clone: the copy stays pristine and is offered for the next rehearsal
+    page.wait_for_selector("#plan-rehearsals :text('Rehearse on staging')")
     assert _still_the_same_page(page)
 
     # the rehearsal's baselines are listed under Baselines, named after it

@@ -11,6 +11,10 @@ from migrations_app.models import Rehearsal
 from migrations_app.staging_validation import passed_validation
 from migrations_app.tasks import rehearse_plan
 from targets.models import AuditEvent
+from staging_app.engines.clones import CloneRefused, create_clone
+from staging_app.engines.guard import CleanupRefused, clone_marker_for, clone_name_for, drop_clone_database
+from staging_app.models import StagingClone
+from staging_app.registry import DjangoStagingRegistry
 from tests.factories import RehearsalFactory
 
 pytestmark = pytest.mark.django_db
@@ -125,20 +129,71 @@ def test_the_result_shows_on_the_plan_fragment_and_the_staging_page_and_polling_
     assert rehearsal.digest_before[:16] in fragment and "verified" in fragment
     panel = client.get(f"/staging/plans/{shop_plan.pk}/rehearsals/").content.decode()
     assert f"Rehearsal #{rehearsal.pk}" in panel and "Rehearse on staging" not in panel  # engineers read only
-    assert "No ready staging copy of shop" in client_for(dba).get(f"/staging/plans/{shop_plan.pk}/rehearsals/").content.decode()
+    # the copy stays pristine (the rehearsal ran on a clone): it is offered again
+    assert "Rehearse on staging" in client_for(dba).get(f"/staging/plans/{shop_plan.pk}/rehearsals/").content.decode()
     page = client.get(f"/staging/{ready_copy.staging_id}/").content.decode()
     assert "Rehearsals on this copy" in page and f"Rehearsal #{rehearsal.pk}" in page
 
 
-def test_a_copy_changed_by_a_rehearsal_is_not_rehearsed_again(rehearse, shop_plan, ready_copy, client_for, dba):
+def test_a_copy_serves_many_rehearsals_each_on_its_own_clone_dropped_after(
+        rehearse, shop_plan, ready_copy, client_for, dba):
     client = client_for(dba)
     rehearse(client, shop_plan, ready_copy)
-    first = Rehearsal.objects.get()
-    assert first.status == "PASSED"
-    response = rehearse(client, shop_plan, ready_copy, HTTP_HX_REQUEST="true")
-    assert f"was changed by rehearsal #{first.pk}" in response.content.decode()
+    rehearse(client, shop_plan, ready_copy)
+    first, second = Rehearsal.objects.order_by("pk")
+    assert first.status == second.status == "PASSED", (first.error, second.error)
+
+    clones = list(StagingClone.objects.filter(environment=ready_copy).order_by("rehearsal_id"))
+    assert [c.rehearsal_id for c in clones] == [first.pk, second.pk]
+    assert all(c.dropped_at is not None and c.clone_seconds > 0 for c in clones)
+    server = DjangoStagingRegistry().connections(ready_copy.staging_id)[1]
+    with server.connect(autocommit=True) as conn:
+        names = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+    assert ready_copy.database_name in names and not {c.database_name for c in clones} & names
+    with server.for_database(ready_copy.database_name).connect() as conn:  # the copy stays as sampled
+        assert conn.execute("SELECT count(*) FROM information_schema.columns "
+                            "WHERE table_schema = 'shop' AND table_name = 'orders' AND column_name = 'note'"
+                            ).fetchone()[0] == 0
+    assert "This copy has served 2 rehearsals" in client.get(f"/staging/{ready_copy.staging_id}/").content.decode()
+    assert "No ready staging copy" not in client.get(f"{shop_plan.get_absolute_url()}").content.decode()
+
+
+def test_a_copy_changed_by_a_rehearsal_made_before_clones_is_not_rehearsed_again(
+        rehearse, shop_plan, ready_copy, client_for, dba):
+    legacy = RehearsalFactory(plan=shop_plan, environment=ready_copy, requested_by=dba, passed=True,
+                              digest_after_forward="abc")
+    response = rehearse(client_for(dba), shop_plan, ready_copy, HTTP_HX_REQUEST="true")
+    assert f"was changed by rehearsal #{legacy.pk}" in response.content.decode()
     assert Rehearsal.objects.count() == 1
-    assert "No ready staging copy of shop" in response.content.decode()  # the form offers only fresh copies
+
+
+def test_a_copy_with_another_session_is_not_cloned_and_the_session_is_named(ready_copy):
+    server = DjangoStagingRegistry().connections(ready_copy.staging_id)[1]
+    with server.for_database(ready_copy.database_name).connect(application_name="someone-else") as holder:
+        holder.execute("SELECT 1")
+        pid = holder.info.backend_pid
+        with pytest.raises(CloneRefused) as refused:
+            create_clone(server, ready_copy.database_name, ready_copy.staging_id, 999, attempts=2, wait_seconds=0.1)
+    assert f"pid {pid} (someone-else" in str(refused.value)
+    with server.connect(autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s",
+                            (clone_name_for(ready_copy.staging_id, 999),)).fetchone()[0] == 0
+
+
+def test_the_guard_drops_a_clone_only_with_its_own_name_and_marker(ready_copy):
+    server = DjangoStagingRegistry().connections(ready_copy.staging_id)[1]
+    clone, _seconds = create_clone(server, ready_copy.database_name, ready_copy.staging_id, 998)
+    with pytest.raises(CleanupRefused):
+        drop_clone_database(server, ready_copy.database_name, ready_copy.staging_id, 998)  # the copy itself
+    with pytest.raises(CleanupRefused):
+        drop_clone_database(server, clone, ready_copy.staging_id, 997)
+    with server.connect(autocommit=True) as conn:
+        conn.execute(f'COMMENT ON DATABASE "{clone}" IS \'not ours\'')
+    with pytest.raises(CleanupRefused):
+        drop_clone_database(server, clone, ready_copy.staging_id, 998)
+    with server.connect(autocommit=True) as conn:
+        conn.execute(f'COMMENT ON DATABASE "{clone}" IS \'{clone_marker_for(ready_copy.staging_id, 998)}\'')
+    assert drop_clone_database(server, clone, ready_copy.staging_id, 998) == "dropped"
 
 
 def test_the_progress_fragment_polls_while_the_rehearsal_runs(shop_plan, ready_copy, client_for, engineer, dba):
