@@ -94,14 +94,15 @@ def staging_validation(plan: MigrationPlan, *, full: bool) -> tuple[bool, str]:
     return passed_validation(plan, full=full)
 
 
-def evaluate_gate(plan: MigrationPlan) -> GateResult:
+def evaluate_gate(plan: MigrationPlan, analysis: AnalysisRun | None = None) -> GateResult:
+    """``analysis``: the plan's current analysis when the caller already read it (the review page)."""
     if compute_sql_hash(plan.operations.all()) != plan.sql_hash:
         # the rows were changed behind the workflow: what would run is not what was hashed and signed
         return GateResult(None, [Requirement(
             "stored_sql", "Operations as reviewed", False,
             "the stored operations do not match the SQL that was reviewed (changed outside the app); "
             "replace the SQL so it is analysed and signed again")])
-    analysis = current_analysis(plan)
+    analysis = analysis or current_analysis(plan)
     requirements = [Requirement(
         "analysis", "Analysis of the current SQL", analysis is not None,
         "" if analysis else "run the analysis on this version of the plan",

@@ -28,11 +28,27 @@ def _digest(document) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
 def analysis_digest(analysis) -> str | None:
     if analysis is None:
         return None
-    return _digest({"id": analysis.pk, "sql_hash": analysis.sql_hash, "target": analysis.target_identity,
-                    "risk_level": analysis.risk_level, "risk_score": analysis.risk_score, "report": analysis.report})
+    # A finished analysis never changes, so its digest is computed once per process (hashing a
+    # 10,000-statement report on every page view cost most of that page's time). The key carries
+    # every field the digest covers except the report, and the finish time.
+    key = (analysis.pk, analysis.sql_hash, analysis.risk_level, analysis.risk_score, analysis.finished_at,
+           str(analysis.target_identity))
+    digest = _DIGESTS.get(key) if analysis.finished_at else None
+    if digest is None:
+        digest = _digest({"id": analysis.pk, "sql_hash": analysis.sql_hash, "target": analysis.target_identity,
+                          "risk_level": analysis.risk_level, "risk_score": analysis.risk_score,
+                          "report": analysis.report})
+        if analysis.finished_at:
+            if len(_DIGESTS) > 2048:
+                _DIGESTS.clear()
+            _DIGESTS[key] = digest
+    return digest
 
 
 def review_version(plan, analysis) -> str:

@@ -120,7 +120,7 @@ def plan_detail(request, pk):
 
 def plan_context(request, plan) -> dict:
     analysis = current_analysis(plan)
-    latest = plan.analyses.order_by("-queued_at", "-id").first()
+    latest = plan.analyses.defer("report").order_by("-queued_at", "-id").first()  # its status only
     report = ReportView(analysis.report if analysis else None)
     user = request.user
     # a long plan is shown a page of operations at a time (the header and the gate cover all of them)
@@ -137,7 +137,7 @@ def plan_context(request, plan) -> dict:
         "analysis": analysis,
         "latest_analysis": latest,
         "report": report,
-        "gate": evaluate_gate(plan),
+        "gate": evaluate_gate(plan, analysis),
         "review_version": review_version(plan, analysis),
         "sign_offs": plan.sign_offs.select_related("user"),
         "events": AuditEvent.objects.filter(object_type="migrationplan", object_id=str(plan.pk))[:100],
