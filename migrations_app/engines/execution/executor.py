@@ -15,6 +15,8 @@
   run's ``journal_key``, so a lost worker's execution is reconciled from the target itself.
 - ``idle_in_transaction_session_timeout`` is short (60 s) and independent of
   ``statement_timeout``: a frozen worker must not hold ACCESS EXCLUSIVE for the statement budget.
+- Rehearsals only (``try_every_statement``): after the first failure the later statements are
+  still tried under savepoints and rolled back (``every_statement``), to name every failure.
 """
 
 from __future__ import annotations
@@ -52,10 +54,14 @@ class AtomicMigrationExecutor:
                  lock_wait_seconds: float = 30.0, verify_digest: bool = True,
                  lock_manager: MigrationLockManager | None = None,
                  application_name: str = "dataflow-executor", search_path: str | None = None,
-                 backup_max_bytes: int | None = DEFAULT_BACKUP_MAX_BYTES):
+                 backup_max_bytes: int | None = DEFAULT_BACKUP_MAX_BYTES, try_every_statement: bool = False):
         """``search_path``: the plan's schema; unqualified names in its SQL resolve there first
-        (then ``public``, where extensions usually live). None keeps the server's setting."""
+        (then ``public``, where extensions usually live). None keeps the server's setting.
+        ``try_every_statement`` (rehearsals only): after the first failure the later statements
+        are still tried, each under a savepoint of a transaction that is then rolled back, so one
+        run names every failing statement; the run fails and rolls back exactly as without it."""
         self.connection = connection
+        self.try_every_statement = try_every_statement
         self.search_path = search_path
         self.backup_max_bytes = backup_max_bytes   # None: no limit
         self.lock_timeout_ms = lock_timeout_ms

@@ -24,6 +24,7 @@ class StatementLogEntry:
     sqlstate: str | None = None
     error: str | None = None
     txid: int | None = None
+    not_run: str | None = None  # why this statement was not sent (logged so every statement has an entry)
 
 
 @dataclasses.dataclass

@@ -13,6 +13,7 @@ from psycopg import sql
 
 from migrations_app.engines.execution import journal
 from migrations_app.engines.catalog import query
+from migrations_app.engines.execution.every_statement import TryEveryStatement
 from migrations_app.engines.execution.results import AttemptRecord, MigrationResult, StatementLogEntry, now_iso
 from migrations_app.engines.execution.lock import MigrationLockLost
 from migrations_app.engines.statements import MigrationOperation
@@ -65,7 +66,7 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class SegmentRun:
+class SegmentRun(TryEveryStatement):
     def __init__(self, executor, conn: psycopg.Connection, locks, result: MigrationResult, backups: dict,
                  journal_key: str):
         self.executor = executor
@@ -77,6 +78,7 @@ class SegmentRun:
         self.emit = executor._emit
         self._backup_schema_ready = False
         self.origin: list[int] | None = None
+        self._facts: list = []  # of the run's own operations, for trying every statement
 
     # -- segments -------------------------------------------------------------------------
     def operations(self, operations: list[MigrationOperation], facts, *, phase: str,
@@ -89,6 +91,8 @@ class SegmentRun:
         if start_at and start_at not in {indices[0] for indices, _ in segments}:
             raise _Abort(f"operation {start_at + 1} is not the start of a segment: cannot resume there")
         self.origin = origin
+        if phase == self.result.mode:
+            self._facts = list(facts)
         completed = start_at
         if phase == self.result.mode:
             self.result.operations_completed = start_at
@@ -105,6 +109,8 @@ class SegmentRun:
                     completed = indices[-1] + 1
                     if phase == self.result.mode:
                         self.result.operations_completed = completed
+                if not transactional and not exc.lock_lost and not exc.committed and self._trying_every(phase):
+                    self._try_the_rest_after(indices[0] + 1, operations)
                 if phase == self.result.mode:
                     self.result.error_message = str(exc)
                     self.result.sqlstate = exc.sqlstate
@@ -159,7 +165,10 @@ class SegmentRun:
                 txid = record.txid = cursor.fetchone()[0]
                 for index in indices:
                     self._backup(index, phase, attempt, txid)
-                    self._statement(index, operations[index].sql, phase, attempt, True, txid)
+                    if self._trying_every(phase):
+                        self._under_savepoint(record, index, operations, phase, attempt, txid)
+                    else:
+                        self._statement(index, operations[index].sql, phase, attempt, True, txid)
                 self._verify_lock()
                 # inside the transaction: the row exists exactly when the segment commits
                 self._journal(phase, number, "committed", indices, True)
@@ -252,6 +261,9 @@ class SegmentRun:
             return _Abort(f"{RETRYABLE_SQLSTATES[sqlstate]} after {record.attempt} attempt(s): {_first_line(exc)}",
                           sqlstate)
         return _Abort(_first_line(exc), sqlstate)
+
+    def _worth_retrying(self, exc: psycopg.Error, attempt: int) -> bool:
+        return exc.sqlstate in RETRYABLE_SQLSTATES and attempt < self.executor.max_attempts
 
     def _lock_lost(self) -> bool:
         return any(lock.lost for lock in self.locks)

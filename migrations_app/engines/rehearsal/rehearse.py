@@ -11,6 +11,11 @@ statement (its own uncommitted rewrite is visible only to itself), baselines aga
 compared, the rollback plan run and verified against the pre-rehearsal digest, then the plan
 applied again so the copy ends in the post-migration state.
 
+The forward run does not stop looking at the first failure: the later statements are still
+tried, each under a savepoint of a transaction that is rolled back (a statement PostgreSQL
+refuses in a transaction block is then not tried), so one rehearsal names every failing
+statement. The rehearsal fails all the same, and those statements count for nothing else.
+
 The rehearsal PASSES when the forward run succeeds, the rollback brings the digest back to the
 pre-rehearsal one, and the re-apply succeeds. The rollback is recorded apart for the schema
 (digest) and the data (each backed-up set of rows restored with its captured count and
@@ -35,6 +40,11 @@ from migrations_app.engines.rollback import DATA_OK, DEFAULT_BACKUP_MAX_BYTES
 from targets.engines.connections import TargetConnection
 
 PASSED, FAILED = "PASSED", "FAILED"
+# A statement's outcome in the forward run. After the first failure the later statements are only
+# tried (under savepoints, rolled back): what they show is which would fail too, never passed work.
+RAN, FAILED_STATEMENT, NOT_REACHED = "ran", "failed", "not reached"
+TRIED_RAN, TRIED_FAILED, NOT_TRIED = "ran under a savepoint", "failed under a savepoint", "not tried"
+REAL_RUN = (RAN, FAILED_STATEMENT)
 STEPS = ("baselines_before", "digest_before", "forward", "baselines_after", "rollback", "reapply")
 Progress = Callable[[dict], None]
 
@@ -59,6 +69,8 @@ class StatementRehearsal:
     static_rewrite: bool = False
     static_scan: bool = False
     error: str | None = None
+    outcome: str = NOT_REACHED
+    note: str | None = None              # why a statement was not tried
     projection: dict = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -146,7 +158,8 @@ def rehearse_plan(staging: TargetConnection, operations: list[MigrationOperation
                          for i, (op, f) in enumerate(zip(operations, facts))]
     # the same backup limit as production: the rollback rehearsed is the one production would get
     executor = _ObservedExecutor(staging, lock_timeout_ms=lock_timeout_ms, verify_digest=True,
-                                 application_name="dataflow-rehearsal", backup_max_bytes=backup_max_bytes)
+                                 application_name="dataflow-rehearsal", backup_max_bytes=backup_max_bytes,
+                                 try_every_statement=True)
     try:
         existing = _relfilenodes(staging, schemas)
         touched = _touched_tables(result.statements, existing)
@@ -159,7 +172,7 @@ def rehearse_plan(staging: TargetConnection, operations: list[MigrationOperation
         emit({"phase": "forward", "step": 3, "steps": len(STEPS), "statement": 0, "statements": len(operations)})
         forward = _forward(result, executor, staging, operations, existing, emit, sampler_interval_seconds)
         if not forward.success:
-            return _finish(result, f"the plan failed on staging: {forward.error_message}")
+            return _finish(result, _forward_failure(result, forward.error_message))
         result.digest_after_forward = forward.digest_after
         if measure_baselines and result.baselines_before is not None:
             emit({"phase": "baselines_after", "step": 4, "steps": len(STEPS)})
@@ -203,8 +216,10 @@ def _finish(result: RehearsalResult, error: str | None) -> RehearsalResult:
     result.error = error
     if error:
         result.status = FAILED
-    if result.statements and result.projection is None and any(s.duration_ms is not None for s in result.statements):
-        result.projection = project_lock_times(result.statements, result.sample_fraction, result.table_fractions)
+    # statements only tried after a failure ran inside another transaction: no production lock to project
+    real = [s for s in result.statements if s.outcome in REAL_RUN]
+    if real and result.projection is None and any(s.duration_ms is not None for s in real):
+        result.projection = project_lock_times(real, result.sample_fraction, result.table_fractions)
     result.finished_at = now_iso()
     return result
 
@@ -254,7 +269,7 @@ def _forward(result, executor, staging, operations, existing, emit, interval):
         kind = event.get("event")
         if kind == "connected":
             sampler.watch(event["backend_pid"])
-        if event.get("phase") not in (None, "migration"):
+        if event.get("phase") not in (None, "migration", "probe"):
             return
         if kind == "statement_started":
             state["nodes"] = _relfilenodes(executor.observed, result.schemas) if executor.observed else {}
@@ -277,11 +292,32 @@ def _forward(result, executor, staging, operations, existing, emit, interval):
         result.warnings.append(f"lock sampler stopped: {sampler.error}")
     result.warnings += [w for w in forward.warnings if w.startswith("progress callback failed")]
     for entry in forward.statement_log:
-        if entry.phase == "migration" and entry.operation_index in by_index:
+        if entry.phase in ("migration", "probe") and entry.operation_index in by_index:
             stmt = by_index[entry.operation_index]  # the last attempt wins
-            stmt.duration_ms, stmt.rows, stmt.txid, stmt.error = entry.duration_ms, entry.rows, entry.txid, entry.error
+            stmt.outcome, stmt.note = _outcome(entry), entry.not_run
+            if entry.not_run is None:
+                stmt.duration_ms, stmt.rows, stmt.txid, stmt.error = (entry.duration_ms, entry.rows, entry.txid,
+                                                                       entry.error)
     result.forward = forward.to_dict()
     return forward
+
+
+def _forward_failure(result: RehearsalResult, error: str | None) -> str:
+    first = next((s for s in result.statements if s.outcome == FAILED_STATEMENT), None)
+    text = f"the plan failed on staging{f' at statement {first.index + 1}' if first else ''}: {error}"
+    later = [str(s.index + 1) for s in result.statements if s.outcome == TRIED_FAILED]
+    if later:
+        text += (f"; tried after it under savepoints, statement{'s' if len(later) > 1 else ''} "
+                 f"{', '.join(later)} failed too")
+    return text
+
+
+def _outcome(entry) -> str:
+    if entry.not_run is not None:
+        return NOT_TRIED
+    if entry.phase == "probe":
+        return TRIED_FAILED if entry.error else TRIED_RAN
+    return FAILED_STATEMENT if entry.error else RAN
 
 
 def _record_locks(stmt: StatementRehearsal, locks, existing) -> None:
