@@ -51,7 +51,8 @@ def test_the_projection_scales_rewrites_by_the_table_fraction_and_keeps_catalog_
         sum(s.projection["projected_ms"] for s in result.statements), 3)
     projection = result.projection
     assert projection.statement_index == 0 and projection.mode == "ACCESS EXCLUSIVE"
-    assert projection.evidence.startswith("rehearsed on a 50% copy: ACCESS EXCLUSIVE on shop.orders held")
+    assert projection.evidence.startswith(
+        "rehearsed on a copy holding 50% of the rows of shop.orders: ACCESS EXCLUSIVE on shop.orders held")
     assert "until COMMIT" in projection.evidence and "projected" in projection.evidence
 
 

@@ -124,7 +124,10 @@ def _worst(statements, sample_fraction: float) -> LockProjection:
                     else "all catalog-only, the same on production"))
     else:
         basis = worst.projection["basis"]
-    evidence = (f"rehearsed on a {percent(fraction)} copy: {mode} on {worst.lock_relation} held "
+    # the fraction is of this table's rows, not the copy's sample size (parent rows come along)
+    table = worst.table or worst.lock_relation
+    evidence = (f"rehearsed on a copy holding {percent(fraction)} of the rows of {table}: "
+                f"{mode} on {worst.lock_relation} held "
                 f"{format_duration(held)}, projected {format_duration(projected)} on production "
                 f"(statement {worst.index + 1}, {basis})")
     return LockProjection(worst.index, mode, worst.lock_relation, held, projected, fraction,
