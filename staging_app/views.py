@@ -26,7 +26,9 @@ def staging_list(request):
 
 @role_required(DBA)
 def staging_create(request):
-    form = StagingCreateForm(request.POST or None, initial={"target": request.GET.get("target")})
+    only = TargetDatabase.objects.values_list("pk", flat=True)[:2]
+    chosen = request.GET.get("target") or (only[0] if len(only) == 1 else None)  # one target: it is the one
+    form = StagingCreateForm(request.POST or None, initial={"target": chosen})
     if request.method == "POST" and form.is_valid():
         target = form.cleaned_data["target"]
         manager = manager_for(target, request.user)

@@ -107,3 +107,11 @@ def test_a_target_without_saved_rules_never_copies_unmasked_by_default(client_fo
 def test_invalid_masking_rules_are_refused_with_the_line(client_for, dba, target):
     response = client_for(dba).post(f"/staging/masking/{target.pk}/", {"rules": "customers.email scramble"})
     assert response.status_code == 200 and "scramble" in response.content.decode()
+
+
+def test_the_new_copy_form_preselects_the_only_target(dba, client_for):
+    from tests.factories import TargetDatabaseFactory
+
+    target = TargetDatabaseFactory(name="only-one")
+    page = client_for(dba).get("/staging/new/").content.decode()
+    assert f'<option value="{target.pk}" selected>' in page
