@@ -1,7 +1,7 @@
 """Drift: a target's live schema against the snapshot of its last ledger entry.
 
 Every ledger entry written right after an execution carries a snapshot of the whole database
-(integrations.engines.drift). A django-q2 schedule (``check_all_targets``) reads each target's
+(migrations_app.engines.execution.schema_snapshot). A django-q2 schedule (``check_all_targets``) reads each target's
 live schema; a digest that differs from the reference opens a finding with the readable diff and
 a WARNING alert. The same drift seen again only updates the finding; a different one replaces it
 (new alert); a schema back to the reference resolves it. A DBA may accept the finding's live
@@ -18,7 +18,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integrations.engines.drift import SchemaSnapshot, SnapshotError, diff_snapshots, take_snapshot
+from migrations_app.engines.execution.schema_snapshot import SchemaSnapshot, SnapshotError, diff_snapshots, take_snapshot
 from integrations.models import DriftCheck, DriftFinding, LedgerEntry
 from migrations_app import permissions
 from migrations_app.models import Execution, Severity

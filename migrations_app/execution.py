@@ -251,6 +251,8 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
                       rows_modified=result.rows_modified, sqlstate=result.sqlstate or "",
                       digest_after=result.digest_after or "", backend_pid=result.backend_pid, verified=result.verified,
                       progress={**execution.progress, "done": result.operations_completed, "current": None})
+        if result.schema_diff is not None:
+            fields["schema_diff"] = {"reference": result.schema_diff_reference, **result.schema_diff}
         if result.digest_before and not execution.digest_before:
             fields["digest_before"] = result.digest_before
         if rollback:

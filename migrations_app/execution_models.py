@@ -84,6 +84,8 @@ class Execution(Job):
     rows_modified = models.BigIntegerField(default=0)
     digest_before = models.CharField(max_length=64, blank=True)
     digest_after = models.CharField(max_length=64, blank=True)
+    # objects added, removed and changed with their definitions, and what the diff starts from
+    schema_diff = models.JSONField(null=True, blank=True)
     verified = models.BooleanField(null=True, blank=True)   # rollbacks: schema and data both verified
     schema_verified = models.BooleanField(null=True, blank=True)   # rollbacks: digest equals the pre-migration one
     data_verified = models.BooleanField(null=True, blank=True)     # rollbacks: None = data not checked

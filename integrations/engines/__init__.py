@@ -1,2 +1,2 @@
-"""Framework-free engines of the integration layer: schema snapshots and their diff (drift),
-webhook signing and posting."""
+"""Framework-free engines of the integration layer: webhook signing and posting (schema snapshots
+and their diff live in migrations_app.engines.execution.schema_snapshot)."""

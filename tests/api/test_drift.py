@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from integrations import drift, ledger
-from integrations.engines.drift import diff_snapshots, take_snapshot
+from migrations_app.engines.execution.schema_snapshot import diff_snapshots, take_snapshot
 from integrations.models import DriftCheck, DriftFinding, LedgerEntry
 from integrations.tasks import check_drift
 from migrations_app import execution

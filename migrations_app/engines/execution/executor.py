@@ -41,7 +41,8 @@ from migrations_app.engines.statements import (MigrationOperation, StatementFact
                                                           StatementRefused, check_sql_policy)
 from migrations_app.engines.rollback import (DATA_OK, DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan,
                                              data_verification, steps_with_data_checks)
-from migrations_app.engines.execution.digest import schema_digest
+from migrations_app.engines.execution.digest import SchemaDigest, schema_digest
+from migrations_app.engines.execution.schema_snapshot import diff_objects
 
 Progress = Callable[[dict], None]
 
@@ -109,7 +110,7 @@ class AtomicMigrationExecutor:
         early = None
         if lock and self.verify_digest:
             guess = sorted({op.schema for op in operations} | {held.schema for held in lock})
-            early = _Background(lambda: (guess, lock[0].schema_digest(guess).digest))
+            early = _Background(lambda: (guess, lock[0].schema_digest(guess)))
         try:
             facts = [op.facts() for op in operations]  # read once; raises for a refused statement
             for op in operations:  # the statement policy on the rollback SQL too, whatever the rows say
@@ -152,7 +153,7 @@ class AtomicMigrationExecutor:
             result.warnings.append("the plan is not fully reversible: "
                                    f"{len(plan.irreversible_operations)} operation(s) cannot be restored")
         self._execute(operations, facts, {}, result, progress, lock, plan, schemas=plan.schemas,
-                      compensate=False)
+                      compensate=False, diff_reference=("before the migration", plan.objects_before))
         if plan.digest_before and result.digest_after:
             result.schema_verified = result.success and result.digest_after == plan.digest_before
         result.data_verification = data_verification(plan, result.statement_log, checks)
@@ -163,7 +164,10 @@ class AtomicMigrationExecutor:
     # -- execution ------------------------------------------------------------------------
     def _execute(self, operations, facts, backups, result: MigrationResult, progress, lock, plan,
                  schemas=None, compensate=True, opening: "_Background | None" = None,
-                 early_digest: "_Background | None" = None) -> MigrationResult:
+                 early_digest: "_Background | None" = None,
+                 diff_reference: tuple[str, dict | None] | None = None) -> MigrationResult:
+        """``diff_reference``: (what it is, digest objects) the schema diff starts from instead of the
+        digest before this run (a rollback: the schema before the migration it undoes)."""
         started = time.monotonic()
         self._emit = _emitter(progress, result)
         schemas = sorted(set(schemas or []) | {op.schema for op in operations}
@@ -178,16 +182,17 @@ class AtomicMigrationExecutor:
                 if early_digest is not None:
                     stack.callback(early_digest.discard)
                 locks = self._locks(stack, lock, schemas, result)
+                before = after = None
                 if self.verify_digest and locks:  # on the idle lock session, while the other connects
-                    result.digest_before = self._digest_before(locks, schemas, early_digest)
+                    before = self._digest_before(locks, schemas, early_digest)
                 conn = stack.enter_context(self._connected(opening.take(), result))
                 for held in locks:
                     stack.callback(held.on_lost(_canceller(conn)))
                 if self.verify_digest:
-                    if result.digest_before is None:
-                        result.digest_before = schema_digest(conn, schemas).digest
+                    before = before or schema_digest(conn, schemas)
+                    result.digest_before = before.digest
                     if plan is not None and result.mode == "migration":
-                        plan.digest_before = result.digest_before
+                        plan.digest_before, plan.objects_before = before.digest, before.objects
                 ensure_journal(conn)
                 run = SegmentRun(self, conn, locks, result, backups, result.journal_key)
                 completed = run.operations(operations, facts, phase=result.mode, start_at=result.start_at)
@@ -195,7 +200,10 @@ class AtomicMigrationExecutor:
                     result.rollback_executed = (run.compensate(operations, result.start_at, completed)
                                                 or result.rollback_executed)
                 if self.verify_digest and not any(h.lost for h in locks):
-                    result.digest_after = self._digest_after(locks, run.conn, schemas)
+                    after = self._digest_after(locks, run.conn, schemas)
+                    result.digest_after = after.digest if after else None
+                if before is not None and after is not None:
+                    _record_schema_diff(result, before, after, diff_reference)
         except MigrationLockLost as exc:
             result.lock_lost = True
             result.error_message = result.error_message or str(exc)
@@ -208,7 +216,7 @@ class AtomicMigrationExecutor:
         return result
 
     @staticmethod
-    def _digest_before(locks, schemas, early: "_Background | None") -> str:
+    def _digest_before(locks, schemas, early: "_Background | None") -> SchemaDigest:
         """The digest read while the SQL was parsed counts only if it covered exactly these
         schemas (the caller's locks and the operations' schemas; a statement destroying data in
         yet another schema widens them); an error there stops the run as it would here."""
@@ -216,19 +224,19 @@ class AtomicMigrationExecutor:
             covered, digest = early.take()
             if covered == schemas:
                 return digest
-        return locks[0].schema_digest(schemas).digest
+        return locks[0].schema_digest(schemas)
 
     @staticmethod
-    def _digest_after(locks, conn: psycopg.Connection, schemas) -> str | None:
+    def _digest_after(locks, conn: psycopg.Connection, schemas) -> SchemaDigest | None:
         """Read on the lock session, whose catalog caches the digest before warmed (the DDL just
         run invalidates only the touched entries). A lock lost after the last COMMIT leaves the
         digest unknown, as a lost executing session does."""
         if locks:
             try:
-                return locks[0].schema_digest(schemas).digest
+                return locks[0].schema_digest(schemas)
             except MigrationLockLost:
                 return None
-        return None if conn.closed else schema_digest(conn, schemas).digest
+        return None if conn.closed else schema_digest(conn, schemas)
 
     def _locks(self, stack: ExitStack, lock, schemas, result) -> list[MigrationLock]:
         if lock is not None:
@@ -335,3 +343,11 @@ def _canceller(conn: psycopg.Connection) -> Callable[[], None]:
             pass
     return cancel
 
+
+
+def _record_schema_diff(result: MigrationResult, before: SchemaDigest, after: SchemaDigest,
+                        reference: tuple[str, dict | None] | None) -> None:
+    # built from the digests already read on the lock session: no extra catalog round trip
+    label, objects = reference if reference and reference[1] is not None else ("before this run", before.objects)
+    result.schema_diff = diff_objects(objects, after.objects).to_dict()
+    result.schema_diff_reference = label

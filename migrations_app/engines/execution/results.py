@@ -64,6 +64,8 @@ class MigrationResult:
     schemas: list[str] = dataclasses.field(default_factory=list)
     digest_before: str | None = None
     digest_after: str | None = None
+    schema_diff: dict | None = None            # SchemaDiff.to_dict(): objects added, removed, changed
+    schema_diff_reference: str = ""            # what the diff starts from: "before this run" or "before the migration"
     verified: bool | None = None               # rollback runs: schema verified and data verified (or none changed)
     schema_verified: bool | None = None        # rollback runs: digest equals the pre-migration one
     data_verified: bool | None = None          # rollback runs: True checked equal, False checked different, None not checked

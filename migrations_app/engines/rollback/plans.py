@@ -79,6 +79,7 @@ class RollbackPlan:
     backups: list[BackupAction] = dataclasses.field(default_factory=list)
     schemas: list[str] = dataclasses.field(default_factory=list)
     digest_before: str | None = None   # set by the execution that this plan undoes
+    objects_before: dict | None = None  # that digest's objects: a rollback's schema diff starts from them
     backup_max_bytes: int | None = None
     # data-changing operations whose data the rollback neither restores nor checks
     data_unchecked: list[dict] = dataclasses.field(default_factory=list)

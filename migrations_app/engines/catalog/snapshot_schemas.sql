@@ -1,4 +1,4 @@
--- The schemas a drift snapshot covers: every schema but the system ones, temporary ones, and the
+-- The schemas a whole-database snapshot (drift) covers: every schema but the system ones, temporary ones, and the
 -- tool's own (dataflow, dataflow_backup and any other dataflow* schema the executor writes).
 SELECT nspname AS schema
 FROM pg_namespace

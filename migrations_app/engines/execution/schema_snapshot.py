@@ -1,4 +1,4 @@
-"""Schema snapshots of a whole target database and the readable difference between two of them.
+"""Schema snapshots and the readable difference between two of them (drift, executions, rehearsals).
 
 A snapshot is the schema digest's rows (tables, views, columns, constraints, indexes, triggers,
 functions, sequences, policies, enums and domains, each with its definition from the catalog) for
@@ -7,18 +7,20 @@ REPEATABLE READ transaction so all eleven queries see the same catalog. The dige
 function the executor uses, so two equal structures digest equal whatever their OIDs.
 
 The diff names objects, not rows: an object is added, removed or changed, and each carries its
-definition (before and after for a change, with the fields that differ).
+definition (before and after for a change, with the fields that differ). It reads the digest's
+objects only, so the executor diffs the digests it already reads before and after a run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
 import psycopg
 
-from integrations.engines.catalog import query
-from migrations_app.engines.execution import SchemaDigestError, schema_digest
+from migrations_app.engines.catalog import query
+from migrations_app.engines.execution.digest import SchemaDigestError, schema_digest
 from targets.engines.connections import TargetConnection
 
 RELKINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view",
@@ -98,7 +100,7 @@ def take_snapshot(target: TargetConnection) -> SchemaSnapshot:
         raise SnapshotError(str(exc)) from exc
     try:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        schemas = [row[0] for row in conn.execute(query("drift_schemas")).fetchall()]
+        schemas = [row[0] for row in conn.execute(query("snapshot_schemas")).fetchall()]
         if not schemas:
             return SchemaSnapshot(digest=schema_digest_of({}), schemas=[], objects={})
         digest = schema_digest(conn, schemas)
@@ -113,14 +115,17 @@ def take_snapshot(target: TargetConnection) -> SchemaSnapshot:
 
 
 def schema_digest_of(objects: dict) -> str:
-    import hashlib
-
     text = json.dumps(objects, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def diff_snapshots(reference: SchemaSnapshot, live: SchemaSnapshot) -> SchemaDiff:
     """What changed from ``reference`` to ``live``, object by object, in a stable order."""
+    return diff_objects(reference.objects, live.objects)
+
+
+def diff_objects(reference: dict[str, list[dict]], live: dict[str, list[dict]]) -> SchemaDiff:
+    """The same diff from two digests' ``objects`` (``SchemaDigest.objects``)."""
     before, after = _objects(reference), _objects(live)
     columns_before, columns_after = _columns_by_relation(before), _columns_by_relation(after)
     changes = []
@@ -152,9 +157,9 @@ def diff_snapshots(reference: SchemaSnapshot, live: SchemaSnapshot) -> SchemaDif
 
 # Objects: (kind, qualified name) -> {family: row} ------------------------------------------------
 
-def _objects(snapshot: SchemaSnapshot) -> dict[tuple[str, str], dict[str, dict]]:
+def _objects(objects: dict[str, list[dict]]) -> dict[tuple[str, str], dict[str, dict]]:
     out: dict[tuple[str, str], dict[str, dict]] = {}
-    for family, rows in snapshot.objects.items():
+    for family, rows in objects.items():
         for row in rows:
             kind, name = _identity(family, row)
             out.setdefault((kind, name), {})[family] = row
