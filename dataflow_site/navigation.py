@@ -4,6 +4,7 @@ from django.urls import NoReverseMatch, reverse
 
 SECTIONS = [
     ("Dashboard", "dashboard"),
+    ("Inbox", "inbox"),
     ("Plans", "plan_list"),
     ("Staging", "staging_list"),
     ("Baselines", "baseline_list"),

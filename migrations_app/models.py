@@ -241,3 +241,4 @@ class Rehearsal(Job):
 
 from migrations_app.execution_models import *  # noqa: E402,F401,F403  (Execution, Incident, Alert)
 from migrations_app.policy_models import ReviewPolicyVersion  # noqa: E402,F401
+from migrations_app.review_models import PlanComment, PlanVersion  # noqa: E402,F401

@@ -37,3 +37,14 @@ def notify_author(plan, sign_off) -> int:
     body = (f"{sign_off.user.username} ({sign_off.role}) {verb} \"{plan.title}\". The plan is now {status}.\n"
             + (f"\nComment: {sign_off.comment}\n" if sign_off.comment else "") + f"\n{_plan_url(plan)}\n")
     return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [plan.author.email], fail_silently=True)
+
+
+def notify_mentioned(plan, comment, users) -> int:
+    """One e-mail to each mentioned user who has an address; the in-app inbox lists the mention anyway."""
+    sent = 0
+    subject = f"[DataFlow] {comment.author.username} mentioned you on: {plan.title}"
+    body = f"{comment.author.username} wrote on \"{plan.title}\":\n\n{comment.body}\n\n{_plan_url(plan)}?tab=history\n"
+    for user in users:
+        if user.email:
+            sent += send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=True)
+    return sent

@@ -199,6 +199,11 @@ def can_read(user) -> Permission:
     return _role(user, ALL_ROLES, "only DBAs, managers and engineers use this tool")
 
 
+def can_comment(user, plan=None) -> Permission:
+    """Every reader may join a plan's thread, in any state: a comment changes nothing that runs."""
+    return _role(user, ALL_ROLES, "only DBAs, managers and engineers comment on plans")
+
+
 def can_create_plan(user) -> Permission:
     return _role(user, (DBA,), "only DBAs write plans")
 

@@ -54,3 +54,10 @@ urlpatterns += [
     path("rules/", policy_views.rule_list, name="rule_list"),
     path("rules/<str:rule_id>/", policy_views.rule_detail, name="rule_detail"),
 ]
+
+from migrations_app.views import review as review_views  # noqa: E402
+
+urlpatterns += [
+    path("plans/<int:pk>/comments/", review_views.plan_comment, name="plan_comment"),
+    path("inbox/", review_views.inbox, name="inbox"),
+]

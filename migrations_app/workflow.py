@@ -20,6 +20,7 @@ from migrations_app.notifications import notify_author, notify_managers_awaiting
 # The plan states each action accepts, and WorkflowError, are the policy's; callers may name them here.
 from migrations_app.permissions import ANALYSABLE, EDITABLE, SIGNABLE, WorkflowError, require
 from migrations_app.plan_sql import ScriptError, check_operation_policy
+from migrations_app.plan_versions import record_version
 from migrations_app.review_version import review_version
 from migrations_app.staging_validation import latest_failed_rehearsal
 from migrations_app.review_version import compute_sql_hash  # noqa: F401  (re-exported)
@@ -59,6 +60,7 @@ def create_plan(author, *, target, title, schema="public", description="", opera
         PlanOperation.objects.bulk_create(ops)
         plan.sql_hash = compute_sql_hash(ops)
         plan.save(update_fields=["sql_hash"])
+        record_version(plan, author, "plan.created", ops)
         AuditEvent.record(author, "plan.created", plan,
                           data={"target": target.name, "operations": len(ops), "sql_hash": plan.sql_hash})
     return plan
@@ -81,7 +83,9 @@ def change_operations(plan: MigrationPlan, user, verb: str, mutate, data=None) -
         previous = locked.status
         MigrationPlan.objects.filter(pk=locked.pk).update(
             status=PlanStatus.DRAFT, sql_hash=new_hash, risk_level="", risk_score=None, updated_at=timezone.now())
-        AuditEvent.record(user, verb, locked, data={
+        locked.sql_hash = new_hash
+        version = record_version(locked, user, verb, ops)
+        AuditEvent.record(user, verb, locked, data={"version": version.number,
             "from": previous, "to": PlanStatus.DRAFT, "sql_hash": new_hash, "sign_offs_voided": voided,
             **(data or {})})
     plan.refresh_from_db()

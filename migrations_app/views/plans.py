@@ -11,6 +11,7 @@ from migrations_app.forms import ChecklistForm, OperationForm, PlanCreateForm, P
 from migrations_app.gate import current_analysis, current_review_version, evaluate_gate
 from migrations_app.models import MigrationPlan, PlanOperation, PlanStatus, SignOff
 from migrations_app.plan_report import ReportView, dependency_graph_html, risk_chart_html
+from migrations_app.plan_versions import choose_diff
 from migrations_app.review_version import review_version
 from migrations_app.staging_validation import rehearsal_state
 from targets.jobs import announce_if_finished
@@ -111,11 +112,21 @@ def plan_detail(request, pk):
         context["dependency_graph"] = dependency_graph_html(context["report"])
     elif tab == "risk":
         context["risk_chart"] = risk_chart_html(context["report"])
+    elif tab == "history":
+        context.update(history_context(request, plan))
     if request.htmx and request.GET.get("part") == "summary":
         return render(request, "migrations_app/plans/detail.html#summary", context)
     if request.htmx and request.GET.get("tab"):
         return render(request, "migrations_app/plans/_tab_body.html", context)
     return render(request, "migrations_app/plans/detail.html", context)
+
+
+def history_context(request, plan) -> dict:
+    """Versions of the operations with the chosen diff (``from``/``to`` version numbers), the thread."""
+    return {"versions": list(plan.versions.select_related("author")),
+            "version_diff": choose_diff(plan, request.GET.get("from"), request.GET.get("to")),
+            "comments": plan.comments.select_related("author").prefetch_related("mentions"),
+            "can_comment": permissions.can_comment(request.user, plan)}
 
 
 def plan_context(request, plan) -> dict:

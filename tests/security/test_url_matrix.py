@@ -30,6 +30,7 @@ ACCESS = {
     "plan_operation_remove": (NONE, {D}), "plan_operation_move": (NONE, {D}),
     "plan_sign_off": (NONE, {D, M}), "plan_checklist": (NONE, {D, M}), "plan_reopen": (NONE, {D}),
     "plan_apply_mitigation": (NONE, {D}),
+    "plan_comment": (NONE, ALL), "inbox": (ALL, NONE),
     "execution_start": ({D}, {D}), "execution_detail": (ALL, NONE), "execution_progress": (ALL, NONE),
     "execution_rollback": ({D}, {D}), "execution_stop": ({D, M}, {D, M}),
     "execution_resume": ({D}, {D}), "execution_rollback_applied": ({D}, {D}),
