@@ -59,6 +59,9 @@ TABLE = [
     ("CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT pg_cancel_backend(1)::int'", REFUSE),
     ("CREATE FUNCTION h() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT pg_cancel_backend(1)::int; END", REFUSE),
     ("DO $$ BEGIN EXECUTE 'SET lock_timeout = 0'; END $$", REFUSE),
+    ("CREATE FUNCTION slow() RETURNS int LANGUAGE sql SET statement_timeout = 0 AS 'SELECT 1'", REFUSE),
+    ("ALTER FUNCTION slow() SET lock_timeout = 0", REFUSE),
+    ("ALTER FUNCTION slow() SET work_mem = '64MB'", ALLOW),
     # findings with a floor
     ("DO $$ DECLARE q text := 'DROP TABLE t'; BEGIN EXECUTE q; END $$", "dynamic-sql"),
     ("DO $$ BEGIN EXECUTE format('DROP TABLE %I', 't'); END $$", "dynamic-sql"),

@@ -143,7 +143,9 @@ def _judge_set(body: dict, where: str, add) -> None:
 
 
 def _judge_calls(node, where: str, add) -> None:
-    """Every function call anywhere in the tree (sub-queries, defaults, views, rule actions)."""
+    """Every function call anywhere in the tree (sub-queries, defaults, views, rule actions), and
+    every setting a routine carries (`CREATE FUNCTION ... SET statement_timeout = 0`, `ALTER FUNCTION
+    ... SET lock_timeout = 0`: the guard is off while the migration calls it)."""
     stack = [node]
     while stack:
         item = stack.pop()
@@ -151,6 +153,9 @@ def _judge_calls(node, where: str, add) -> None:
             call = item.get("FuncCall")
             if call is not None:
                 _judge_call(call, where, add)
+            nested = item.get("VariableSetStmt")
+            if nested is not None and item is not node:
+                _judge_set(nested, where, add)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
