@@ -62,6 +62,9 @@ TABLE = [
     ("CREATE FUNCTION slow() RETURNS int LANGUAGE sql SET statement_timeout = 0 AS 'SELECT 1'", REFUSE),
     ("ALTER FUNCTION slow() SET lock_timeout = 0", REFUSE),
     ("ALTER FUNCTION slow() SET work_mem = '64MB'", ALLOW),
+    ("CREATE AGGREGATE kill_all(int) (sfunc = pg_terminate_backend, stype = bool)", REFUSE),
+    ("CREATE CAST (int AS bool) WITH FUNCTION pg_cancel_backend(int)", REFUSE),
+    ("CREATE AGGREGATE total(int) (sfunc = int4pl, stype = int)", ALLOW),
     # findings with a floor
     ("DO $$ DECLARE q text := 'DROP TABLE t'; BEGIN EXECUTE q; END $$", "dynamic-sql"),
     ("DO $$ BEGIN EXECUTE format('DROP TABLE %I', 't'); END $$", "dynamic-sql"),

@@ -112,10 +112,35 @@ def _judge_statement(node: dict, sql_text: str, where: str, depth: int, out: Jud
             add(PolicyVerdict(FINDING, "full-table-rewrite", f"{'CLUSTER' if ntype == 'ClusterStmt' else 'VACUUM FULL'} "
                               "rewrites the whole table under ACCESS EXCLUSIVE: reads and writes wait until it ends",
                               "MEDIUM", where))
+    if ntype in _DEFINES_BY_NAME:
+        named = _refused_names(body)
+        if named:
+            add(PolicyVerdict(REFUSE, "refused-function", f"{named}() {lists.REFUSED_FUNCTIONS[named]} (named as "
+                              "the support function of an aggregate, operator, cast or similar)", where=where))
     if ntype in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt") and _modifying_cte(body):
         add(PolicyVerdict(FINDING, "data-modifying-cte", "a WITH clause inserts, updates or deletes rows: the "
                           "statement changes data that its top-level kind does not show", "HIGH", where))
     _judge_calls(node, where, add)
+
+
+# Statements that name functions the server will call later (not FuncCall nodes): CREATE AGGREGATE
+# (sfunc, finalfunc), CREATE OPERATOR (function), CREATE CAST (WITH FUNCTION), ...
+_DEFINES_BY_NAME = {"DefineStmt", "CreateCastStmt", "CreateOpClassStmt", "CreateTransformStmt",
+                    "CreateConversionStmt", "AlterOperatorStmt", "CreateEventTrigStmt"}
+
+
+def _refused_names(body: dict) -> str | None:
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            value = item.get("sval")
+            if isinstance(value, str) and value.lower() in lists.REFUSED_FUNCTIONS:
+                return value.lower()
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def _copy_verdict(body: dict, where: str) -> PolicyVerdict:
