@@ -22,6 +22,7 @@ from migrations_app.engines.rollback import (RollbackReview, combine_with_forwar
                                              review_rollbacks, suggest_rollback)
 from migrations_app.engines.statements import (AnalysisEnv, RawStatement, SqlSyntaxError, StatementInfo, describe,
                                                default_function_names, split_script)
+from migrations_app.engines.statements.policy import called_function_names, judge_existing_bodies
 
 COLUMN_DEPENDENCY_KINDS = {"DROP_COLUMN", "ALTER_TYPE", "RENAME_COLUMN"}
 FK_OPERATIONS = {"DROP_TABLE": "DROP_TABLE", "DROP_COLUMN": "DROP_COLUMN", "ALTER_TYPE": "ALTER_COLUMN_TYPE",
@@ -126,15 +127,24 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
         with open_catalog(connection) as conn:
             targets = {(o.schema or schema, o.table) for s in statements + _rollback_statements(given_rollback, env)
                        for o in s.objects if o.relkind in ("table", "view") and o.table}
-            facts = fetch_catalog_facts(conn, targets, function_names=default_function_names(raws),
+            called = set(default_function_names(raws))
+            for stmt in statements:
+                for node in [stmt.node] + [inner.node for inner in stmt.inner]:
+                    called |= called_function_names(node)
+            facts = fetch_catalog_facts(conn, targets, function_names=called,
                                         thresholds=thresholds, definitions=definition_requests(statements, schema))
             volatility = dict(env.volatility)
             volatility.update(facts.volatility)
             env = AnalysisEnv(server_version_num=facts.server_version_num, volatility=volatility, live=True,
                               default_schema=schema)
             statements = [describe(raw, env, i) for i, raw in enumerate(raws)]
+            bodies = judge_existing_bodies(facts.user_functions)
             for stmt in statements:
                 _refine_with_catalog(stmt, facts, schema)
+                if bodies:  # calling an existing function runs its body: judged like a DO block
+                    for name in sorted(set().union(*(called_function_names(n) for n in
+                                                     [stmt.node] + [i.node for i in stmt.inner]))):
+                        stmt.verdicts.extend(bodies.get(name, []))
             timings["catalog"] = _ms(t0)
             report_progress("dependencies", 2, total_steps)
             t0 = time.perf_counter()

@@ -184,3 +184,24 @@ def test_the_executor_runs_the_ordinary_statements_of_the_table(policy_target):
     # REINDEX SCHEMA cannot run inside a transaction block: it ran alone, in autocommit
     reindex = next(e for e in result.statement_log if e.sql == "REINDEX SCHEMA public")
     assert reindex.transactional is False
+
+
+EXISTING_FUNCTIONS = """
+CREATE TABLE t (a int PRIMARY KEY, b text);
+CREATE FUNCTION exec_sql(q text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE q; END $$;
+CREATE FUNCTION kick(p int) RETURNS boolean LANGUAGE sql AS 'SELECT pg_terminate_backend(p)';
+CREATE FUNCTION tidy(x text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)';
+"""
+
+
+def test_a_call_of_an_existing_function_is_judged_by_its_body(target_db):
+    from migrations_app.engines.plan_analysis import analyze_plan
+
+    target = target_db(EXISTING_FUNCTIONS)
+    hidden = analyze_plan("SELECT exec_sql('DROP TABLE t')", target)
+    assert any(f.rule == "dynamic-sql" and "existing function public.exec_sql" in f.message for f in hidden.findings)
+    assert hidden.risk.risk_level.value in ("HIGH", "CRITICAL")
+    refused = analyze_plan("SELECT kick(42)", target)
+    assert refused.refused and "pg_terminate_backend" in refused.refused[0]
+    plain = analyze_plan("UPDATE t SET b = tidy(b) WHERE a = 1", target)
+    assert not plain.refused and not any(f.rule == "dynamic-sql" for f in plain.findings)

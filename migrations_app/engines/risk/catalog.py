@@ -79,6 +79,8 @@ class CatalogFacts:
     foreign_keys: list[dict] = field(default_factory=list)
     lock_activity: dict[int, list[dict]] = field(default_factory=dict)
     volatility: dict[str, str] = field(default_factory=dict)
+    # user functions the plan calls (schema, name, language, source, definition): the policy judges them
+    user_functions: list[dict] = field(default_factory=list)
     # rollback.catalog.definition_key -> matches; a key absent was not read
     definitions: dict[str, list[dict]] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -162,7 +164,11 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
             for row in cur.fetchall():
                 facts.lock_activity.setdefault(int(row["oid"]), []).append(row)
             cur.execute(query("risk_function_volatility"), {"names": sorted({n.lower() for n in function_names})})
-            facts.volatility = {r["function_name"]: r["volatility"] for r in cur.fetchall()}
+            for row in cur.fetchall():
+                name = row["function_name"]
+                facts.volatility[name] = max(facts.volatility.get(name, "i"), row["volatility"])
+                if row["definition"]:
+                    facts.user_functions.append(row)
             facts.queries_run = 6
             if first_sample_at is not None and thresholds.write_sample_seconds > 0:
                 time.sleep(max(0.0, thresholds.write_sample_seconds - (time.monotonic() - first_sample_clock)))

@@ -64,6 +64,42 @@ class Judged:
     executed: list
 
 
+def judge_existing_bodies(functions) -> dict[str, list[PolicyVerdict]]:
+    """Verdicts on the bodies of functions that already exist on the target and that the plan
+    calls (``functions``: rows of schema_name, function_name, language, source, definition):
+    calling a function runs its body, so it is judged like a DO block. By function name."""
+    verdicts: dict[str, list[PolicyVerdict]] = {}
+    for row in functions:
+        name, language = row["function_name"], row["language"]
+        where = f"body of the existing function {row['schema_name']}.{name}, which the statement calls"
+        out = Judged([], [])
+        if language in lists.REFUSED_LANGUAGES:
+            out.verdicts.append(PolicyVerdict(FINDING, "unreviewed-body", f"calls an existing function in language "
+                                              f"{language}: its body is not reviewed", "HIGH", where))
+        else:
+            _judge_body(language, row["source"], row["definition"] if language == "plpgsql" else None, where, 1, out,
+                        runs_now=True)
+        verdicts.setdefault(name.lower(), []).extend(out.verdicts)
+    return verdicts
+
+
+def called_function_names(node) -> set[str]:
+    """Names of every function a parse tree calls (lower case, without schema)."""
+    names, stack = set(), [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            call = item.get("FuncCall")
+            if call is not None:
+                parts = string_values(call.get("funcname"))
+                if parts:
+                    names.add(parts[-1].lower())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return names
+
+
 def judge(node: dict, sql_text: str) -> Judged:
     out = Judged([], [])
     _judge_statement(node, sql_text, "", 0, out, runs_now=True)
