@@ -38,3 +38,26 @@ def login(page, live_server, username, password):
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
+
+
+_SET_SQL_JS = """(el, text) => {
+    const cm = el.sqlEditor
+        || (el.nextElementSibling && el.nextElementSibling.CodeMirror);
+    if (!cm) return false;
+    cm.setValue(text);
+    cm.save();
+    return true;
+}"""
+
+
+def fill_sql(page, text, name="sql", within=""):
+    """Type SQL into the form field `textarea[name=<name>]`, whether or not the SQL editor
+    (CodeMirror, static/js/sql_editor.js) is attached to it. With the editor the textarea is
+    hidden, so `page.fill` would time out; the editor's own instance is set instead and copied
+    back to the textarea (what the form submits). `within` is an optional CSS prefix scoping the
+    textarea, e.g. "#operations form". The first match is used, like `page.fill`."""
+    selector = f"{within} textarea[name={name}]".strip()
+    field = page.locator(selector).first
+    field.wait_for(state="attached")
+    if not field.evaluate(_SET_SQL_JS, text):
+        field.fill(text)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from migrations_app.models import MigrationPlan
-from tests.browser.conftest import login
+from tests.browser.conftest import fill_sql, login
 from tests.factories import TargetDatabaseFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -34,7 +34,7 @@ def test_the_dependency_tab_groups_partitions_and_shows_the_partition_key(browse
     page.goto(f"{live_server.url}/plans/new/")
     page.fill("input[name=title]", "Drop visits.page")
     page.select_option("select[name=target]", str(target.pk))
-    page.fill("textarea[name=sql]", "ALTER TABLE visits DROP COLUMN page;")
+    fill_sql(page, "ALTER TABLE visits DROP COLUMN page;")
     page.click("button:has-text('Create plan')")
     page.wait_for_selector("h1:has-text('Drop visits.page')")
     page.click("button:has-text('Analyse')")

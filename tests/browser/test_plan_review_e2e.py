@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from migrations_app.models import MigrationPlan, SignOff
-from tests.browser.conftest import login
+from tests.browser.conftest import fill_sql, login
 from tests.factories import TargetDatabaseFactory
 
 DEMO_SCHEMA = (Path(__file__).resolve().parents[2] / "migrations_app/demo/demo_shop_schema.sql").read_text()
@@ -32,7 +32,7 @@ def test_dba_writes_a_plan_manager_approves_it_author_cannot(browser_page, live_
     page.click("text=New plan")
     page.fill("input[name=title]", "Drop customers.legacy_status")
     page.select_option("select[name=target]", str(target.pk))
-    page.fill("textarea[name=sql]", "ALTER TABLE customers DROP COLUMN legacy_status;")
+    fill_sql(page, "ALTER TABLE customers DROP COLUMN legacy_status;")
     page.click("button:has-text('Create plan')")
     page.wait_for_selector("h1:has-text('Drop customers.legacy_status')")
     assert "DROP_COLUMN" in page.inner_text("#operations")

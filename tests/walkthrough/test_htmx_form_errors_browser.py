@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import browser_page, login  # noqa: F401  (fixture)
+from tests.browser.conftest import browser_page, fill_sql, login  # noqa: F401  (fixture)
 from tests.walkthrough.conftest import ADD_NICKNAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -21,7 +21,7 @@ def test_adding_an_operation_with_a_syntax_error_shows_the_error_under_the_form(
     login(page, live_server, "dba", "dba-pass-1")
     page.goto(f"{live_server.url}{plan.get_absolute_url()}")
 
-    page.fill("#operations form textarea[name=sql]", "ALTER TABLE products ADD COLUMN")
+    fill_sql(page, "ALTER TABLE products ADD COLUMN", within="#operations form")
     page.click("#operations form button:has-text('Add operation')")
 
     page.wait_for_selector("#operations form .error:has-text('Syntax error at line 1')")
