@@ -78,13 +78,15 @@ def ensure_demo_users(credentials_file: Path, log=print) -> list[tuple[str, str]
     return created
 
 
-def ensure_demo_target(log=print):
+def ensure_demo_target(log=print, dbname: str = DEMO_DATABASE):
+    """Register the demo target (named demo_shop); ``dbname`` is the database it points at (tests
+    seed the demo on a throwaway copy of demo_shop)."""
     from targets.models import AuditEvent, TargetDatabase
 
-    params = app_server_params(DEMO_DATABASE)
+    params = app_server_params(dbname)
     target, created = TargetDatabase.objects.get_or_create(
         name=DEMO_DATABASE,
-        defaults={"host": params["host"], "port": params["port"], "dbname": DEMO_DATABASE, "user": params["user"],
+        defaults={"host": params["host"], "port": params["port"], "dbname": dbname, "user": params["user"],
                   "environment": TargetDatabase.Environment.PRODUCTION, "sslmode": "prefer",
                   "notes": "Demo shop seeded by `manage.py seed_demo`. Treated as production so every gate applies."},
     )
