@@ -1,6 +1,12 @@
 -- Foreign keys in or out of the touched tables, and whether an index on the referencing
 -- table starts with the referencing columns (without one, every delete or key update on
--- the referenced table scans the referencing table).
+-- the referenced table scans the referencing table). Tables referencing the touched ones are
+-- followed recursively: TRUNCATE ... CASCADE empties the whole chain (orders <- invoices <- payments).
+WITH RECURSIVE referencing(oid) AS (
+    SELECT unnest(%(oids)s::oid[])
+    UNION
+    SELECT c.conrelid FROM pg_constraint c JOIN referencing ON c.confrelid = referencing.oid WHERE c.contype = 'f'
+)
 SELECT con.conname,
        rn.nspname AS schema_name, r.relname AS table_name,
        ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
@@ -23,5 +29,5 @@ JOIN pg_namespace rn ON rn.oid = r.relnamespace
 JOIN pg_class f ON f.oid = con.confrelid
 JOIN pg_namespace fn ON fn.oid = f.relnamespace
 WHERE con.contype = 'f'
-  AND (con.conrelid = ANY(%(oids)s::oid[]) OR con.confrelid = ANY(%(oids)s::oid[]))
+  AND (con.conrelid = ANY(%(oids)s::oid[]) OR con.confrelid IN (SELECT oid FROM referencing))
 ORDER BY rn.nspname, r.relname, con.conname

@@ -16,10 +16,19 @@ def check(stmt, ctx):
     if stmt.kind != "TRUNCATE" or not stmt.details.get("cascade"):
         return
     names = ", ".join(ident(o.schema, o.table) for o in stmt.objects)
-    referencing = []
-    if ctx.facts is not None:
-        for obj in stmt.objects:
-            referencing += [f"{fk['schema_name']}.{fk['table_name']}"
-                            for fk in ctx.facts.fks_referencing(obj.schema or ctx.default_schema, obj.table)]
-    extra = f"; it would also empty {', '.join(sorted(set(referencing)))}" if referencing else ""
-    yield RULE.finding(stmt, f"TRUNCATE {names} CASCADE{extra}", f"TRUNCATE {names};", referencing=referencing)
+    named = {(o.schema or ctx.default_schema, o.table) for o in stmt.objects}
+    # CASCADE follows foreign keys recursively (orders <- invoices <- payments): so does the list
+    seen, todo = set(named), list(named)
+    while ctx.facts is not None and todo:
+        schema, table = todo.pop()
+        for fk in ctx.facts.fks_referencing(schema, table):
+            key = (fk["schema_name"], fk["table_name"])
+            if key not in seen:
+                seen.add(key)
+                todo.append(key)
+    others = sorted(seen - named)
+    referencing = [f"{schema}.{table}" for schema, table in others]
+    extra = f"; it would also empty {', '.join(referencing)}" if referencing else ""
+    # without CASCADE, TRUNCATE refuses a table others reference unless they are truncated with it
+    explicit = ", ".join([names, *(ident(schema, table) for schema, table in others)])
+    yield RULE.finding(stmt, f"TRUNCATE {names} CASCADE{extra}", f"TRUNCATE {explicit};", referencing=referencing)
