@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from migrations_app.engines.statements.identifiers import ident
-from migrations_app.engines.statements.view_columns import trigger_without_column, view_without_columns
 
 VIEW_KINDS = {"VIEW": False, "MATERIALIZED_VIEW": True}
 
@@ -23,6 +22,9 @@ class DependentsSql:
 def dependents_sql(kind: str, column: str, report) -> DependentsSql:
     """``kind``: the statement's kind (DROP_COLUMN or ALTER_TYPE); ``report``: its column's
     ``DependencyReport`` (views with their catalog definitions and nesting ``path``)."""
+    # pglast's printers: only when a dependency report (a connected analysis) names views or triggers
+    from migrations_app.engines.statements.view_columns import view_without_columns
+
     out = DependentsSql()
     views = [d for d in report.dependencies if d.type.value in VIEW_KINDS]
     views.sort(key=lambda d: (len(d.path), d.schema, d.name))
@@ -62,6 +64,8 @@ def dependents_sql(kind: str, column: str, report) -> DependentsSql:
 
 def _trigger(out: DependentsSql, dep, column: str, functions: dict) -> None:
     # PostgreSQL refuses DROP COLUMN while a trigger's UPDATE OF names it: drop it first
+    from migrations_app.engines.statements.view_columns import trigger_without_column
+
     out.before.insert(0, f"DROP TRIGGER {ident(dep.name)} ON {ident(dep.schema, dep.table)}")
     rebuilt = trigger_without_column(dep.definition, column)
     calls = dep.extra.get("function")

@@ -60,3 +60,54 @@ def test_the_module_run_as_ci_runs_it_writes_the_golden_bytes(tmp_path):
 def test_blanking_keeps_the_timing_keys():
     assert _blank_timings('{"timings_ms": {"parse": 12.5, "total": 30}}') == '{"timings_ms": {"parse": 0, "total": 0}}'
     assert re.search(r'"timings_ms":\{"parse":0', _blank_timings('{"timings_ms":{"parse":1.0}}'))
+
+
+def test_a_rule_with_kinds_finds_nothing_on_any_other_kind_of_statement():
+    """``Rule.kinds`` lets ``lint`` skip a check: the check itself must agree on every corpus statement."""
+    from migrations_app.engines.lint import RULES, LintContext
+    from migrations_app.engines.statements import SqlSyntaxError, parse_script
+
+    with_kinds = [r for r in RULES if r.kinds is not None]
+    assert len(with_kinds) >= 15
+    checked = 0
+    for case in load_cases():
+        if not case["name"].startswith(("joined-", "snippet-")) or not case["name"].endswith("-json"):
+            continue
+        try:
+            statements = parse_script(case["sql"])
+        except (SqlSyntaxError, ValueError):
+            continue
+        ctx = LintContext(statements)
+        for stmt in statements:
+            for rule in with_kinds:
+                if stmt.kind not in rule.kinds:
+                    assert not list(rule.checker(stmt, ctx) or ()), (rule.id, stmt.kind, stmt.sql)
+                    checked += 1
+    assert checked > 10_000
+
+
+def test_quoting_written_out_matches_psycopg():
+    """identifiers.quote_ident / literal write what psycopg.sql writes off-line (the static path loads no psycopg)."""
+    import random
+
+    from psycopg import sql
+
+    from migrations_app.engines.statements.identifiers import ident, literal, quote_ident
+
+    alphabet = ['a', 'Z', '"', "'", "\\", " ", "é", "\n", "$", "😀", "\t", "E", "\u2028", "_", "1"]
+    rng = random.Random(15)
+    for _ in range(5_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        assert quote_ident(text) == sql.Identifier(text).as_string(None), text
+        assert literal(text) == sql.Literal(text).as_string(None), text
+    assert ident("public", "Order", "select", "a b") == 'public."Order"."select"."a b"'
+
+
+def test_the_static_path_imports_neither_psycopg_nor_django(tmp_path):
+    path = tmp_path / "plan.sql"
+    [case] = [c for c in load_cases() if c["name"] == "bench-300-json"]
+    path.write_text(case["sql"])
+    probe = (f"import sys; from migrations_app import lint_cli; lint_cli.main([{str(path)!r}, '--json']); "
+             "print('loaded', sorted(m for m in ('psycopg', 'django', 'sqlglot', 'pglast.stream') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT_DIR, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip().endswith("loaded []"), proc.stdout[-300:] + proc.stderr[-2000:]

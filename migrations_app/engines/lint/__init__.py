@@ -46,14 +46,20 @@ SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
 
 def lint(statements, ctx: LintContext, *, disabled: frozenset[str] = frozenset()) -> list[Finding]:
     findings: list[Finding] = []
-    # Catalog rules are dropped up front when static, so the inner loop only calls live checks.
-    checks = [r.checker for r in RULES if r.id not in disabled and (ctx.facts is not None or not r.needs_catalog)
-              and r.checker is not None]
+    # Catalog rules are dropped up front when static, so the inner loop only calls live checks; each
+    # statement kind gets the checks that can fire on it (``Rule.kinds``), in the order of RULES.
+    rules = [r for r in RULES if r.id not in disabled and (ctx.facts is not None or not r.needs_catalog)
+             and r.checker is not None]
+    by_kind: dict[str, list] = {}
+    extend = findings.extend
     for stmt in statements:
+        checks = by_kind.get(stmt.kind)
+        if checks is None:
+            checks = by_kind[stmt.kind] = [r.checker for r in rules if r.kinds is None or stmt.kind in r.kinds]
         for check in checks:
             found = check(stmt, ctx)
             if found is not None:
-                findings.extend(found)
+                extend(found)
     return findings
 
 

@@ -10,6 +10,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="adding-field-with-default",
     severity="error",
+    kinds=frozenset({"ADD_COLUMN"}),  # the check's first test: no finding for any other kind
     problem="Adding a column with a volatile default rewrites the whole table and its indexes while holding "
             "ACCESS EXCLUSIVE: no reads or writes until it finishes.",
     solution="Add the column without a default (or with a constant one), set the default for new rows, "

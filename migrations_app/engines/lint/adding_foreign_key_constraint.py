@@ -6,6 +6,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="adding-foreign-key-constraint",
     severity="warning",
+    kinds=frozenset({"ADD_CONSTRAINT", "ADD_COLUMN"}),  # the check's first test: no finding for any other kind
     problem="Adding a foreign key validates every existing row while blocking writes to both the table and "
             "the referenced table.",
     solution="Add the constraint NOT VALID (instant), then VALIDATE CONSTRAINT in a separate transaction: "

@@ -6,6 +6,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="adding-not-nullable-field",
     severity="warning",
+    kinds=frozenset({"SET_NOT_NULL"}),  # the check's first test: no finding for any other kind
     problem="ALTER COLUMN ... SET NOT NULL reads every row while holding ACCESS EXCLUSIVE.",
     solution="Add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it (no blocking), then SET NOT NULL: "
              "PostgreSQL 12+ uses the valid constraint and skips the scan; finally drop the CHECK.",

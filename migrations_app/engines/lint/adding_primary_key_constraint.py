@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="adding-primary-key-constraint",
     severity="warning",
+    kinds=frozenset({"ADD_CONSTRAINT"}),  # the check's first test: no finding for any other kind
     problem="Adding a primary key builds a unique index and checks NOT NULL on its columns while holding "
             "ACCESS EXCLUSIVE.",
     solution="CREATE UNIQUE INDEX CONCURRENTLY, make the columns NOT NULL through validated CHECK constraints, "

@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="adding-required-field",
     severity="error",
+    kinds=frozenset({"ADD_COLUMN"}),  # the check's first test: no finding for any other kind
     problem="A NOT NULL column without a default cannot be added to a table that has rows: existing rows "
             "would violate it, so the statement fails.",
     solution="Add the column with a non-volatile default (no rewrite on PostgreSQL 11+), or add it nullable, "

@@ -6,6 +6,7 @@ from migrations_app.engines.lint.base import Rule
 RULE = Rule(
     id="ban-alter-domain-with-add-constraint",
     severity="warning",
+    kinds=frozenset({"ALTER_DOMAIN"}),  # the check's first test: no finding for any other kind
     problem="ALTER DOMAIN ... ADD CONSTRAINT scans every table with a column of that domain while locking "
             "them.",
     solution="Put CHECK constraints on the table columns (they can be added NOT VALID and validated online), "
@@ -22,6 +23,7 @@ def check(stmt, ctx):
 CREATE = Rule(
     id="ban-create-domain-with-constraint",
     severity="info",
+    kinds=frozenset({"CREATE_DOMAIN"}),  # the check's first test: no finding for any other kind
     problem="A domain created with a CHECK constraint makes every later change to that rule an ALTER DOMAIN "
             "that scans every table using the domain while locking them.",
     solution="Put CHECK constraints on the table columns (they can be added NOT VALID and validated online).",

@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="ban-drop-column",
     severity="warning",
+    kinds=frozenset({"DROP_COLUMN"}),  # the check's first test: no finding for any other kind
     problem="DROP COLUMN destroys the column's data (no rollback without a backup) and breaks every query, "
             "view or application release that still names it.",
     solution="Contract in steps: stop reading and writing the column in the application, deploy, copy the "

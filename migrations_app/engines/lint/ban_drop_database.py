@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule
 RULE = Rule(
     id="ban-drop-database",
     severity="error",
+    kinds=frozenset({"DROP_DATABASE"}),  # the check's first test: no finding for any other kind
     problem="DROP DATABASE destroys everything in it and cannot run inside a transaction.",
     solution="Drop databases by hand, never from a migration.",
 )

@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, ident
 RULE = Rule(
     id="ban-drop-table",
     severity="warning",
+    kinds=frozenset({"DROP_TABLE"}),  # the check's first test: no finding for any other kind
     problem="DROP TABLE destroys the table's rows and, with CASCADE, every view and foreign key that "
             "depends on it.",
     solution="Rename the table aside (or move it to a backup schema) and drop it in a later release once "

@@ -7,6 +7,7 @@ from migrations_app.engines.lint.base import Rule
 RULE = Rule(
     id="ban-duplicate-column-assignments",
     severity="error",
+    kinds=frozenset({"UPDATE", "INSERT"}),  # the check's first test: no finding for any other kind
     problem="An UPDATE that sets the same column twice, or an INSERT that lists it twice, is refused by "
             "PostgreSQL at run time (\"multiple assignments to same column\"); it is almost always a copy-paste "
             "slip that hides the value meant for another column.",

@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, ident
 RULE = Rule(
     id="ban-truncate-cascade",
     severity="error",
+    kinds=frozenset({"TRUNCATE"}),  # the check's first test: no finding for any other kind
     problem="TRUNCATE CASCADE also truncates every table with a foreign key to the named tables, "
             "recursively: far more data than the statement names can disappear.",
     solution="Truncate the referencing tables explicitly, by name, after checking what they are.",

@@ -42,6 +42,9 @@ class Rule:
     needs_catalog: bool = False
     # off unless a review policy switches it on (opt-in rules, like Squawk's, and the naming family)
     enabled_by_default: bool = True
+    # the statement kinds the check can fire on (its first test reads ``stmt.kind``): ``lint`` calls it
+    # for no other statement; None: every statement
+    kinds: frozenset[str] | None = None
     checker: Callable[[StatementInfo, "LintContext"], Iterable[Finding]] | None = None
 
     def check(self, func):

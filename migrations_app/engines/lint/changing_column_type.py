@@ -6,6 +6,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="changing-column-type",
     severity="warning",
+    kinds=frozenset({"ALTER_TYPE"}),  # the check's first test: no finding for any other kind
     problem="Changing a column's type rewrites every row and rebuilds every index while holding ACCESS "
             "EXCLUSIVE, and breaks code that expects the old type.",
     solution="Expand and contract: add a new column of the new type, keep it in sync with a trigger, "

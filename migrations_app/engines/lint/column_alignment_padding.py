@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, declared_types
 RULE = Rule(
     id="column-alignment-padding",
     severity="info",
+    kinds=frozenset({"CREATE_TABLE"}),  # the check's first test: no finding for any other kind
     problem="PostgreSQL aligns each fixed-width value to its type's boundary (8 bytes for bigint, timestamptz, "
             "double precision; 4 for integer, date; 2 for smallint), so a boolean before a bigint wastes 7 bytes "
             "of padding in every row and every index entry that copies the row's layout.",

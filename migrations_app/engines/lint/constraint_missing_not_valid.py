@@ -6,6 +6,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="constraint-missing-not-valid",
     severity="warning",
+    kinds=frozenset({"ADD_CONSTRAINT"}),  # the check's first test: no finding for any other kind
     problem="Adding a CHECK constraint checks every row while holding ACCESS EXCLUSIVE: the table is "
             "unreadable and unwritable for the whole scan.",
     solution="Add it NOT VALID (new rows are checked at once), then VALIDATE CONSTRAINT separately under "

@@ -6,6 +6,7 @@ from migrations_app.engines.lint.base import Rule
 RULE = Rule(
     id="enum-value-ordering",
     severity="warning",
+    kinds=frozenset({"ADD_ENUM_VALUE"}),  # the check's first test: no finding for any other kind
     problem="A value added BEFORE/AFTER an existing one changes ORDER BY results and range comparisons on the "
             "enum, and gets an out-of-order OID that makes comparisons slower; ALTER TYPE ... ADD VALUE cannot "
             "run in a transaction block before PostgreSQL 12 and its value is unusable until commit after that.",

@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, table_ref
 RULE = Rule(
     id="prefer-repack",
     severity="warning",
+    kinds=frozenset({"VACUUM", "CLUSTER"}),  # the check's first test: no finding for any other kind
     enabled_by_default=False,
     problem="VACUUM FULL and CLUSTER rewrite the whole table and its indexes while holding ACCESS EXCLUSIVE: "
             "no read or write for the whole copy. (The statement policy's full-table-rewrite finding already "

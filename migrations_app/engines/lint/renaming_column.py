@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, ident, table_ref
 RULE = Rule(
     id="renaming-column",
     severity="warning",
+    kinds=frozenset({"RENAME_COLUMN"}),  # the check's first test: no finding for any other kind
     problem="Renaming a column is instant, but running application code that uses the old name fails the "
             "moment it commits.",
     solution="Expand and contract: add the new column, write both, backfill, move readers, drop the old one; "

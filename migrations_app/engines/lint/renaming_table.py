@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, ident
 RULE = Rule(
     id="renaming-table",
     severity="warning",
+    kinds=frozenset({"RENAME_TABLE"}),  # the check's first test: no finding for any other kind
     problem="Renaming a table is instant, but queries using the old name fail as soon as it commits.",
     solution="Rename, then create a view with the old name (simple views are updatable) until every client "
              "has moved, then drop the view.",

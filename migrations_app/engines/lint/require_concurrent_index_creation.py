@@ -7,6 +7,7 @@ from migrations_app.engines.lint.base import Rule
 RULE = Rule(
     id="require-concurrent-index-creation",
     severity="warning",
+    kinds=frozenset({"CREATE_INDEX"}),  # the check's first test: no finding for any other kind
     problem="CREATE INDEX takes a SHARE lock: inserts, updates and deletes wait until the index is built.",
     solution="Use CREATE INDEX CONCURRENTLY (outside a transaction block); check for an INVALID index "
              "if it fails and drop it before retrying.",

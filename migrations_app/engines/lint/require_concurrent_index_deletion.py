@@ -5,6 +5,7 @@ from migrations_app.engines.lint.base import Rule, ident
 RULE = Rule(
     id="require-concurrent-index-deletion",
     severity="warning",
+    kinds=frozenset({"DROP_INDEX"}),  # the check's first test: no finding for any other kind
     problem="DROP INDEX takes ACCESS EXCLUSIVE on the index's table: it waits for every running query on "
             "the table, and every later query waits for it.",
     solution="Use DROP INDEX CONCURRENTLY (outside a transaction block).",

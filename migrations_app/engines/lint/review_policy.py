@@ -19,9 +19,7 @@ Rule ids may be Squawk's or Atlas's names (``ALIASES``). The statement policy's 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 
 from migrations_app.engines.lint import RULES_BY_ID
@@ -119,6 +117,8 @@ class ReviewPolicy:
         digest no longer describe what the gate would decide."""
         body = {"environment": self.environment, "allow_ignores": self.allow_ignores,
                 "rules": {r: s.to_dict() for r, s in sorted(self.overrides.items()) if s != default_setting(r)}}
+        import hashlib  # OpenSSL's loader: only when a digest is asked for
+
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def effective(self) -> list[dict]:
@@ -137,6 +137,8 @@ class ReviewPolicy:
 
 def load_policy_text(text: str, *, name: str = "policy") -> dict:
     """A policy document from TOML (or JSON when it starts with ``{``). Raises ``PolicyError``."""
+    import tomllib  # only when a policy file or the policy page is read
+
     try:
         document = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -9,6 +9,9 @@ number and kinds. Write rates are measured, not inferred from counters since the
 reset: the counters are read twice ``Thresholds.write_sample_seconds`` apart. Any
 catalog error raises ``CatalogFactsError``: the analysis never reports "no findings" because
 the catalog could not be read.
+
+psycopg is imported by the functions that read a connection: a static analysis (``lint_cli``
+without ``--dsn``) uses ``Thresholds`` and ``CatalogFacts`` only and never loads it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import psycopg
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
-
 from migrations_app.engines.catalog import query
-from targets.engines.connections import TargetConnection
 
 
 class CatalogFactsError(Exception):
@@ -123,9 +121,13 @@ class CatalogFacts:
 
 @contextmanager
 def open_catalog(connection):
-    """Yield a psycopg connection from a ``TargetConnection`` (read-only) or pass one through."""
+    """Yield a psycopg connection from a ``TargetConnection`` (a read-only session from this
+    process' pool, reset when it goes back: ``targets.engines.pool``) or pass one through."""
+    from targets.engines.connections import TargetConnection  # psycopg: only when there is a database
+    from targets.engines.pool import pooled_read_only
+
     if isinstance(connection, TargetConnection):
-        with connection.read_only() as conn:
+        with pooled_read_only(connection) as conn:
             yield conn
     else:
         yield connection
@@ -136,6 +138,8 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
                         thresholds: Thresholds | None = None, definitions: Iterable[dict] = ()) -> CatalogFacts:
     """Read everything the plan's rules need about ``targets`` ((schema, table) pairs).
     ``definitions``: ``rollback.catalog.definition_requests`` of the plan's DROP statements."""
+    import psycopg
+    from psycopg.rows import dict_row
     targets = sorted(set(targets))
     thresholds = thresholds or Thresholds()
     try:
@@ -208,6 +212,9 @@ def fetch_definitions(conn: psycopg.Connection, requests: list[dict]) -> dict[st
     found: dict[str, list[dict]] = {r["key"]: [] for r in requests}
     if not requests:
         return found
+    from psycopg.rows import dict_row
+    from psycopg.types.json import Jsonb
+
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(query("rollback_definitions"), {"wanted": Jsonb(requests)})
         row = cur.fetchone()

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import psycopg
-
 from migrations_app.engines.statements.identifiers import ident
 from migrations_app.engines.risk import CatalogFacts, Thresholds, fetch_catalog_facts, fetch_definitions, open_catalog
 from migrations_app.engines.rollback.catalog import requests_for
@@ -89,6 +87,8 @@ def _definition_rollback(statement: StatementInfo, catalog, schema: str) -> Roll
     if isinstance(catalog, CatalogFacts):
         definitions, thresholds = catalog.definitions, catalog.thresholds
     elif catalog is not None:
+        import psycopg  # a connection: psycopg is loaded already
+
         try:
             with open_catalog(catalog) as conn:
                 try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 
 import pglast
-from pglast.stream import RawStream
 
 from migrations_app.engines.statements.model import StatementInfo
 
@@ -97,6 +96,8 @@ def destroyed_data(info: StatementInfo, default_schema: str) -> list[DestroyedDa
 def _where(info: StatementInfo) -> tuple[str | None, bool]:
     """The WHERE clause as SQL text, and whether the affected rows can be selected beforehand
     from the table alone (no USING/FROM, WITH or alias)."""
+    from pglast.stream import RawStream  # the printers: only for DELETE/UPDATE backups, not for every analysis
+
     stmt = pglast.parse_sql(info.sql)[0].stmt
     simple = not getattr(stmt, "usingClause", None) and not getattr(stmt, "fromClause", None) \
         and not stmt.withClause and not stmt.relation.alias
