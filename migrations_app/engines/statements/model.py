@@ -123,6 +123,13 @@ class StatementInfo:
 
 
 def _jsonable(value):
+    kind = type(value)  # the common exact types first (15,000 statements' details on a large plan)
+    if kind is str or kind is bool or kind is int or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
