@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from migrations_app.engines.catalog import query
 from targets.engines.connections import TargetConnection, TargetConnectionError
+from targets.engines.pool import pooled_read_only
 
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
@@ -70,11 +71,12 @@ class CatalogSession:
 
 @contextmanager
 def catalog_session(connection, error_class: type[Exception]) -> Iterator[CatalogSession]:
-    """``connection``: a ``TargetConnection`` (a read-only session is opened and closed here)
+    """``connection``: a ``TargetConnection`` (a read-only session from this process' pool of
+    sessions on that target, rolled back and reset when it goes back: ``targets.engines.pool``)
     or an open psycopg connection (used as is, left open; its transaction is not committed)."""
     if isinstance(connection, TargetConnection):
         try:
-            with connection.read_only() as conn:
+            with pooled_read_only(connection) as conn:
                 yield CatalogSession(conn, error_class)
         except TargetConnectionError as exc:
             raise error_class(str(exc)) from exc
