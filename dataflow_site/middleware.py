@@ -19,3 +19,18 @@ def nul_in_url_is_not_found(get_response):
         return get_response(request)
 
     return middleware
+
+
+def vary_on_htmx(get_response):
+    """Pages answer an HTMX request (``HX-Request: true``) with a fragment and a plain request with
+    the whole page at the same address (a plan's tabs push ``?tab=risk`` into the history). Without
+    ``Vary: HX-Request`` the browser's cache keeps one response per address, and Back to such an
+    address after leaving the page showed the bare fragment, with no page around it."""
+    from django.utils.cache import patch_vary_headers
+
+    def middleware(request):
+        response = get_response(request)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
+
+    return middleware

@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "dataflow_site.middleware.vary_on_htmx",
     "dataflow_site.step_up.StepUpMiddleware",
     # last: turns a refused sign-in into the login page with the lockout message
     "axes.middleware.AxesMiddleware",

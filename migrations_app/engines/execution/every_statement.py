@@ -87,5 +87,16 @@ class TryEveryStatement:
                 started_at=now_iso(), not_run=reason))
 
 
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+def first_line(exc: Exception) -> str:
+    """The server's message in one line. A refused DROP (2BP01) also names what depends on the
+    object, from the error's DETAIL: "cannot drop column ... because other objects depend on it"
+    alone leaves the reader of a failed rehearsal or run guessing. Other DETAILs stay out: they
+    can quote row values (a unique violation's key), which the statement log must not keep."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    detail = getattr(getattr(exc, "diag", None), "message_detail", None)
+    if getattr(exc, "sqlstate", None) == "2BP01" and detail:
+        text += " (" + "; ".join(line.strip() for line in detail.splitlines() if line.strip()) + ")"
+    return text
+
+
+_first_line = first_line

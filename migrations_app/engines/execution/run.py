@@ -14,6 +14,7 @@ from psycopg import sql
 from migrations_app.engines.execution import journal
 from migrations_app.engines.catalog import query
 from migrations_app.engines.execution.every_statement import TryEveryStatement
+from migrations_app.engines.execution.every_statement import first_line as _first_line
 from migrations_app.engines.execution.results import AttemptRecord, MigrationResult, StatementLogEntry, now_iso
 from migrations_app.engines.execution.lock import MigrationLockLost
 from migrations_app.engines.statements import MigrationOperation
@@ -60,10 +61,6 @@ def segment_operations(facts) -> list[tuple[list[int], bool]]:
         else:
             segments.append(([index], fact.transactional))
     return segments
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class SegmentRun(TryEveryStatement):
