@@ -29,7 +29,7 @@ class PlanCreateForm(forms.Form):
     schema = forms.CharField(max_length=63, initial="public",
                              help_text="Schema that unqualified table names refer to.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    sql = SqlField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+    sql = SqlField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "data-sql-editor": ""}),
                    help_text="One or more statements separated by semicolons. Each becomes an operation.")
 
     def clean(self):
@@ -46,7 +46,7 @@ class PlanCreateForm(forms.Form):
 
 
 class ReplaceSqlForm(forms.Form):
-    sql = SqlField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}))
+    sql = SqlField(label="SQL script", widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "data-sql-editor": ""}))
 
     def __init__(self, *args, plan=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,9 +63,9 @@ class ReplaceSqlForm(forms.Form):
 
 
 class OperationForm(forms.Form):
-    sql = SqlField(widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}))
+    sql = SqlField(widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "data-sql-editor": ""}))
     rollback_sql = SqlField(required=False, label="Rollback SQL",
-                                   widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+                                   widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "data-sql-editor": ""}),
                                    help_text="Leave blank to have one suggested where it can be derived.")
 
     def __init__(self, *args, plan=None, operation=None, **kwargs):

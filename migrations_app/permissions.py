@@ -208,6 +208,12 @@ def can_create_plan(user) -> Permission:
     return _role(user, (DBA,), "only DBAs write plans")
 
 
+def can_read_target_catalog(user) -> Permission:
+    """The SQL editor's completion list (a target's schemas, tables and columns, read live):
+    for those who write plans' SQL, the only forms that show the editor."""
+    return _role(user, (DBA,), "only DBAs, who write plans, read a target's tables for SQL completion")
+
+
 def can_edit_plan_details(user, plan) -> Permission:
     """Title and description: the author, in any state (they do not change what runs)."""
     return _first_refusal(

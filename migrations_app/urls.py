@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from migrations_app.views import dashboard, plan_actions, plans, rehearsals
+from migrations_app.views import completion, dashboard, plan_actions, plans, rehearsals
 from migrations_app.views import review_policy as policy_views
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("plans/new/", plans.plan_create, name="plan_create"),
     path("plans/queue/", plans.my_queue, name="plan_queue"),
     path("plans/<int:pk>/", plans.plan_detail, name="plan_detail"),
+    path("plans/sql-completion/<int:target_id>/", completion.sql_completion, name="sql_completion"),
     path("plans/<int:pk>/analysis/", plans.analysis_status, name="plan_analysis_status"),
     path("plans/<int:pk>/analyse/", plan_actions.analyse, name="plan_analyse"),
     path("plans/<int:pk>/details/", plan_actions.edit_details, name="plan_edit_details"),

@@ -28,7 +28,9 @@ def _require_author(request, plan):
 def _operations_fragment(request, plan):
     context = plan_context(request, plan)
     context["tab"] = "operations"
-    response = render(request, "migrations_app/plans/_tab_operations.html", context)
+    # the whole tab body: the forms inside it inherit its hx-swap="outerHTML", so an answer without
+    # the #tab-body wrapper would leave the next edit, add, move or remove without a target
+    response = render(request, "migrations_app/plans/_tab_body.html", context)
     response["HX-Trigger"] = "plan-changed"
     return response
 
@@ -53,7 +55,7 @@ def operation_add(request, pk):
     form = OperationForm(request.POST, plan=plan)
     if not form.is_valid():
         context = {**plan_context(request, plan), "operation_form": form, "tab": "operations"}
-        return render(request, "migrations_app/plans/_tab_operations.html", context, status=422 if request.htmx else 200)
+        return render(request, "migrations_app/plans/_tab_body.html", context, status=422 if request.htmx else 200)
     try:
         workflow.add_operation(plan, request.user, **form.operation)
     except workflow.WorkflowError as exc:

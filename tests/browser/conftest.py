@@ -40,7 +40,9 @@ def login(page, live_server, username, password):
     page.wait_for_url(f"{live_server.url}/")
 
 
-_SET_SQL_JS = """(el, text) => {
+_SET_SQL_JS = """async (el, text) => {
+    // the editor loads after the page (static/js/sql_editor.js): wait for it where it will attach
+    if (el.hasAttribute("data-sql-editor") && window.DataflowSqlEditor) await window.DataflowSqlEditor.whenReady(el);
     const cm = el.sqlEditor
         || (el.nextElementSibling && el.nextElementSibling.CodeMirror);
     if (!cm) return false;

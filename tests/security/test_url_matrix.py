@@ -24,6 +24,7 @@ ACCESS = {
     "target_list": (ALL, NONE), "target_add": ({D}, {D}), "target_test_connection": (NONE, {D}),
     "target_edit": ({D}, {D}), "target_delete": ({D}, {D}), "target_test_connection_existing": (NONE, {D}),
     "target_health": (ALL, NONE), "target_refresh_health": (NONE, {D, M}), "target_health_row": (ALL, NONE),
+    "sql_completion": ({D}, NONE),
     "plan_list": (ALL, NONE), "plan_create": ({D}, {D}), "plan_queue": (ALL, NONE), "plan_detail": (ALL, NONE),
     "plan_analysis_status": (ALL, NONE), "plan_analyse": (NONE, {D}), "plan_edit_details": ({D}, {D}),
     "plan_replace_sql": ({D}, {D}), "plan_operation_add": (NONE, {D}), "plan_operation_edit": ({D}, {D}),
