@@ -48,6 +48,35 @@ class SchemaDigest:
         return out
 
 
+def reordered_relations(before: dict[str, list[dict]] | None, after: dict[str, list[dict]] | None) -> list[str]:
+    """The relations whose columns differ only in their order, when that is the only difference
+    between two digests' objects (else, or when nothing differs, ``[]``). A rollback that re-adds a
+    dropped column can only add it last (PostgreSQL has no column reordering): every other property
+    of the column, and every other object, came back."""
+    if not before or not after:
+        return []
+    if any(_rows(before, family) != _rows(after, family) for family in FAMILIES if family != "columns"):
+        return []
+
+    def unordered(objects):
+        return sorted(_canonical({k: v for k, v in row.items() if k != "position"}) for row in objects.get("columns", []))
+
+    if unordered(before) != unordered(after):
+        return []
+    moved = set(_rows(before, "columns")) ^ set(_rows(after, "columns"))
+    return sorted({f"{row['schema']}.{row['relation']}" for row in map(json.loads, moved)})
+
+
+def column_order_note(relations: list[str]) -> str:
+    return (f"schema verified except the column order of {', '.join(relations)}: the rollback re-adds a dropped "
+            "column last (PostgreSQL cannot put it back in place); every column, type, default, constraint and "
+            "index is as before. SELECT * and INSERT without a column list see the new order")
+
+
+def _rows(objects: dict, family: str) -> list[str]:
+    return sorted(_canonical(row) for row in objects.get(family, []))
+
+
 def schema_digest(conn_or_target: TargetConnection | psycopg.Connection, schemas: Iterable[str], *,
                   prepare: bool | None = None) -> SchemaDigest:
     """``prepare=True`` keeps the ten queries prepared on ``conn`` (a session that reads the digest

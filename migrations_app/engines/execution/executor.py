@@ -41,7 +41,7 @@ from migrations_app.engines.statements import (MigrationOperation, StatementFact
                                                           StatementRefused, check_sql_policy)
 from migrations_app.engines.rollback import (DATA_OK, DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan,
                                              data_verification, steps_with_data_checks)
-from migrations_app.engines.execution.digest import SchemaDigest, schema_digest
+from migrations_app.engines.execution.digest import SchemaDigest, column_order_note, reordered_relations, schema_digest
 from migrations_app.engines.execution.schema_snapshot import diff_objects
 
 Progress = Callable[[dict], None]
@@ -152,10 +152,16 @@ class AtomicMigrationExecutor:
         if not plan.fully_reversible:
             result.warnings.append("the plan is not fully reversible: "
                                    f"{len(plan.irreversible_operations)} operation(s) cannot be restored")
+        self._objects_after = None
         self._execute(operations, facts, {}, result, progress, lock, plan, schemas=plan.schemas,
                       compensate=False, diff_reference=("before the migration", plan.objects_before))
         if plan.digest_before and result.digest_after:
             result.schema_verified = result.success and result.digest_after == plan.digest_before
+            reordered = [] if result.schema_verified or not result.success else reordered_relations(
+                plan.objects_before, getattr(self, "_objects_after", None))
+            if reordered:
+                result.schema_verified = True
+                result.warnings.append(column_order_note(reordered))
         result.data_verification = data_verification(plan, result.statement_log, checks)
         result.data_verified = {"verified": True, "failed": False}.get(result.data_verification["status"])
         result.verified = bool(result.schema_verified and result.data_verification["status"] in DATA_OK)
@@ -202,6 +208,7 @@ class AtomicMigrationExecutor:
                 if self.verify_digest and not any(h.lost for h in locks):
                     after = self._digest_after(locks, run.conn, schemas)
                     result.digest_after = after.digest if after else None
+                    self._objects_after = after.objects if after else None
                 if before is not None and after is not None:
                     _record_schema_diff(result, before, after, diff_reference)
         except MigrationLockLost as exc:

@@ -33,6 +33,7 @@ from baselines_app.engines.baselines import (ALL_TYPES, QueryBaseline, measure_p
                                              remeasure_baselines, validate_performance)
 from migrations_app.engines.catalog import query
 from migrations_app.engines.execution import AtomicMigrationExecutor, now_iso, schema_digest
+from migrations_app.engines.execution.digest import column_order_note, reordered_relations
 from migrations_app.engines.statements import MigrationOperation, statement_info
 from migrations_app.engines.rehearsal.lock_projection import LockProjection, project_lock_times
 from migrations_app.engines.rehearsal.lock_sampler import LockSampler, strongest
@@ -183,6 +184,11 @@ def rehearse_plan(staging: TargetConnection, operations: list[MigrationOperation
         after_rollback = schema_digest(staging, schemas)
         result.digest_after_rollback = after_rollback.digest
         result.rollback_schema_verified = bool(rollback.success and after_rollback.digest == before.digest)
+        reordered = [] if result.rollback_schema_verified or not rollback.success else \
+            reordered_relations(before.objects, after_rollback.objects)
+        if reordered:  # the same schema but for the column order a DROP COLUMN's rollback cannot restore
+            result.rollback_schema_verified = True
+            result.warnings.append(column_order_note(reordered))
         data = rollback.data_verification or {}
         result.rollback_data_status, result.rollback_data_summary = data.get("status", ""), data.get("summary", "")
         result.rollback_verified = result.rollback_schema_verified and result.rollback_data_status in DATA_OK

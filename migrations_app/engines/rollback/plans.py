@@ -32,6 +32,10 @@ BACKUP_SCHEMA = "dataflow_backup"
 DEFAULT_BACKUP_MAX_BYTES = 1024 ** 3
 # Statements that change rows: without a backup their rollback cannot restore or check data.
 DATA_CHANGING_KINDS = {"INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "COPY"}
+# statements on a table that leave its columns and keys as they are: a backup planned before the run
+# still matches the table after them (the dependents mitigation drops a trigger before a DROP COLUMN)
+SHAPE_KEEPING_KINDS = {"CREATE_TRIGGER", "DROP_TRIGGER", "CREATE_POLICY", "ALTER_POLICY", "CREATE_RULE",
+                       "CREATE_STATISTICS", "COMMENT"}
 
 
 @dataclasses.dataclass
@@ -122,7 +126,7 @@ def build_rollback_plan(conn: psycopg.Connection | None, operations: list[Migrat
                                     "rows cannot be backed up with the columns known before the run"]
             else:
                 preserved[index] = _preserve_operation(conn, index, fact, tag, budget)
-        if fact.kind not in DATA_CHANGING_KINDS | {"ADD_COLUMN", "ALTER_TABLE:AddColumn"}:
+        if fact.kind not in DATA_CHANGING_KINDS | SHAPE_KEEPING_KINDS | {"ADD_COLUMN", "ALTER_TABLE:AddColumn"}:
             op = operations[index]
             reshaped |= {(d.schema, d.table) for d in fact.destroyed} | {(op.schema, op.table_name)}
     irreversible, unchecked, backups, steps, drops = [], [], [], [], []
@@ -211,7 +215,7 @@ def _preserve_operation(conn, index: int, fact: StatementFacts, tag: str, budget
             reasons.append(made)
             continue
         out.backups.append(made[0])
-        out.restores.append(made[1])
+        out.restores.extend(made[1])
         out.drops.append(made[2])
     return reasons or out
 
@@ -278,9 +282,30 @@ def _preserve(conn, index: int, n: int, d: DestroyedData, tag: str, budget: _Bud
                           checksum_sql=(_checksum(sql.SQL("SELECT {} FROM {}").format(saved, backup), backup)
                                         .as_string(None)),
                           check_select=check.as_string(None))
-    return (action, RollbackStep(index, kind, restore.as_string(None), f"restore {what}"),
+    restores = [RollbackStep(index, kind, restore.as_string(None), f"restore {what}")]
+    if _has_user_triggers(conn, d.schema, d.table):
+        # the saved rows already carry what the table's triggers did: restoring them must not fire
+        # the triggers again (order_items' trigger would add to orders.total_cents; pg_restore
+        # --disable-triggers does the same); FK checks are internal triggers and stay on
+        restores = [RollbackStep(index, "restore_triggers_off",
+                                 sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(source).as_string(None),
+                                 f"keep the triggers of {d.schema}.{d.table} from firing while its data is restored"),
+                    *restores,
+                    RollbackStep(index, "restore_triggers_on",
+                                 sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(source).as_string(None),
+                                 f"turn the triggers of {d.schema}.{d.table} back on")]
+    return (action, restores,
             RollbackStep(index, "drop_backup", sql.SQL("DROP TABLE {}").format(backup).as_string(None),
                          f"drop the backup of {what}"))
+
+
+def _has_user_triggers(conn, schema: str, table: str) -> bool:
+    """The table has user triggers, all enabled (with one disabled, ENABLE TRIGGER USER afterwards
+    would turn it on: the restore then leaves the triggers alone)."""
+    row = conn.execute("SELECT count(*) FILTER (WHERE tgenabled <> 'D'), count(*) FILTER (WHERE tgenabled = 'D') "
+                       "FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = to_regclass(%s)",
+                       [sql.Identifier(schema, table).as_string(None)]).fetchone()
+    return bool(row and row[0] and not row[1])
 
 
 def _refusal(conn, d: DestroyedData, keys: list[str]) -> str | None:
