@@ -15,6 +15,18 @@ def plan_rehearsals(context, plan):
     return panel_context(context["request"], plan)
 
 
+@register.inclusion_tag("migrations_app/rehearsals/_open_plans.html")
+def open_plans_to_rehearse(target):
+    """Links from a staging copy to the open plans of its target (a copy made from a plan page's
+    "Create one" leads back to the plan that needs the rehearsal)."""
+    from migrations_app.models import MigrationPlan, PlanStatus
+
+    plans = [] if target is None else list(
+        MigrationPlan.objects.filter(target=target, status__in=[PlanStatus.IN_REVIEW, PlanStatus.APPROVED])
+        .order_by("-updated_at")[:10])
+    return {"plans": plans, "target": target}
+
+
 @register.filter
 def lock_sql(mode):
     """``AccessExclusiveLock`` -> ``ACCESS EXCLUSIVE``."""
