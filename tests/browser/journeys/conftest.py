@@ -137,7 +137,14 @@ def demo(demo_database, settings, tmp_path):
     seed.ensure_demo_plans(target, log=lambda *_: None)
     refresh_target_health(target.pk)
     target.refresh_from_db()
-    return Demo(target=target, connection=demo_database, users=users)
+    yield Demo(target=target, connection=demo_database, users=users)
+    # staging copies made in the journey live on the same server: drop them through the product's guard
+    from staging_app.engines import guard
+    from staging_app.models import StagingEnvironment
+
+    server = pg.server_connection("postgres")
+    for staging_id, name in StagingEnvironment.objects.values_list("staging_id", "database_name"):
+        guard.drop_staging_database(server, name, staging_id, allow_unmarked=True)
 
 
 # Browser helpers -------------------------------------------------------------------------
