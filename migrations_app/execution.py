@@ -37,7 +37,7 @@ from migrations_app.engines.execution import (AtomicMigrationExecutor, Migration
 from migrations_app.engines.rollback import RollbackPlan
 from migrations_app.data_backup import typed_confirmation_required
 from migrations_app.execution_progress import ProgressRecorder
-from migrations_app.gate import evaluate_gate, executable
+from migrations_app.gate import current_review_version, evaluate_gate, executable
 from migrations_app.incidents import open_incident, queue_alert
 from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus, Severity
 from migrations_app.permissions import can_emergency_stop, can_execute, can_pass_step_up, can_roll_back, require
@@ -53,12 +53,42 @@ FT = Incident.FailureType
 
 # Starting -----------------------------------------------------------------------------------
 
-def start_execution(plan: MigrationPlan, user, *, typed_confirmation: str | None = None) -> Execution:
+STALE_EXECUTE_PAGE = ("This page showed an earlier version of the plan: its SQL, rollback SQL, target or analysis "
+                      "changed since. Nothing was run. Read the current version and execute again.")
+
+
+def schema_busy(plan: MigrationPlan) -> str:
+    """Why no execution of ``plan`` may start now because another plan's execution is queued or
+    running on the same target and schema ("" when none is): one migration per schema at a time.
+    The worker's migration lock enforces it anyway; this says so at the button, before the plan
+    is moved to EXECUTING and then failed for want of the lock."""
+    busy = (Execution.objects.filter(plan__target_id=plan.target_id, plan__schema=plan.schema, status__in=Execution.ACTIVE)
+            .exclude(plan_id=plan.pk).select_related("plan", "user").order_by("pk").first())
+    if busy is None:
+        return ""
+    who = f" by {busy.user.username}" if busy.user else ""
+    return (f"{busy.get_kind_display().lower()} #{busy.pk} of \u201c{busy.plan.title}\u201d{who} is "
+            f"{busy.get_status_display().lower()} on {plan.target.name}, schema {plan.schema}: one migration per "
+            "schema at a time. Nothing was run; execute again when it has finished")
+
+
+def start_execution(plan: MigrationPlan, user, *, typed_confirmation: str | None = None,
+                    version: str | None = None) -> Execution:
     """"Execute": a DBA, the gate passes now (and again in the task). Queues the task on commit.
-    A plan that changes data on a production target needs the target's name typed exactly."""
+    A plan that changes data on a production target needs the target's name typed exactly.
+    ``version``: the review version the confirmation page showed (its form sends it); a page
+    that showed another version is refused, whatever the plan's state now (an author's edit and
+    a new analysis may have approved other SQL meanwhile)."""
     with transaction.atomic():
         locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
-        require(can_execute(user, locked))
+        allowed = can_execute(user, locked)
+        if allowed.forbidden:
+            require(allowed)
+        if version is not None and version != current_review_version(locked):
+            raise WorkflowError(STALE_EXECUTE_PAGE)
+        require(allowed)
+        if busy := schema_busy(locked):  # said before any authenticator code is asked for
+            raise WorkflowError(f"cannot execute: {busy}")
         require(can_pass_step_up(user, "execute", locked))
         ok, reason = executable(locked)
         if not ok:

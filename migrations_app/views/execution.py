@@ -10,7 +10,7 @@ from migrations_app import permissions
 from migrations_app import execution_recovery as recovery
 from migrations_app.data_backup import backup_preview, changes_data, typed_confirmation_required
 from migrations_app.execution_panels import panel_context, plan_status_context
-from migrations_app.gate import evaluate_gate, executable
+from migrations_app.gate import current_review_version, evaluate_gate, executable
 from migrations_app.models import Execution, MigrationPlan
 from migrations_app.workflow import WorkflowError
 from targets.jobs import announce_if_finished
@@ -29,7 +29,8 @@ def execution_start(request, pk):
     if request.method == "POST":
         try:
             execution = runner.start_execution(plan, request.user,
-                                               typed_confirmation=request.POST.get("confirm_target_name"))
+                                               typed_confirmation=request.POST.get("confirm_target_name"),
+                                               version=request.POST.get("version"))
         except WorkflowError as exc:
             messages.error(request, str(exc))
             return redirect("execution_start", pk=plan.pk) if typed else redirect(plan)
@@ -37,8 +38,11 @@ def execution_start(request, pk):
         return redirect(execution)
     allowed = permissions.can_execute(request.user, plan)
     ok, reason = executable(plan) if allowed else (False, allowed.reason)
+    if ok and (busy := runner.schema_busy(plan)):
+        ok, reason = False, busy
     return render(request, "migrations_app/execution/confirm.html", {
         "action": "execute", "plan": plan, "can_run": ok, "reason": reason, "gate": evaluate_gate(plan),
+        "review_version": current_review_version(plan),
         "operations": list(plan.operations.all()), "typed_confirmation": typed,
         "changes_data": changes_data(plan), "backups": backup_preview(plan) if ok else None})
 
