@@ -1,6 +1,7 @@
 """Under the strict Content-Security-Policy, in headless chromium: every main page (and every tab
-of a plan, loaded by htmx) runs with no CSP violation and no script error in the console, and the
-charts (dependency graph, risk chart, baseline box plots, validation ratio chart) are drawn."""
+of a plan, loaded by htmx) runs with no CSP violation and no script error in the console, the
+charts (dependency graph, risk chart, baseline box plots, validation ratio chart) are drawn, and
+the SQL editor opens its completion list on the new-plan, replace-SQL and plan pages."""
 
 from __future__ import annotations
 
@@ -102,6 +103,17 @@ def test_the_main_pages_run_under_the_strict_policy_without_a_violation_and_draw
         assert response.status == 200, path
         assert "script-src 'self'" in response.headers["content-security-policy"]
         page.wait_for_load_state("networkidle")
+
+    # the SQL editor (CodeMirror, loaded by static/js/sql_editor.js) and its completion list
+    for path in ("/plans/new/", f"/plans/{drop.pk}/sql/", drop.get_absolute_url()):
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_selector(".CodeMirror.sql-editor")
+        page.wait_for_function("() => !document.querySelector('.sql-editor-status').textContent.startsWith('Loading')")
+        page.click(".CodeMirror.sql-editor >> nth=0 >> .CodeMirror-lines")
+        page.keyboard.type(" ord")
+        page.keyboard.press("Control+Space")
+        page.wait_for_selector(".CodeMirror-hints li")
+        page.keyboard.press("Escape")
 
     page.goto(f"{live_server.url}/baselines/runs/{before_run.pk}/")
     _charts_drawn(page, console, "body", 1)

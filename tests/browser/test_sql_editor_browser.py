@@ -74,7 +74,7 @@ def test_a_dba_completes_a_table_and_a_column_of_the_target_and_the_plan_holds_t
     assert "customers" in offered and "customer_emails · view" in offered
     assert not any(o.startswith("orders") for o in offered)  # only names that start with what was typed
     if os.environ.get("SQL_EDITOR_SCREENSHOT"):
-        page.screenshot(path=os.environ["SQL_EDITOR_SCREENSHOT"], clip={"x": 0, "y": 0, "width": 1400, "height": 760})
+        page.screenshot(path=os.environ["SQL_EDITOR_SCREENSHOT"])  # docs/screenshots/16-sql-editor.png
     page.click(".CodeMirror-hints li:text-is('customers')")
     assert _field(page) == "SELECT * FROM customers"
     page.wait_for_selector(".CodeMirror-hints", state="detached")
