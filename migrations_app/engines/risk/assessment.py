@@ -47,7 +47,7 @@ class RiskAssessmentEngine:
             table, column = getattr(op, "table", None), getattr(op, "column", None)
             columns = op.objects[0].columns if getattr(op, "objects", None) else [column]
             report = _merge_reports([reports.get((schema, table, c)) for c in (columns or [None])]
-                                    + [reports.get((schema, table, None))])
+                                    + [reports.get((schema, table, None))]) if reports else None
             rollback = (rollback_sql_by_statement or {}).get(i)
             context = dict(facts=facts, is_production=is_production, has_backup=has_backup,
                            default_schema=default_schema, rollback_sql=rollback,

@@ -42,9 +42,14 @@ def combine(category_scores: dict[str, int]) -> int:
     """Overall score: weighted mean, raised to (worst - 15) and to one band below the worst band."""
     weighted = sum(WEIGHTS[c] * category_scores.get(c, 0) for c in CATEGORIES)
     worst = max(category_scores.values(), default=0)
-    floor_level = risk_level_for_score(worst)
-    floor = (0, 0, 31, 61)[floor_level.rank]   # one band below the worst category's band
+    # one band below the worst category's band (bands of risk_level_for_score: 81, 61, 31)
+    floor = 61 if worst >= 81 else 31 if worst >= 61 else 0
     return int(round(min(100, max(weighted, worst - WORST_CATEGORY_MARGIN, floor))))
+
+
+def _band_name(score: float) -> str:
+    """``risk_level_for_score(score).value`` without the enum (once per category of every operation)."""
+    return "CRITICAL" if score >= 81 else "HIGH" if score >= 61 else "MEDIUM" if score >= 31 else "LOW"
 
 
 @dataclass
@@ -68,7 +73,7 @@ class RiskAssessment:
 
     @property
     def category_levels(self) -> dict[str, str]:
-        return {c: risk_level_for_score(s).value for c, s in self.category_scores.items()}
+        return {c: _band_name(s) for c, s in self.category_scores.items()}
 
     def to_dict(self) -> dict:
         return {"risk_level": self.risk_level.value, "overall_score": self.overall_score,
