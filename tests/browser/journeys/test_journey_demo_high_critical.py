@@ -53,6 +53,7 @@ def follow_rehearsal(page, live_server, plan, *, first: bool) -> str:
         page.click("button:has-text('Create and copy')")
         page.wait_for_selector("#open-plans")
         assert "READY" in page.inner_text("main")
+        page.locator("#open-plans").scroll_into_view_if_needed()
         shot(page, "high-critical-02-staging-copy-ready")
         # the copy's page leads back to the plan that needs the rehearsal
         page.click(f"#open-plans >> text={plan.title}")
