@@ -15,6 +15,15 @@ from migrations_app.engines.rehearsal.lock_projection import percent
 from migrations_app.models import Rehearsal
 
 
+def _column_order_of(rehearsal) -> str:
+    """" but for the column order of public.customers" when only that differed (a DROP COLUMN's
+    rollback re-adds the column last); the rehearsal's warning says it in full."""
+    for warning in rehearsal.warnings or []:
+        if warning.startswith("schema verified except the column order of "):
+            return " but for the column order of " + warning.split("column order of ", 1)[1].split(":", 1)[0]
+    return ""
+
+
 def passed_validation(plan, *, full: bool) -> tuple[bool, str]:
     """(met, detail): which rehearsal satisfies the requirement, or what is missing."""
     of_this_sql = Rehearsal.objects.filter(plan=plan, sql_hash=plan.sql_hash, environment__target=plan.target) \
@@ -24,7 +33,8 @@ def passed_validation(plan, *, full: bool) -> tuple[bool, str]:
     found = satisfying.first()
     if found is not None:
         detail = (f"rehearsal #{found.pk} on {found.environment.database_name} "
-                  f"({percent(found.sample_fraction or 1)} sample) passed: rollback schema verified by the digest")
+                  f"({percent(found.sample_fraction or 1)} sample) passed: rollback schema verified by the digest"
+                  + _column_order_of(found))
         data = found.rollback_data_summary or "data not checked"
         return True, detail + (f", {data}, baselines PASS" if full else f"; {data}")
     if full and passed.exclude(rollback_verified=True).exists() and not passed.filter(rollback_verified=True).exists():
