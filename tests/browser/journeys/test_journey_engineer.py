@@ -138,6 +138,7 @@ def test_an_engineers_day(browser_page, live_server, engineer_demo):
     assert "v1 → v2" in diff and "varchar(320)" in diff and "varchar(400)" in diff, diff
     assert "varchar(320)" in page.inner_text("#version-diff .diff-del")
     assert "varchar(400)" in page.inner_text("#version-diff .diff-add")
+    assert "\n\n" not in page.inner_text("#version-diff pre.diff").strip()  # one line per diff line
     _no_write_controls(page, "history tab")
     shot(page, "engineer-03-version-diff")
 

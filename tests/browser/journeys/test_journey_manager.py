@@ -98,6 +98,7 @@ def test_a_managers_day(browser_page, live_server, rehearsed_demo):
     assert "What is missing: Approval by a manager; Passed staging validation of this SQL." in missing, missing
     assert page.locator("#gate-missing a:text('Passed staging validation of this SQL')").get_attribute(
         "href") == "#plan-rehearsals"
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "manager-03-high-plan")
     page.click("#failed-rehearsal >> text=Read the rehearsal")
     page.wait_for_url(f"**/staging/rehearsals/{rehearsal.pk}/")
