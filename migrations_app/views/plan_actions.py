@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dataflow_site.roles import DBA, MANAGER, role_required
 from migrations_app import mitigation_copy, workflow
 from migrations_app.forms import ChecklistForm, OperationForm, PlanDetailsForm, ReplaceSqlForm, SignOffForm
-from migrations_app.gate import current_analysis
+from migrations_app.gate import current_analysis, current_review_version
 from migrations_app.models import MigrationPlan
 from migrations_app.plan_sql import ScriptError
 from migrations_app.views.plans import plan_context
@@ -147,11 +147,22 @@ def sign_off(request, pk):
                                    version=form.cleaned_data["version"],
                                    acknowledge_failed_rehearsal=form.cleaned_data["acknowledge_failed_rehearsal"])
     except workflow.WorkflowError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, _stale_page_first(plan, form.cleaned_data["version"], str(exc)))
         return redirect(f"{plan.get_absolute_url()}?tab=history")
     plan.refresh_from_db()
     messages.success(request, f"Recorded: {record.get_decision_display().lower()}. The plan is {plan.get_status_display().lower()}.")
     return redirect(f"{plan.get_absolute_url()}?tab=history")
+
+
+def _stale_page_first(plan, version: str | None, refusal: str) -> str:
+    """A sign-off refused for the plan's state (an author's edit put it back to draft, say) from a
+    page that showed another version says first that the plan changed since the page was read."""
+    if not version or refusal == workflow.STALE_PAGE:
+        return refusal
+    plan.refresh_from_db()
+    if version == current_review_version(plan):
+        return refusal
+    return f"{workflow.STALE_PAGE} Now: {refusal[:1].lower()}{refusal[1:].rstrip('.')}."
 
 
 @role_required(DBA, MANAGER)

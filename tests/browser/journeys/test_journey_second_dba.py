@@ -97,9 +97,22 @@ def test_two_dbas_on_the_same_plan_and_the_same_schema(browser_page, live_server
         assert STALE in message and "Nothing was recorded." in message, message
         assert not SignOff.objects.filter(plan=medium).exists()
         shot(a, "second-dba-02-a-stale-review-refused")
-        # The current page shows B's SQL; A reviews that.
+        # The current page shows B's SQL. B edits once more and has not analysed yet (the plan is a
+        # draft again): A's review from the page before that edit says first that the plan changed.
         a.goto(f"{base}/plans/{medium.pk}/")
         assert "'tin'" in a.inner_text("#operations")
+        b.goto(f"{base}/plans/{medium.pk}/sql/")
+        fill_sql(b, "UPDATE customers SET legacy_status = NULL WHERE legacy_status IN ('bronze', 'tin', 'wood')")
+        b.click("button:has-text('Replace operations')")
+        assert "SQL replaced" in _message(b)
+        a.click("form.signoff button:has-text('Mark reviewed')")
+        message = _message(a)
+        assert STALE in message and "Now: a plan that is draft cannot be signed off." in message, message
+        assert not SignOff.objects.filter(plan=medium).exists()
+        b.click("button:has-text('Analyse again'), button:text-is('Analyse')")
+        b.wait_for_selector("#analysis-status :text('Done')")
+        a.goto(f"{base}/plans/{medium.pk}/")
+        assert "'wood'" in a.inner_text("#operations")
         a.click("form.signoff button:has-text('Mark reviewed')")
         assert "Recorded: reviewed. The plan is approved." in _message(a)
 
