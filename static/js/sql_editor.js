@@ -99,22 +99,42 @@
     return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : '"' + name.replace(/"/g, '""') + '"';
   }
 
+  function quoteParts(text) {
+    return text.split(".").map(function (part) { return part.charAt(0) === '"' ? part : ident(part); }).join(".");
+  }
+
   // The sql-hint addon's table map: "schema.table" for every relation, and the bare name for
-  // those in the default schema (what an unqualified name in the plan refers to).
+  // those in the default schema (what an unqualified name in the plan refers to). Names stay as
+  // the catalog spells them, so typing the first letters finds them; sqlHint quotes what needs it.
   function hintTables(data, schema) {
     var tables = {};
     var schemas = (data && data.schemas) || {};
     Object.keys(schemas).forEach(function (nsp) {
       Object.keys(schemas[nsp]).forEach(function (name) {
         var rel = schemas[nsp][name];
-        var columns = rel.columns.map(ident);
         var kind = rel.kind && rel.kind !== "table" ? " · " + rel.kind : "";
-        var qualified = ident(nsp) + "." + ident(name);
-        tables[qualified] = {text: qualified, displayText: qualified + kind, columns: columns};
-        if (nsp === schema) tables[ident(name)] = {text: ident(name), displayText: ident(name) + kind, columns: columns};
+        var qualified = nsp + "." + name;
+        tables[qualified] = {text: qualified, displayText: quoteParts(qualified) + kind, columns: rel.columns};
+        if (nsp === schema) tables[name] = {text: name, displayText: ident(name) + kind, columns: rel.columns};
       });
     });
     return tables;
+  }
+
+  // The addon's completions, with every name that is not a plain lower-case identifier quoted
+  // as PostgreSQL needs it ("Sales"."Orders"); keywords are left alone.
+  function sqlHint(cm, options) {
+    var result = CodeMirror.hint.sql(cm, options);
+    if (result && result.list) {
+      result.list = result.list.map(function (item) {
+        var entry = typeof item === "string" ? {text: item} : item;
+        if (entry.className && entry.className.indexOf("keyword") >= 0) return item;
+        var quoted = quoteParts(entry.text);
+        if (quoted === entry.text) return item;
+        return {text: quoted, displayText: entry.displayText || quoted, className: entry.className};
+      });
+    }
+    return result;
   }
 
   function relationCount(data) {
@@ -137,7 +157,7 @@
     var url = completionUrl(form);
     var status = statusFor(cm);
     var schema = defaultSchema(form);
-    cm.setOption("hintOptions", {tables: {}, completeSingle: false});
+    cm.setOption("hintOptions", {hint: sqlHint, tables: {}, completeSingle: false});
     if (!url) {
       status.textContent = "Ctrl-Space completes SQL keywords; choose a target to complete its tables and columns.";
       return;
@@ -152,7 +172,7 @@
         return;
       }
       status.classList.remove("sql-editor-unavailable");
-      cm.setOption("hintOptions", {tables: hintTables(data, schema), completeSingle: false});
+      cm.setOption("hintOptions", {hint: sqlHint, tables: hintTables(data, schema), completeSingle: false});
       var n = relationCount(data);
       status.textContent = "Ctrl-Space completes keywords and the " + n.toLocaleString("en") + " tables and views of "
         + (data.target || "the target") + " (unqualified: " + schema + ")."
@@ -171,7 +191,7 @@
       tabSize: 2,
       readOnly: textarea.readOnly || textarea.disabled,
       extraKeys: {"Ctrl-Space": "autocomplete", "Tab": false, "Shift-Tab": false},
-      hintOptions: {tables: {}, completeSingle: false}
+      hintOptions: {hint: sqlHint, tables: {}, completeSingle: false}
     });
     textarea.sqlEditor = cm;
     // CodeMirror hides the textarea with a style attribute; a class does it instead, because htmx

@@ -22,6 +22,7 @@ CREATE TABLE customers (id bigint PRIMARY KEY, email text, created_at timestampt
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, total numeric);
 CREATE SCHEMA billing;
 CREATE TABLE billing.invoices (id int, customer_id bigint, amount numeric);
+CREATE TABLE billing."LateFees" (id int, "Amount" numeric);
 CREATE VIEW customer_emails AS SELECT id, email FROM customers;
 """
 
@@ -64,7 +65,7 @@ def test_a_dba_completes_a_table_and_a_column_of_the_target_and_the_plan_holds_t
     # the chosen target's tables
     page.select_option("select[name=target]", str(shop.pk))
     page.wait_for_function("() => document.querySelector('.sql-editor-status').textContent.includes('tables and views of shop')")
-    assert "4 tables and views" in _status(page)
+    assert "5 tables and views" in _status(page)
 
     page.fill("input[name=title]", "Customers without an email")
     page.click(".CodeMirror.sql-editor .CodeMirror-lines")
@@ -136,6 +137,12 @@ def test_the_operation_editors_and_the_replace_sql_page_edit_through_the_editor(
     page.keyboard.press("Control+Space")
     assert _hints(page) == ["orders.customer_id"]
     page.keyboard.press("Escape")
+    # a name that needs quotes is found by its first letters and inserted quoted
+    page.keyboard.type(" FROM billing.La")
+    page.keyboard.press("Control+Space")
+    assert _hints(page) == ['billing."LateFees"']
+    page.keyboard.press("Enter")
+    assert _field(page, "#operations form textarea[name=sql]") == 'SELECT orders.cu FROM billing."LateFees"'
     fill_sql(page, "CREATE INDEX orders_customer ON orders (customer_id)", within="#operations form")
     page.click("#operations form button:has-text('Add operation')")
     page.wait_for_function("() => document.querySelector('#operations table.ops tbody').textContent.includes('orders_customer')")
