@@ -20,7 +20,8 @@ from migrations_app.data_backup import irreversible_notice
 from migrations_app.models import AnalysisRun, MigrationPlan, PlanStatus, RiskLevel, SignOff
 from migrations_app.permissions import signers_for
 from migrations_app.review_policies import policy_requirements
-from migrations_app.review_version import compute_sql_hash, review_version, why_not_current
+from migrations_app.report_store import stored_report, summary_of
+from migrations_app.review_version import analysis_intact, review_version, stored_sql_hash, why_not_current
 from migrations_app.staging_validation import latest_failed_rehearsal, passed_validation
 
 
@@ -59,6 +60,7 @@ def current_analysis(plan: MigrationPlan) -> AnalysisRun | None:
     identity = plan.target.connection_identity(plan.schema)
     return (plan.analyses.filter(sql_hash=plan.sql_hash, status=AnalysisRun.Status.SUCCEEDED,
                                  target_identity=identity)
+            .defer("report")  # 34 MB on a 10,000-statement plan: read in parts (report_store)
             .order_by("-finished_at", "-id").first())
 
 
@@ -94,9 +96,12 @@ def staging_validation(plan: MigrationPlan, *, full: bool) -> tuple[bool, str]:
     return passed_validation(plan, full=full)
 
 
-def evaluate_gate(plan: MigrationPlan, analysis: AnalysisRun | None = None) -> GateResult:
-    """``analysis``: the plan's current analysis when the caller already read it (the review page)."""
-    if compute_sql_hash(plan.operations.all()) != plan.sql_hash:
+def evaluate_gate(plan: MigrationPlan, analysis: AnalysisRun | None = None, *, strict: bool = True) -> GateResult:
+    """``analysis``: the plan's current analysis when the caller already read it (the review page).
+    ``strict`` (approval, the executor, the API): the analysis's report is read whole and must still
+    be the one its stored digest was made of; a page view (``strict=False``) trusts the stored
+    digest and reads the policy and backup facts from the stored summary."""
+    if stored_sql_hash(plan) != plan.sql_hash:
         # the rows were changed behind the workflow: what would run is not what was hashed and signed
         return GateResult(None, [Requirement(
             "stored_sql", "Operations as reviewed", False,
@@ -111,8 +116,18 @@ def evaluate_gate(plan: MigrationPlan, analysis: AnalysisRun | None = None) -> G
     if analysis is None:
         return GateResult(None, requirements)
 
+    if strict:
+        facts = stored_report(analysis.pk)
+        if not analysis_intact(analysis, facts):
+            # the report (or its risk, SQL hash or target) was changed behind the workflow
+            return GateResult(None, [Requirement(
+                "stored_analysis", "Analysis as reviewed", False,
+                "the stored analysis does not match the one that was reviewed and signed (changed outside "
+                "the app); analyse the plan again")])
+    else:
+        facts = summary_of(analysis)
     # the review policy: analysed under the policy in force, and no error it says blocks
-    requirements += [Requirement(*requirement) for requirement in policy_requirements(plan, analysis.report)]
+    requirements += [Requirement(*requirement) for requirement in policy_requirements(plan, facts)]
     sign_offs = valid_sign_offs(plan, analysis)
     stale = stale_sign_offs(plan, analysis)
     if any(s.decision == SignOff.Decision.REJECT for s in sign_offs):
@@ -137,7 +152,7 @@ def evaluate_gate(plan: MigrationPlan, analysis: AnalysisRun | None = None) -> G
             f"ticked by {plan.checklist_by.username}" if done and plan.checklist_by
             else f"not complete: CRITICAL plans on the production target {plan.target.name} need it",
             "" if done else "?tab=risk#checklist", "" if done else "Open the checklist"))
-    notice = irreversible_notice(analysis.report)
+    notice = irreversible_notice(facts)
     failed = latest_failed_rehearsal(plan) if level in (RiskLevel.HIGH, RiskLevel.CRITICAL) else None
     return GateResult(level, requirements, [notice] if notice else [], failed)
 

@@ -125,6 +125,11 @@ class AnalysisRun(Job):
     risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
     # The target the analysis was requested against: an analysis of another database is not one of this.
     target_identity = models.JSONField(default=dict, blank=True)
+    # Stored when the analysis finishes (migrations_app/report_store.py): the report without its
+    # per-statement lists, which pages read instead of the whole report, and the analysis digest
+    # the review version binds (the gate and the executor recompute it from the report).
+    summary = models.JSONField(null=True, blank=True)
+    digest = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -133,6 +138,13 @@ class AnalysisRun(Job):
         if self._state.adding and not self.target_identity:
             self.target_identity = self.plan.target.connection_identity(self.plan.schema)
         super().save(*args, **kwargs)
+
+    @property
+    def report_summary(self) -> dict:
+        """The stored summary (or one made from the report for rows stored without it)."""
+        from migrations_app.report_store import summary_of
+
+        return summary_of(self)
 
 
 class SignOff(models.Model):

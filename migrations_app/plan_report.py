@@ -20,24 +20,39 @@ GROUPED_TYPES = {"PARTITION": "partition", "CHILD_TABLE": "inheritance child", "
 
 
 class ReportView:
-    def __init__(self, report: dict | None):
+    """Over a whole report, or (``of_analysis``) over an analysis's stored summary and one page of
+    its statements (``statements`` given, the first of them being statement ``first``)."""
+
+    def __init__(self, report: dict | None, statements: list[dict] | None = None, first: int = 0):
         self.data = report or {}
+        self._page, self._first = statements, first
+
+    @classmethod
+    def of_analysis(cls, analysis, first: int = 0, count: int = 0) -> "ReportView":
+        """What the review page shows: the summary, and statements ``first`` to ``first + count - 1``
+        read in SQL (never the whole report)."""
+        from migrations_app.report_store import statements_slice, summary_of
+
+        if analysis is None:
+            return cls(None)
+        return cls(summary_of(analysis), statements_slice(analysis, first, first + count), first)
 
     def __bool__(self):
         return bool(self.data)
 
     @cached_property
     def statements(self) -> list[dict]:
-        """Statements with each finding's rule text (problem, solution) joined in from ``rules``."""
+        """Statements (of the page, when paged) with each finding's rule text (problem, solution)
+        joined in from ``rules``."""
         rules = self.data.get("rules") or {}
         statements = []
-        for statement in self.data.get("statements") or []:
+        for statement in (self.data.get("statements") or [] if self._page is None else self._page):
             findings = [{**(rules.get(f.get("rule")) or {}), **f} for f in statement.get("findings") or []]
             statements.append({**statement, "findings": findings})
         return statements
 
     def statement_for(self, index: int) -> dict | None:
-        statements = self.statements
+        statements, index = self.statements, index - self._first
         return statements[index] if 0 <= index < len(statements) else None
 
     @property
@@ -55,6 +70,23 @@ class ReportView:
     @property
     def factors(self) -> list[dict]:
         return sorted(self.risk.get("factors") or [], key=lambda f: -(f.get("points") or 0))
+
+    @property
+    def factor_count(self) -> int:
+        """All factors, where a summary keeps only the heaviest."""
+        return self.risk.get("factor_count", len(self.risk.get("factors") or []))
+
+    @property
+    def floor_count(self) -> int:
+        return self.risk.get("floor_count", len(self.risk.get("floors") or []))
+
+    @property
+    def rollback_statement_count(self) -> int:
+        return self.rollback_review.get("statement_count", len(self.rollback_review.get("statements") or []))
+
+    @property
+    def rollback_factor_count(self) -> int:
+        return self.rollback_risk.get("factor_count", len(self.rollback_risk.get("factors") or []))
 
     @property
     def floors(self) -> list[dict]:
@@ -80,6 +112,8 @@ class ReportView:
 
     @property
     def finding_count(self) -> int:
+        if "finding_count" in self.data:  # a summary's count of the whole report
+            return self.data["finding_count"]
         return sum(len(s.get("findings") or []) for s in self.statements)
 
     @cached_property

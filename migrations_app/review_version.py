@@ -14,11 +14,21 @@ import json
 
 def compute_sql_hash(operations) -> str:
     """sha256 over the ordered operations' SQL and rollback SQL: what reviewers sign."""
+    return _sql_hash((op.sql, op.rollback_sql) for op in operations)
+
+
+def stored_sql_hash(plan) -> str:
+    """``compute_sql_hash`` of the plan's operation rows as stored, read as (sql, rollback_sql)
+    pairs: the gate's check on a 10,000-operation plan without making 10,000 model objects."""
+    return _sql_hash(plan.operations.values_list("sql", "rollback_sql"))
+
+
+def _sql_hash(pairs) -> str:
     digest = hashlib.sha256()
-    for op in operations:
-        digest.update(op.sql.strip().encode())
+    for sql, rollback_sql in pairs:
+        digest.update(sql.strip().encode())
         digest.update(b"\x00")
-        digest.update((op.rollback_sql or "").strip().encode())
+        digest.update((rollback_sql or "").strip().encode())
         digest.update(b"\x01")
     return digest.hexdigest()
 
@@ -28,27 +38,34 @@ def _digest(document) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_DIGESTS: dict[tuple, str] = {}
+def compute_analysis_digest(analysis, report) -> str:
+    """The digest of an analysis: its id, the SQL and target it was of, its risk and its report."""
+    return _digest({"id": analysis.pk, "sql_hash": analysis.sql_hash, "target": analysis.target_identity,
+                    "risk_level": analysis.risk_level, "risk_score": analysis.risk_score, "report": report})
 
 
 def analysis_digest(analysis) -> str | None:
+    """The digest stored when the analysis finished (hashing a 10,000-statement report on a page
+    view cost most of that page's time), or, for rows stored without one, computed from the report.
+    The gate's strict check and the executor recompute it from the report (``analysis_intact``)."""
     if analysis is None:
         return None
-    # A finished analysis never changes, so its digest is computed once per process (hashing a
-    # 10,000-statement report on every page view cost most of that page's time). The key carries
-    # every field the digest covers except the report, and the finish time.
-    key = (analysis.pk, analysis.sql_hash, analysis.risk_level, analysis.risk_score, analysis.finished_at,
-           str(analysis.target_identity))
-    digest = _DIGESTS.get(key) if analysis.finished_at else None
-    if digest is None:
-        digest = _digest({"id": analysis.pk, "sql_hash": analysis.sql_hash, "target": analysis.target_identity,
-                          "risk_level": analysis.risk_level, "risk_score": analysis.risk_score,
-                          "report": analysis.report})
-        if analysis.finished_at:
-            if len(_DIGESTS) > 2048:
-                _DIGESTS.clear()
-            _DIGESTS[key] = digest
-    return digest
+    if analysis.digest:
+        return analysis.digest
+    return compute_analysis_digest(analysis, analysis.report)
+
+
+def analysis_intact(analysis, report) -> bool:
+    """Whether ``report`` (the analysis's report as stored now, read whole) and the row's risk, SQL
+    hash and target are still what its stored digest and summary were made of; a row edited by
+    hand is not. Rows stored without a digest have nothing to compare."""
+    if analysis is None or not analysis.digest:
+        return True
+    from migrations_app.report_store import summarise
+
+    if compute_analysis_digest(analysis, report) != analysis.digest:
+        return False
+    return analysis.summary is None or analysis.summary == summarise(report)
 
 
 def review_version(plan, analysis) -> str:

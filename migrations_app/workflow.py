@@ -21,7 +21,8 @@ from migrations_app.notifications import notify_author, notify_managers_awaiting
 from migrations_app.permissions import ANALYSABLE, EDITABLE, SIGNABLE, WorkflowError, require
 from migrations_app.plan_sql import ScriptError, check_operation_policy
 from migrations_app.plan_versions import record_version
-from migrations_app.review_version import review_version
+from migrations_app import report_store
+from migrations_app.review_version import compute_analysis_digest, review_version
 from migrations_app.staging_validation import latest_failed_rehearsal
 from migrations_app.review_version import compute_sql_hash  # noqa: F401  (re-exported)
 from targets.jobs import enqueue_on_commit
@@ -240,7 +241,10 @@ def finish_analysis(run: AnalysisRun, report: dict | None, error: str = "") -> N
         level, score = risk.get("risk_level", ""), risk.get("overall_score")
         current = MigrationPlan.objects.filter(pk=plan.pk, sql_hash=run.sql_hash).exists()
         status = AnalysisRun.Status.SUCCEEDED if current else AnalysisRun.Status.STALE
-        if not run.finish(status, report=report, risk_level=level, risk_score=score) or not current:
+        if not run.finish(status, report=report, risk_level=level, risk_score=score):
+            return
+        store_summary_and_digest(run)
+        if not current:
             return
         moved = transition(plan, [PlanStatus.ANALYZING], PlanStatus.IN_REVIEW, None, "plan.analysed",
                            {"analysis": run.pk, "risk_level": level, "risk_score": score},
@@ -249,6 +253,15 @@ def finish_analysis(run: AnalysisRun, report: dict | None, error: str = "") -> N
         plan.refresh_from_db()
         if not refresh_approval(plan, None) and permissions.needs_manager(level):
             transaction.on_commit(lambda: notify_managers_awaiting_sign_off(plan))
+
+
+def store_summary_and_digest(run: AnalysisRun) -> None:
+    """Store what pages read instead of the whole report (``report_store``): its summary and the
+    analysis digest, both made of the report as stored (read back, as every later read sees it)."""
+    run.refresh_from_db(fields=["sql_hash", "target_identity", "risk_level", "risk_score"])
+    stored = report_store.stored_report(run.pk)
+    run.summary, run.digest = report_store.summarise(stored), compute_analysis_digest(run, stored)
+    AnalysisRun.objects.filter(pk=run.pk).update(summary=run.summary, digest=run.digest)
 
 
 # Sign-off -----------------------------------------------------------------------------------

@@ -106,7 +106,8 @@ def plan_detail(request, pk):
     tab = request.GET.get("tab", "operations")
     if tab not in dict(TABS):
         tab = "operations"
-    context = plan_context(request, plan)
+    summary_only = bool(request.htmx and request.GET.get("part") == "summary")
+    context = plan_context(request, plan, "summary" if summary_only else tab)  # "summary": no statements
     context["tab"] = tab
     if tab == "dependencies":
         context["dependency_graph"] = dependency_graph_html(context["report"])
@@ -114,7 +115,7 @@ def plan_detail(request, pk):
         context["risk_chart"] = risk_chart_html(context["report"])
     elif tab == "history":
         context.update(history_context(request, plan))
-    if request.htmx and request.GET.get("part") == "summary":
+    if summary_only:
         return render(request, "migrations_app/plans/detail.html#summary", context)
     if request.htmx and request.GET.get("tab"):
         return render(request, "migrations_app/plans/_tab_body.html", context)
@@ -129,26 +130,27 @@ def history_context(request, plan) -> dict:
             "can_comment": permissions.can_comment(request.user, plan)}
 
 
-def plan_context(request, plan) -> dict:
-    analysis = current_analysis(plan)
+def plan_context(request, plan, tab: str = "operations") -> dict:
+    analysis = current_analysis(plan)  # without its report: the page reads its summary and a page of statements
     latest = plan.analyses.defer("report").order_by("-queued_at", "-id").first()  # its status only
-    report = ReportView(analysis.report if analysis else None)
     user = request.user
     # a long plan is shown a page of operations at a time (the header and the gate cover all of them)
     ops_page = Paginator(plan.operations.all(), OPERATIONS_PER_PAGE).get_page(request.GET.get("ops"))
     first = ops_page.start_index() - 1 if ops_page.paginator.count else 0
+    # the analysis is of this exact SQL (same hash), so statement i is operation i; only the
+    # operations tab shows statements
+    report = ReportView.of_analysis(analysis, first, len(ops_page.object_list) if tab == "operations" else 0)
     return {
         "plan": plan,
         "tabs": TABS,
         "operations": list(ops_page),
         "operation_count": ops_page.paginator.count,
         "ops_page": ops_page,
-        # the analysis is of this exact SQL (same hash), so statement i is operation i
         "operation_rows": [(op, report.statement_for(first + i)) for i, op in enumerate(ops_page)],
         "analysis": analysis,
         "latest_analysis": latest,
         "report": report,
-        "gate": evaluate_gate(plan, analysis),
+        "gate": evaluate_gate(plan, analysis, strict=False),  # approval and the executor check strictly
         "review_version": review_version(plan, analysis),
         "sign_offs": plan.sign_offs.select_related("user"),
         "events": AuditEvent.objects.filter(object_type="migrationplan", object_id=str(plan.pk))[:100],
@@ -172,7 +174,7 @@ def analysis_status(request, pk):
     """HTMX: the analysis panel; it polls while the run is queued or running and announces its end
     (the summary, the gate and the tabs refresh on it)."""
     plan = get_object_or_404(MigrationPlan, pk=pk)
-    latest = plan.analyses.order_by("-queued_at", "-id").first()
+    latest = plan.analyses.defer("report").order_by("-queued_at", "-id").first()
     response = render(request, "migrations_app/plans/_analysis_status.html", {"plan": plan, "latest_analysis": latest})
     if latest is None:
         return response
