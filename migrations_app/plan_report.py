@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from functools import cached_property
 
-from dataflow_site.figures import figure_html
+from dataflow_site.figures import PLOTLY_BASIC, figure_html
 
 IMPACT_ORDER = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]
 IMPACT_COLOURS = {"CRITICAL": "#b42318", "HIGH": "#d9480f", "MEDIUM": "#b58100", "LOW": "#12805c",
@@ -189,7 +189,7 @@ class ReportView:
 def _to_html(data: list[dict], layout: dict) -> str:
     """Plotly figure as an HTML data block (drawn by static/js/app.js). Figures are plain dicts
     serialised without plotly's validators: a fraction of a millisecond instead of tens per figure."""
-    return figure_html({"data": data, "layout": layout})
+    return figure_html({"data": data, "layout": layout}, bundle=PLOTLY_BASIC)  # bar and scatter only
 
 
 def dependency_graph_html(report: ReportView) -> str:

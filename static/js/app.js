@@ -4,9 +4,33 @@
 (function () {
   "use strict";
 
-  // Plotly figures arrive as JSON data blocks (dataflow_site/figures.py).
+  // Plotly figures arrive as JSON data blocks (dataflow_site/figures.py). plotly.js (1.2 MB) is
+  // fetched only once a page or a swapped-in tab has a chart: the holder names the bundle in
+  // data-plotly (pages that open on a chart load it async from <head>); the charts are drawn when it ran.
+  // One bundle per page: a page's charts all name the same one.
+  var plotlyLoading = false;
+
+  function loadPlotly(src) {
+    if (plotlyLoading || !src) return;
+    plotlyLoading = true;
+    // a page that opens on a chart has the bundle in <head> already (async): wait for that one
+    var script = document.querySelector("script[data-plotly-bundle]");
+    if (!script) {
+      script = document.createElement("script");
+      script.src = src;
+      script.async = true;
+      script.setAttribute("data-plotly-bundle", "");
+      document.head.appendChild(script);
+    }
+    script.addEventListener("load", function () { drawCharts(document); });
+  }
+
   function drawCharts(root) {
-    if (typeof Plotly === "undefined") return;
+    if (typeof Plotly === "undefined") {
+      var waiting = root.querySelector("[data-chart][data-plotly]:not([data-drawn])");
+      if (waiting) loadPlotly(waiting.getAttribute("data-plotly"));
+      return;
+    }
     root.querySelectorAll("[data-chart]:not([data-drawn])").forEach(function (holder) {
       var block = holder.querySelector("script.chart-data");
       if (!block) return;
