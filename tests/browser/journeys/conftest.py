@@ -35,6 +35,7 @@ from tests.browser.conftest import login
 REPO = Path(__file__).resolve().parents[3]
 SHOTS = REPO / "docs/screenshots/journeys"
 DEMO_PASSWORD = "demo-pass-1"
+SLOW = 120_000  # ms: a step that runs a job inside the request (rehearsal, copy, execution) on a busy CI machine
 TEMPLATE_LOCK = 7_316_001  # pg_advisory_lock key: one builder of the demo template at a time
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from migrations_app.models import PlanStatus
 from tests.browser.conftest import fill_sql
-from tests.browser.journeys.conftest import login_as, shot, step_up
+from tests.browser.journeys.conftest import SLOW, login_as, shot, step_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -41,7 +41,7 @@ def test_the_dba_takes_a_plan_from_sql_to_a_verified_rollback(demo, browser_page
 
     # Analyse and read the finding.
     page.click("button:has-text('Analyse')")
-    page.wait_for_selector("#analysis-status :text('Done')")
+    page.wait_for_selector("#analysis-status :text('Done')", timeout=SLOW)
     ops = page.inner_text("#operations")
     assert "require-concurrent-index-creation" in ops, ops
     shot(page, "dba-01-analysed-finding")
@@ -54,12 +54,12 @@ def test_the_dba_takes_a_plan_from_sql_to_a_verified_rollback(demo, browser_page
     step.scroll_into_view_if_needed()
     shot(page, "dba-02-mitigation")
     step.locator("button:has-text('Replace the statement')").click()
-    page.wait_for_selector("#operations")
+    page.wait_for_selector("text=Review, then analyse again.")
     sqls = [op.sql for op in plan.operations.order_by("position")]
     assert sqls == ["CREATE INDEX CONCURRENTLY orders_shipped_at_idx ON orders (shipped_at)",
                     "UPDATE customers SET status = 'closed' WHERE status = 'suspended'"], sqls
     page.click("button:has-text('Analyse')")
-    page.wait_for_selector("#analysis-status :text('Done')")
+    page.wait_for_selector("#analysis-status :text('Done')", timeout=SLOW)
     assert "require-concurrent-index-creation" not in page.inner_text("#operations")
     plan.refresh_from_db()
     text = gate(page)
@@ -71,13 +71,13 @@ def test_the_dba_takes_a_plan_from_sql_to_a_verified_rollback(demo, browser_page
     page.click("#plan-rehearsals >> text=Create one")
     page.wait_for_selector("h1:has-text('New staging copy')")
     page.click("button:has-text('Create and copy')")
-    page.wait_for_selector("#open-plans")
+    page.wait_for_selector("#open-plans", timeout=SLOW)
     assert "READY" in page.inner_text("main")
     page.locator("#open-plans").scroll_into_view_if_needed()
     shot(page, "dba-03-staging-copy")
     page.click(f"#open-plans >> text={plan.title}")
     page.click("#plan-rehearsals button:has-text('Rehearse on staging')")
-    page.wait_for_selector("#plan-rehearsals :text('PASSED'), #plan-rehearsals :text('FAILED')")
+    page.wait_for_selector("#plan-rehearsals :text('PASSED'), #plan-rehearsals :text('FAILED')", timeout=SLOW)
     panel = page.inner_text("#plan-rehearsals")
     assert re.search(r"Rehearsal #\d+ PASSED", panel), panel
     page.click("#plan-rehearsals a[href*='/staging/rehearsals/']")
@@ -126,7 +126,7 @@ def test_the_dba_takes_a_plan_from_sql_to_a_verified_rollback(demo, browser_page
     step_up(page, "dba", "form")
     shot(page, "dba-06-execute-confirmation")
     page.click("button:has-text('Execute now')")
-    page.wait_for_selector(".pill.SUCCEEDED")
+    page.wait_for_selector(".pill.SUCCEEDED", timeout=SLOW)
     execution = page.inner_text("main")
     assert "Schema diff" in execution and "orders_shipped_at_idx" in execution, execution[:3000]
     plan.refresh_from_db()
@@ -139,7 +139,7 @@ def test_the_dba_takes_a_plan_from_sql_to_a_verified_rollback(demo, browser_page
     assert "Fully reversible" in page.inner_text("main")
     step_up(page, "dba", "form")
     page.click("button:has-text('Roll back now')")
-    page.wait_for_selector("text=Rollback verification")
+    page.wait_for_selector("text=Rollback verification", timeout=SLOW)
     verification = page.inner_text("main")
     assert "✔ Schema verified" in verification and "✔ Data verified" in verification, verification[:3000]
     plan.refresh_from_db()
