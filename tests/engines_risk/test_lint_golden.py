@@ -10,7 +10,8 @@ import re
 import subprocess
 import sys
 
-from tests.engines_risk.lint_golden import ROOT_DIR, _blank_timings, load_cases, load_golden, run_case
+from tests.engines_risk.lint_golden import (ROOT_DIR, _blank_timings, _placeholders, load_cases, load_golden,
+                                           run_case)
 
 
 def _first_difference(name: str, want: dict, got: dict) -> str:
@@ -52,8 +53,8 @@ def test_the_module_run_as_ci_runs_it_writes_the_golden_bytes(tmp_path):
         path.write_text(case["sql"])
         proc = subprocess.run([sys.executable, "-m", "migrations_app.lint_cli", str(path), *case["args"]],
                               cwd=ROOT_DIR, capture_output=True, text=True, timeout=120)
-        got = {"code": proc.returncode, "stdout": _blank_timings(proc.stdout).replace(str(path), "<file>"),
-               "stderr": proc.stderr.replace(str(path), "<file>")}
+        got = {"code": proc.returncode, "stdout": _placeholders(_blank_timings(proc.stdout), path),
+               "stderr": _placeholders(proc.stderr, path)}
         assert got == golden[name], _first_difference(name, golden[name], got)
 
 
