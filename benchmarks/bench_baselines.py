@@ -135,7 +135,8 @@ def slowdowns(target: TargetConnection, config: Config, runs: int) -> dict[float
     for k in SLOWDOWNS:
         hits = trials = 0
         for before_full, after_full in zip(measurements, measurements[1:]):
-            before = [dataclasses.replace(b, samples=b.samples[:config.min_baseline_queries]) for b in before_full]
+            before = [dataclasses.replace(b, samples=b.samples[:config.min_baseline_queries],
+                                          sample_keys=b.sample_keys[:config.min_baseline_queries]) for b in before_full]
             eligible = [b.query_id for b in before if b.status == "measured" and b.samples
                         and statistics.median(b.samples) * (SLOWDOWNS[0] - 1) >= NOISE_FLOOR_MS]
             for query_id in eligible:
@@ -162,7 +163,8 @@ def replay_sequential(before, after_full, config: Config, query_id: str, k: floa
 
     def after_now():
         return [dataclasses.replace(b, samples=[v * (k if b.query_id == query_id else 1.0)
-                                                for v in b.samples[:taken[b.query_id]]]) for b in after_full]
+                                                for v in b.samples[:taken[b.query_id]]],
+                                    sample_keys=b.sample_keys[:taken[b.query_id]]) for b in after_full]
 
     while True:
         pending = [q for q in undecided_queries(before, after_now(), config, THRESHOLD)

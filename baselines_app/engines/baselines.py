@@ -143,8 +143,10 @@ class _QueryRun:
         self.spec, self.warmup, self.timeout_ms = spec, warmup, timeout_ms
         self.common = dict(warmup_runs=warmup, statement_timeout_ms=timeout_ms, production=production)
         self.explain = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ") + sql.SQL(spec.sql)
-        self.usable = list(spec.params) or [None]
+        # Indexes into spec.params (None: a query without keys); a key that cannot be written is dropped.
+        self.usable: list[int | None] = list(range(len(spec.params))) or [None]
         self.samples, self.client, self.planning, self.shapes, self.buffers = [], [], [], [], []
+        self.keys: list[int] = []
         self.done = 0
         self.outcome: QueryBaseline | None = None
         if spec.skip_reason:
@@ -163,7 +165,8 @@ class _QueryRun:
             return
         last_conflict = ""
         while self.usable:
-            params = self.usable[self.done % len(self.usable)]
+            key = self.usable[self.done % len(self.usable)]
+            params = None if key is None else self.spec.params[key]
             started = time.perf_counter()
             try:
                 document = conn.execute(self.explain, params).fetchone()[0][0]
@@ -171,7 +174,7 @@ class _QueryRun:
             except psycopg.errors.IntegrityError as exc:
                 # This key cannot be written (a referencing row, a clash): drop it, try the next.
                 conn.rollback()
-                self.usable.remove(params)
+                self.usable.remove(key)
                 last_conflict = _first_line(exc)
                 continue
             except psycopg.errors.QueryCanceled:
@@ -191,6 +194,8 @@ class _QueryRun:
                 self.client.append(elapsed)
                 self.shapes.append(plan_shape(document))
                 self.buffers.append(plan_buffers(document))
+                if key is not None:
+                    self.keys.append(key)
             return
         self.outcome = _baseline_from(self.spec, status="skipped", skip_reason=f"every sampled key was refused: {last_conflict}",
                                       **self.common)
@@ -204,7 +209,8 @@ class _QueryRun:
         return _baseline_from(self.spec, baseline_time_ms=summary.mean, min_time_ms=summary.minimum,
                               max_time_ms=summary.maximum, stddev_ms=summary.stddev, median_ms=summary.median,
                               p95_ms=summary.p95, samples=self.samples, client_samples=self.client,
-                              planning_samples=self.planning, plan_shape=most_common_shape(self.shapes),
+                              planning_samples=self.planning, sample_keys=self.keys,
+                              plan_shape=most_common_shape(self.shapes),
                               buffers=mean_buffers, runs=len(self.samples), **self.common)
 
 

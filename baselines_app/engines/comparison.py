@@ -1,29 +1,41 @@
 """Compare two baseline sets: ratio per query, a significance test, the plan change, advice.
 
-A query is DEGRADED only when all three hold: the ratio of medians reaches the threshold, the
+A query is DEGRADED only when all three hold: the estimated slowdown reaches the threshold, the
 "after" samples are significantly slower than the "before" samples (one-sided Mann-Whitney U,
 p < alpha: the slowdown is not noise), and the slowdown exceeds a small absolute noise floor
-(sub-0.05 ms jitter on a primary-key lookup is not a regression). Medians, not means, so one
-descheduled run cannot raise an alarm. Missing, zero or too-small baselines make
-INSUFFICIENT_DATA, never an exception.
+(sub-0.05 ms jitter on a primary-key lookup is not a regression). The estimate is the
+Hodges-Lehmann ratio (median of the pairwise ratios after_i / before_j), which uses every
+sample where a ratio of medians uses one of each side; one descheduled run moves neither.
+Missing, zero or too-small baselines make INSUFFICIENT_DATA, never an exception.
 
-Each comparison carries a 95% interval of the slowdown ratio (``statistics.ratio_interval``).
-When it straddles the threshold, ten samples cannot tell a 1.4x from a 1.6x query: the
-measurement takes more "after" samples of exactly those queries (``undecided_queries``, used by
-``baselines.remeasure_baselines``) before the decision above is made. An earlier rule demanded
-significance that the slowdown *exceeds* the threshold; with ten samples it found a 2x slowdown
-at threshold 1.5 in 3 of 20 trials.
+Lookups run with a handful of keys, in turn, and record which sample used which key
+(``QueryBaseline.sample_keys``). When both sides ran the same keys, samples are only compared
+with samples of the same key (``statistics.stratified_ratio_test``): deleting a customer with
+many orders costs ten times one with none, and unpaired samples would count that as noise.
 
-Environment drift: when the "after" side ran on a busier or slower server, every query is
-slower by about the same factor, while a schema change slows a few. With enough queries, the
-median of all ratios estimates that factor; when it is above 1 the decision uses ratios (and
-"before" samples) scaled by it, and the validation reports it as ``environment_factor``. It is
-never used to make the "after" side look slower than measured.
+Each comparison carries a 95% interval of the slowdown ratio. When it straddles the threshold,
+or the estimate is above it but not yet significant, more samples can still move the decision:
+the measurement takes more "after" samples of exactly those queries (``undecided_queries``,
+used by ``baselines.remeasure_baselines``) before the decision above is made. An earlier rule
+demanded significance that the slowdown *exceeds* the threshold; with ten samples it found a 2x
+slowdown at threshold 1.5 in 3 of 20 trials.
+
+Environment drift: when one side ran on a busier or slower server, queries are slower by a
+common factor, while a schema change slows a few. The factor is not the same for every query
+(a neighbour's memory traffic doubles a 20 ms sequential scan and leaves a 0.02 ms lookup
+alone), so each query is judged against the median ratio of its peers: the other queries of
+about its duration that did the same work on both sides (the same blocks per run,
+``environment_factors``). With the same work on both sides the factor may be below 1 (the
+baseline ran in a slow spell); without it (another data size, baselines without buffer counts)
+it is the median of all ratios and only ever above 1, as before. The validation reports the
+median same-work ratio as ``environment_factor``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from collections import defaultdict
 
 from . import statistics
@@ -33,6 +45,10 @@ from .plans import describe_plan_change, lost_indexes
 ALPHA = 0.01
 NOISE_FLOOR_MS = 0.05
 MIN_QUERIES_FOR_DRIFT = 8
+DRIFT_PEERS = 7
+PEER_SPAN = 10.0  # peers: same-work queries within this factor of the duration (at least MIN_PEERS, else the DRIFT_PEERS nearest)
+MIN_PEERS = 3
+SAME_WORK_TOLERANCE = 1.25
 DEFAULT_THRESHOLD = 2.0
 DEFAULT_MIN_QUERIES = 5
 STATUSES = ("PASS", "DEGRADATION_DETECTED", "INSUFFICIENT_DATA", "FAILED")
@@ -60,6 +76,10 @@ class QueryComparison:
     plan_change: str | None = None
     recommendation: str = ""
     timed_out: bool = False
+    ratio_estimate: float | None = None  # Hodges-Lehmann slowdown (within keys when possible): what is judged
+    key_strata: int = 0  # keys whose samples were compared with the same key's (0: all samples together)
+    same_work: bool = False  # both sides touched the same number of blocks per run (_same_work)
+    environment_factor: float = 1.0  # the drift this query was judged against (environment_factors)
 
 
 @dataclasses.dataclass
@@ -199,31 +219,60 @@ def compare_query(before, after, *, threshold: float, min_samples: int, alpha: f
     result.staging_time_ms = statistics.median(after.samples)
     result.staging_mean_ms = statistics.mean(after.samples)
     result.performance_ratio = result.staging_time_ms / result.production_time_ms
-    factor = max(1.0, environment_factor)
-    result.adjusted_ratio = result.performance_ratio / factor
-    interval = statistics.ratio_interval(before.samples, after.samples)
+    result.same_work = _same_work(before, after)
+    factor = result.environment_factor = environment_factor
+    tested = statistics.stratified_ratio_test(_strata(before, after), factor=factor)
+    interval = tested.interval
+    result.p_value = tested.p_value
+    result.key_strata = tested.strata if tested.strata > 1 else 0
     result.ratio_ci_low, result.ratio_ci_high = interval.low, interval.high
-    scaled_before = [v * factor for v in before.samples]
-    result.p_value = statistics.mann_whitney_u(after.samples, scaled_before, "greater").p_value
+    result.ratio_estimate = interval.estimate
+    result.adjusted_ratio = interval.estimate / factor
     result.plan_change = describe_plan_change(before.plan_shape, after.plan_shape)
     slower_by = result.staging_time_ms - result.production_time_ms * factor
     if result.adjusted_ratio >= threshold and result.p_value < alpha and slower_by >= noise_floor_ms:
         result.status = "DEGRADED"
-        adjusted = f", {result.adjusted_ratio:.2f}x after the environment factor {factor:.2f}" if factor > 1 else ""
-        result.reason = f"{result.performance_ratio:.2f}x slower{adjusted} (p={result.p_value:.4f})"
+        adjusted = f", {result.adjusted_ratio:.2f}x after the environment factor {factor:.2f}" if factor != 1 else ""
+        result.reason = f"{result.ratio_estimate:.2f}x slower{adjusted} (p={result.p_value:.4f}{_paired_note(result)})"
         result.recommendation = recommend(result.query_type, result.table_name, result.plan_change,
                                           lost_indexes(before.plan_shape, after.plan_shape), after.plan_shape, False)
         return result
     result.status = "PASS"
-    if result.performance_ratio >= threshold:
-        if result.adjusted_ratio < threshold:
-            why = f"{result.adjusted_ratio:.2f}x after the environment factor {factor:.2f}"
-        elif result.p_value >= alpha:
-            why = f"not significant (p={result.p_value:.3f})"
+    if max(result.performance_ratio, result.ratio_estimate) >= threshold:
+        if result.p_value >= alpha:
+            why = f"not significant (p={result.p_value:.3f}{_paired_note(result)})"
+        elif result.adjusted_ratio < threshold:
+            why = (f"{result.adjusted_ratio:.2f}x after the environment factor {factor:.2f}" if factor != 1
+                   else f"the estimated slowdown is {result.ratio_estimate:.2f}x")
         else:
             why = f"below the {noise_floor_ms} ms noise floor"
-        result.reason = f"{result.performance_ratio:.2f}x but {why}"
+        result.reason = f"{result.performance_ratio:.2f}x median ratio but {why}"
     return result
+
+
+def _paired_note(result: QueryComparison) -> str:
+    return f", within {result.key_strata} keys" if result.key_strata else ""
+
+
+def _strata(before, after) -> list[tuple[list[float], list[float]]]:
+    """The samples grouped by the key they ran with, when both sides ran the same keys and
+    recorded which sample used which (``QueryBaseline.sample_keys``); otherwise one group. A
+    lookup's cost depends on its key (deleting a customer with many orders is slower than one
+    with none): comparing each key with itself takes that spread out of the comparison, where
+    unpaired samples would count it as noise."""
+    keys_before, keys_after = list(before.sample_keys or []), list(after.sample_keys or [])
+    whole = [(list(before.samples), list(after.samples))]
+    if len(keys_before) != len(before.samples) or len(keys_after) != len(after.samples) or not keys_before:
+        return whole
+    if json.dumps(before.params, default=str) != json.dumps(after.params, default=str):
+        return whole
+    by_key: dict = defaultdict(lambda: ([], []))
+    for key, value in zip(keys_before, before.samples):
+        by_key[key][0].append(value)
+    for key, value in zip(keys_after, after.samples):
+        by_key[key][1].append(value)
+    strata = [(b, a) for b, a in by_key.values() if b and a]
+    return strata or whole
 
 
 def validate_performance(before: list, after: list, config=None, threshold_multiplier: float | None = None, *,
@@ -240,15 +289,17 @@ def validate_performance(before: list, after: list, config=None, threshold_multi
     after_by_id = {a.query_id: a for a in map(_as_baseline, after or [])}
     ids = list(before_by_id) + [q for q in after_by_id if q not in before_by_id]
 
-    def compare_all(factor: float) -> list[QueryComparison]:
+    def compare_all(factors: dict[str, float]) -> list[QueryComparison]:
         return [compare_query(before_by_id.get(qid), after_by_id.get(qid), threshold=threshold, min_samples=min_samples,
-                              alpha=alpha, noise_floor_ms=floor, after_label=after_label, environment_factor=factor)
+                              alpha=alpha, noise_floor_ms=floor, after_label=after_label,
+                              environment_factor=factors.get(qid, 1.0))
                 for qid in ids]
 
-    comparisons = compare_all(1.0)
+    comparisons = compare_all({})
     factor = environment_factor(comparisons) if drift_correction else 1.0
-    if factor > 1.0:
-        comparisons = compare_all(factor)
+    factors = environment_factors(comparisons) if drift_correction else {}
+    if any(f != 1.0 for f in factors.values()):
+        comparisons = compare_all(factors)
     statuses = {c.status for c in comparisons}
     if "DEGRADED" in statuses:
         status = "DEGRADATION_DETECTED"
@@ -273,21 +324,76 @@ def undecided_queries(before: list, after: list, config=None, threshold_multipli
     among those a threshold-sized slowdown would lift above the noise floor: more "after"
     samples can still move their decision, and nothing else's."""
     validation = validate_performance(before, after, config, threshold_multiplier)
-    factor = max(1.0, validation.environment_factor)
     threshold = validation.threshold_multiplier
     floor = float(_setting(config, "baseline_noise_floor_ms", NOISE_FLOOR_MS))
     return {c.query_id for c in validation.comparisons
             if c.status in ("PASS", "DEGRADED") and not c.timed_out and c.ratio_ci_low is not None
-            and c.ratio_ci_low / factor < threshold <= c.ratio_ci_high / factor
-            and c.production_time_ms * factor * (threshold - 1.0) >= floor}
+            and (c.ratio_ci_low / c.environment_factor < threshold <= c.ratio_ci_high / c.environment_factor
+                 or (c.adjusted_ratio >= threshold and c.p_value >= validation.alpha))
+            and c.production_time_ms * c.environment_factor * (threshold - 1.0) >= floor}
 
 
 def environment_factor(comparisons: list[QueryComparison]) -> float:
-    """Median ratio over all timed comparisons (>= 1.0), or 1.0 with too few queries to tell."""
-    ratios = [c.performance_ratio for c in comparisons if c.performance_ratio is not None and not c.timed_out]
-    if len(ratios) < MIN_QUERIES_FOR_DRIFT:
+    """How much slower the "after" side's environment is, or 1.0 with too few queries to tell.
+
+    When enough queries did the same work on both sides (``same_work``: the same data, the
+    same plan), the median of their ratios, in either direction: a whole measurement run
+    during a burst of load makes every query slower on that side, and a slowdown is judged
+    against the other queries of the same run. Otherwise the median of all ratios, and only
+    when it is above 1 (a smaller copy makes many queries faster for a reason that says
+    nothing about the environment)."""
+    timed = [c for c in comparisons if c.ratio_estimate is not None and not c.timed_out]
+    same = [c.ratio_estimate for c in timed if c.same_work]
+    if len(same) >= MIN_QUERIES_FOR_DRIFT:
+        return statistics.median(same)
+    if len(timed) < MIN_QUERIES_FOR_DRIFT:
         return 1.0
-    return max(1.0, statistics.median(ratios))
+    return max(1.0, statistics.median([c.ratio_estimate for c in timed]))
+
+
+def environment_factors(comparisons: list[QueryComparison], peers: int | None = None) -> dict[str, float]:
+    """The drift each query is judged against: the median ratio of its peers among the queries
+    that did the same work on both sides (itself left out): those within PEER_SPAN of its
+    duration, or, with fewer than MIN_PEERS of them, its ``peers`` nearest in duration.
+
+    The machine's state does not slow every query alike: a burst of memory traffic from a
+    neighbour makes a 20 ms sequential scan twice as slow and leaves a 0.02 ms index lookup as
+    it was. A query is therefore compared with the queries of its own weight in the same two
+    runs, and is degraded when it is slower than they are. Leaving the query out keeps its own
+    slowdown out of its yardstick. With fewer same-work queries than MIN_QUERIES_FOR_DRIFT
+    (another data size, old baselines without buffers), every query gets ``environment_factor``."""
+    peers = peers or DRIFT_PEERS
+    timed = [c for c in comparisons if c.ratio_estimate is not None and not c.timed_out]
+    same = [c for c in timed if c.same_work and c.production_time_ms]
+    if len(same) < MIN_QUERIES_FOR_DRIFT:
+        overall = environment_factor(comparisons)
+        return {c.query_id: overall for c in timed}
+    factors = {}
+    for c in timed:
+        here = math.log(c.production_time_ms)
+        ordered = sorted((x for x in same if x.query_id != c.query_id),
+                         key=lambda x: abs(math.log(x.production_time_ms) - here))
+        within = [x for x in ordered if abs(math.log(x.production_time_ms) - here) <= math.log(PEER_SPAN)]
+        nearest = within if len(within) >= MIN_PEERS else ordered[:peers]
+        factors[c.query_id] = statistics.median([x.ratio_estimate for x in nearest])
+    return factors
+
+
+def _blocks(baseline) -> float | None:
+    buffers = baseline.buffers or {}
+    if "Shared Hit Blocks" not in buffers:
+        return None
+    return float(buffers.get("Shared Hit Blocks", 0)) + float(buffers.get("Shared Read Blocks", 0))
+
+
+def _same_work(before, after) -> bool:
+    """Both sides read about as many blocks per run (within SAME_WORK_TOLERANCE, or a couple
+    of blocks for a lookup): the same rows through the same plan, so a uniform difference in
+    time is the environment's."""
+    x, y = _blocks(before), _blocks(after)
+    if x is None or y is None:
+        return False
+    return abs(x - y) <= 2 or (x > 0 and y > 0 and 1 / SAME_WORK_TOLERANCE <= y / x <= SAME_WORK_TOLERANCE)
 
 
 def _as_baseline(item):

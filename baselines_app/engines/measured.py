@@ -26,6 +26,9 @@ class QueryBaseline:
     samples: list = dataclasses.field(default_factory=list)  # server "Execution Time", ms
     client_samples: list = dataclasses.field(default_factory=list)  # round trip, ms
     planning_samples: list = dataclasses.field(default_factory=list)
+    # Per sample, the index into ``params`` of the key it ran with (empty for a query without
+    # keys): a comparison pairs each key with itself (comparison._paired_log_ratios).
+    sample_keys: list = dataclasses.field(default_factory=list)
     plan_shape: dict = dataclasses.field(default_factory=dict)
     buffers: dict = dataclasses.field(default_factory=dict)  # mean blocks per run
     runs: int = 0

@@ -6,6 +6,9 @@ The comparison needs two things a ratio alone cannot give: robustness to one slo
 than the "before" samples rather than noise (Mann-Whitney U, normal approximation with tie and
 continuity corrections), and an interval of the slowdown ratio that agrees with that test
 (Hodges-Lehmann on the logarithms: distribution-free, exact order statistics, no resampling).
+When both sides ran the same query with the same keys, the test and the interval are
+stratified by key (``stratified_ratio_test``): each key's samples are compared with the same
+key's, so a key that is slow on both sides adds no noise.
 """
 
 from __future__ import annotations
@@ -150,6 +153,56 @@ def ratio_interval(before: Sequence[float], after: Sequence[float], *, confidenc
     middle = total // 2
     estimate = differences[middle] if total % 2 else (differences[middle - 1] + differences[middle]) / 2.0
     return RatioInterval(math.exp(differences[rank - 1]), math.exp(estimate), math.exp(differences[total - rank]))
+
+
+@dataclasses.dataclass(frozen=True)
+class StratifiedResult:
+    interval: RatioInterval  # of the slowdown, within strata
+    p_value: float  # one-sided: after slower than ``factor`` x before
+    strata: int  # strata with samples on both sides
+
+
+def stratified_ratio_test(strata: Sequence[tuple[Sequence[float], Sequence[float]]], *, factor: float = 1.0,
+                          confidence: float = 0.95) -> StratifiedResult:
+    """Mann-Whitney U summed over strata (van Elteren's unweighted form), its Hodges-Lehmann
+    estimate and interval of the ratio, for ``(before, after)`` sample pairs of one stratum each.
+
+    A stratum is one key of a lookup: samples are only compared with samples of the same key,
+    so a key that is slow on both sides (a customer with many orders) is no noise, and an
+    outlier among one key's samples moves only that key's few pairs. U counts the pairs
+    (after_i, before_j) of a stratum with after_i > before_j (ties 1/2); its mean and variance
+    (with each stratum's tie correction) are the sums of the strata's. With a single stratum
+    this is ``mann_whitney_u`` and ``ratio_interval`` exactly.
+    """
+    usable = [(list(b), list(a)) for b, a in strata if b and a]
+    if not usable:
+        raise ValueError("a stratified test needs a stratum with samples on both sides")
+    shift = math.log(max(factor, 1e-12))
+    differences, u, mean_u, variance = [], 0.0, 0.0, 0.0
+    for before, after in usable:
+        log_before = [math.log(max(v, 1e-6)) for v in before]
+        log_after = [math.log(max(v, 1e-6)) for v in after]
+        n1, n2 = len(log_after), len(log_before)
+        for x in log_after:
+            for y in log_before:
+                d = x - y
+                differences.append(d)
+                u += 1.0 if d > shift else 0.5 if d == shift else 0.0
+        _, ties = rank_with_ties(log_after + [y + shift for y in log_before])
+        n = n1 + n2
+        tie_term = sum(t ** 3 - t for t in ties)
+        mean_u += n1 * n2 / 2.0
+        if n > 1:
+            variance += n1 * n2 / 12.0 * ((n + 1) - tie_term / (n * (n - 1)))
+    differences.sort()
+    total = len(differences)
+    middle = total // 2
+    estimate = differences[middle] if total % 2 else (differences[middle - 1] + differences[middle]) / 2.0
+    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
+    rank = min(max(1, math.floor(total / 2.0 - z * math.sqrt(variance))), (total + 1) // 2)
+    interval = RatioInterval(math.exp(differences[rank - 1]), math.exp(estimate), math.exp(differences[total - rank]))
+    p = 1.0 if variance <= 0 else normal_sf((u - mean_u - 0.5) / math.sqrt(variance))
+    return StratifiedResult(interval, p, len(usable))
 
 
 def bootstrap_ratio_ci(before: Sequence[float], after: Sequence[float], *, confidence: float = 0.95,

@@ -143,3 +143,37 @@ def test_only_a_query_whose_ratio_interval_straddles_the_threshold_is_undecided(
     before = [baseline(NOISY_BEFORE, variant="borderline"), baseline(NOISY_BEFORE, variant="clear"),
               baseline([v / 100 for v in NOISY_BEFORE], variant="tiny")]
     assert undecided_queries(before, [borderline, clear, tiny], BaselineConfig(), 1.5) == {"SELECT:public.orders:borderline"}
+
+
+def _with_blocks(b, blocks):
+    b.buffers = {"Shared Hit Blocks": blocks, "Shared Read Blocks": 0}
+    return b
+
+
+def test_a_burst_that_slows_only_the_heavy_queries_is_no_alarm_but_one_heavy_query_slower_than_its_peers_is():
+    # Ten light lookups unchanged; six 20-40 ms scans all 2x slower (memory traffic from a
+    # neighbour slows scans, not index lookups), the same blocks read on both sides.
+    light = [(f"l{i}", [0.05 * v for v in BEFORE], 4) for i in range(10)]
+    heavy = [(f"h{i}", [(20 + 4 * i) * v for v in BEFORE], 800) for i in range(6)]
+    before = [_with_blocks(baseline(s, table=t), n) for t, s, n in light + heavy]
+    busy = [_with_blocks(baseline(s if t.startswith("l") else [2 * v for v in s], table=t), n) for t, s, n in light + heavy]
+    result = validate_performance(before, busy, BaselineConfig(), 1.5)
+    assert result.validation_status == "PASS", [c.reason for c in result.comparisons if c.status != "PASS"]
+    assert all(c.environment_factor > 1.8 for c in result.comparisons if c.table_name.startswith("h"))
+    busy[12] = _with_blocks(baseline([4 * v for v in heavy[2][1]], table="h2"), 800)
+    regressed = validate_performance(before, busy, BaselineConfig(), 1.5)
+    assert [d.table_name for d in regressed.degradations] == ["h2"]
+
+
+def test_a_baseline_measured_in_a_slow_spell_does_not_hide_a_slowdown_when_both_sides_did_the_same_work():
+    tables = [f"t{i}" for i in range(10)]
+    slow_spell = [_with_blocks(baseline([1.4 * v for v in BEFORE], table=t), 10) for t in tables]
+    after = [_with_blocks(baseline(BEFORE, table=t), 10) for t in tables]
+    after[4] = _with_blocks(baseline([2 * v for v in BEFORE], table="t4"), 10)
+    result = validate_performance(slow_spell, after, BaselineConfig(), 1.5)
+    assert result.environment_factor == pytest.approx(1 / 1.4, rel=0.02)
+    assert [d.table_name for d in result.degradations] == ["t4"]
+    # Without block counts (or with another data size) a faster "after" side is never scaled up.
+    for b in slow_spell + after:
+        b.buffers = {}
+    assert validate_performance(slow_spell, after, BaselineConfig(), 1.5).validation_status == "PASS"
