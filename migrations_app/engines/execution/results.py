@@ -25,6 +25,7 @@ class StatementLogEntry:
     error: str | None = None
     txid: int | None = None
     not_run: str | None = None  # why this statement was not sent (logged so every statement has an entry)
+    rows_from_backup: bool = False  # TRUNCATE: ``rows`` is the count of the copy taken under its lock
 
 
 @dataclasses.dataclass

@@ -299,6 +299,8 @@ class SegmentRun(TryEveryStatement):
             raise
         entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         entry.rows = cursor.rowcount if cursor.rowcount >= 0 else None
+        if phase == "migration" and transactional:
+            self._check_backed_up_rows(index, entry, attempt, txid)
         self.emit({"event": "statement_finished", "index": index, "sequence": entry.sequence,
                    "duration_ms": entry.duration_ms, "rows": entry.rows})
 
@@ -315,8 +317,38 @@ class SegmentRun(TryEveryStatement):
         if phase != "migration":
             return
         for backup in self.backups.get(index, ()):
+            if backup.lock_sql and txid is not None:
+                self._statement(index, backup.lock_sql, "backup", attempt, True, txid)
             self._statement(index, backup.sql, "backup", attempt, txid is not None, txid)
             backup.capture(self.conn)  # count and checksum the rollback checks the restore against
+
+    def _check_backed_up_rows(self, index: int, entry, attempt: int, txid) -> None:
+        """After a backed-up statement, inside its transaction. TRUNCATE reports no row count: the
+        rows it removed are the rows copied just before under its own ACCESS EXCLUSIVE lock. DELETE
+        and UPDATE must have changed exactly the rows copied; otherwise another session wrote
+        matching rows between the copy and the statement (or the WHERE is volatile) and the rollback
+        could not restore them: the transaction is failed by the server, nothing of it applies."""
+        backups = self.backups.get(index, ())
+        if not backups:
+            return
+        if entry.rows is None and all(b.lock_sql and b.rows is not None for b in backups):
+            entry.rows = sum(b.rows for b in backups)
+            entry.rows_from_backup = True
+            return
+        counted = [b for b in backups if b.matches_statement_rows]
+        if not counted or entry.rows is None or any(b.rows is None for b in counted):
+            return
+        saved = sum(b.rows for b in counted)
+        if entry.rows == saved:
+            return
+        message = (f"operation {index + 1} changed {entry.rows} row(s) but the backup taken just before it "
+                   f"holds {saved}: rows were written by another session in between (or the statement "
+                   f"chooses rows differently each time), so its rollback could not restore them; "
+                   f"the transaction was rolled back and nothing of it was applied")
+        tag = "dfcheck"
+        body = sql.SQL("BEGIN RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = {}; END").format(
+            sql.Literal(message)).as_string(self.conn)
+        self._statement(index, f"DO ${tag}$ {body} ${tag}$", "backup", attempt, True, txid)
 
     def _invalid_indexes(self, schema: str) -> set[int]:
         return {row[0] for row in self.conn.execute(query("exec_invalid_indexes"), {"schema": schema})}
