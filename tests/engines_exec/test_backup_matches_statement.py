@@ -1,6 +1,6 @@
 """A backup must hold exactly what the statement changes, or its rollback restores less than was
-lost while calling itself verified. TRUNCATE / DROP lock the table before the copy (they take that
-lock anyway), so the copy is what they remove, and its count is the rows the page reports (TRUNCATE
+lost while calling itself verified. TRUNCATE / DROP lock the table against writers before the
+copy (SHARE: readers go on), so the copy is what they remove, and its count is the rows the page reports (TRUNCATE
 returns none). DELETE / UPDATE must change exactly the rows copied: a row that matches only when
 the statement runs (written in between, or chosen differently) fails the transaction, and nothing
 of it applies."""
@@ -36,9 +36,10 @@ def test_truncate_locks_before_its_copy_and_reports_the_rows_it_removed(target_d
         MigrationOperation(type="TRUNCATE", table_name="items", sql="TRUNCATE items CASCADE")])
     assert result.success, result.error_message
     log = [(e.phase, e.sql.split(" ")[0], e.rows) for e in result.statement_log]
-    # each table is locked ACCESS EXCLUSIVE before its copy, both before the TRUNCATE
+    # each table is locked against writers (readers go on) before its copy, both before the TRUNCATE
     assert [p for p, _, _ in log] == ["backup"] * 4 + ["migration"], log
     assert [kw for _, kw, _ in log[:4]] == ["LOCK", "CREATE", "LOCK", "CREATE"], log
+    assert all(e.sql.endswith("IN SHARE MODE") for e in result.statement_log if e.sql.startswith("LOCK"))
     truncate = result.statement_log[-1]
     assert truncate.rows == 15 and truncate.rows_from_backup  # 12 items + 3 notes
     assert result.rows_modified == 15

@@ -324,7 +324,7 @@ class SegmentRun(TryEveryStatement):
 
     def _check_backed_up_rows(self, index: int, entry, attempt: int, txid) -> None:
         """After a backed-up statement, inside its transaction. TRUNCATE reports no row count: the
-        rows it removed are the rows copied just before under its own ACCESS EXCLUSIVE lock. DELETE
+        rows it removed are the rows copied just before under a SHARE lock (no writer in between). DELETE
         and UPDATE must have changed exactly the rows copied; otherwise another session wrote
         matching rows between the copy and the statement (or the WHERE is volatile) and the rollback
         could not restore them: the transaction is failed by the server, nothing of it applies."""

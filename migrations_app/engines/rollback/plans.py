@@ -49,9 +49,10 @@ class BackupAction:
     checksum_sql: str = ""           # rows, checksum and bytes of the copy, read right after it
     check_select: str = ""           # the source rows that must equal the copy after the restore
     estimated_bytes: int | None = None
-    # taken before the copy, in the same transaction: a statement that locks the table ACCESS
-    # EXCLUSIVE anyway (TRUNCATE, DROP TABLE/COLUMN, a type change) takes it before the copy, so no
-    # row can be written between the copy and the change (the copy holds exactly what it removes)
+    # taken before the copy, in the same transaction, by a statement that then locks the table ACCESS
+    # EXCLUSIVE (TRUNCATE, DROP TABLE/COLUMN, a type change): SHARE stops writers, not readers, while
+    # the copy runs, so no row is written between the copy and the change (the copy holds exactly what
+    # it removes); the statement then upgrades it (a deadlock is detected by the server and retried)
     lock_sql: str = ""
     # DELETE / UPDATE: the statement must change exactly the rows copied (a row another session
     # wrote between the copy and the statement would change unsaved); checked by the executor
@@ -284,7 +285,7 @@ def _preserve(conn, index: int, n: int, d: DestroyedData, tag: str, budget: _Bud
             source, saved, saved, backup)
         kind = "restore_rows"
     check = _check_select(source, backup, saved_names, keys, where if d.kind == "rows" else sql.SQL(""))
-    lock = (sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(source).as_string(None)
+    lock = (sql.SQL("LOCK TABLE {} IN SHARE MODE").format(source).as_string(None)
             if d.kind in ("table", "column") else "")
     action = BackupAction(index, backup.as_string(None), copy.as_string(None), f"save {what}",
                           source=f"{d.schema}.{d.table}", estimated_bytes=size, lock_sql=lock,
