@@ -36,6 +36,9 @@ def analyse(run) -> dict:
     def progress(step: str, done: int, total: int) -> None:
         run.set_progress({"step": step, "done": done, "total": total})
 
+    # what Execute… backs up itself (read-only against the target): the data-loss findings say it,
+    # and the gate says what a rollback could not restore
+    preview = backup_preview(plan)
     report = analyze_plan(
         operations,
         plan.target.connection(),
@@ -47,9 +50,9 @@ def analyse(run) -> dict:
         assume_session_timeouts=True,
         rehearsal=_rehearsal_facts(plan, run.sql_hash),
         review_policy=policy_for_target(plan.target),
+        data_backup=preview,
     )
-    # what a rollback could not restore, known at analysis time so the gate can say it
-    return {**report.to_dict(), "data_backup": backup_preview(plan)}
+    return {**report.to_dict(), "data_backup": preview}
 
 
 def _rehearsal_facts(plan, sql_hash: str) -> dict | None:

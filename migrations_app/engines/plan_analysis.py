@@ -89,10 +89,17 @@ class PlanAnalysisReport:
 
 def _raw_statements(operations) -> tuple[list[RawStatement], dict[int, str]]:
     """Raw statements of a script or of a list of operations (``.sql``, optional ``.rollback_sql``)."""
+    raws, given_rollback, _ = _raw_statements_with_operations(operations)
+    return raws, given_rollback
+
+
+def _raw_statements_with_operations(operations) -> tuple[list[RawStatement], dict[int, str], list[int]]:
+    """Also the operation index of every statement (a script: one operation per statement)."""
     if isinstance(operations, str):
-        return split_script(operations), {}
-    raws, given_rollback = [], {}
-    for op in operations:
+        raws = split_script(operations)
+        return raws, {}, list(range(len(raws)))
+    raws, given_rollback, operation_of = [], {}, []
+    for op_index, op in enumerate(operations):
         text = op["sql"] if isinstance(op, dict) else op.sql
         rollback = op.get("rollback_sql") if isinstance(op, dict) else getattr(op, "rollback_sql", None)
         parsed = split_script(text)
@@ -100,22 +107,26 @@ def _raw_statements(operations) -> tuple[list[RawStatement], dict[int, str]]:
             if rollback and len(parsed) == 1:
                 given_rollback[len(raws)] = rollback
             raws.append(raw)
-    return raws, given_rollback
+            operation_of.append(op_index)
+    return raws, given_rollback, operation_of
 
 
 def analyze_plan(operations, connection=None, schema: str = "public", *, is_production: bool = False,
                  has_backup: bool = False, progress: Callable[[str, int, int], None] | None = None,
                  thresholds: Thresholds | None = None, assume_session_timeouts: bool = False,
-                 rehearsal: dict | None = None, review_policy: ReviewPolicy | None = None) -> PlanAnalysisReport:
+                 rehearsal: dict | None = None, review_policy: ReviewPolicy | None = None,
+                 data_backup: dict | None = None) -> PlanAnalysisReport:
     """Analyse a plan. ``rehearsal``: facts of a passed staging rehearsal of this SQL
-    (``Rehearsal.risk_input()``), whose projected lock time becomes a risk factor. Raises ``SqlSyntaxError`` on unparsable SQL and ``CatalogFactsError`` (or the
+    (``Rehearsal.risk_input()``), whose projected lock time becomes a risk factor. ``data_backup``:
+    the backups Execute… would take itself (``data_backup.backup_preview``, by operation index of
+    ``operations``), so the data-loss findings say what will happen instead of "no backup". Raises ``SqlSyntaxError`` on unparsable SQL and ``CatalogFactsError`` (or the
     dependency analyzers' errors) when the connected catalog cannot be read."""
     started = time.perf_counter()
     timings = {}
     report_progress = progress or (lambda step, done, total: None)
     total_steps = 6
     report_progress("statements", 0, total_steps)
-    raws, given_rollback = _raw_statements(operations)
+    raws, given_rollback, operation_of = _raw_statements_with_operations(operations)
     env = AnalysisEnv(default_schema=schema)
     statements = [describe(raw, env, i) for i, raw in enumerate(raws)]
     timings["parse"] = _ms(started)
@@ -164,7 +175,8 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
     review_policy = review_policy or ReviewPolicy()
     ctx = LintContext(statements, facts=facts, dependency_reports=dependency_reports, default_schema=schema,
                       is_production=is_production, has_backup=has_backup,
-                      assume_session_timeouts=assume_session_timeouts, rule_options=review_policy.rule_options())
+                      assume_session_timeouts=assume_session_timeouts, rule_options=review_policy.rule_options(),
+                      data_backup=data_backup, operation_of=operation_of)
     findings = lint(statements, ctx, disabled=review_policy.disabled())
     findings += lint_inner(statements, dict(facts=facts, dependency_reports=dependency_reports, default_schema=schema,
                                             is_production=is_production, has_backup=has_backup,

@@ -74,3 +74,35 @@ def test_an_unreachable_target_fails_the_analysis_with_the_exact_error(dba, db):
     assert run.status == AnalysisRun.Status.FAILED
     assert "cannot connect" in run.error and str(port) in run.error
     assert plan.status == PlanStatus.FAILED
+
+
+def _data_loss_message(plan, dba, capture) -> dict:
+    with capture(execute=True):
+        run = workflow.request_analysis(plan, dba)
+    run.refresh_from_db()
+    assert run.status == AnalysisRun.Status.SUCCEEDED, run.error
+    found = [f for s in run.report["statements"] for f in s["findings"] if f["rule"] == "data-loss-without-backup"]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_data_loss_finding_says_execute_backs_the_rows_up_itself_or_why_it_cannot(
+        target_db, dba, settings, django_capture_on_commit_callbacks):
+    conn = target_db(DEMO_SCHEMA + "\nINSERT INTO public.customers (email, full_name, legacy_status) "
+                                   "SELECT 'c' || g || '@x.org', 'C ' || g, 'gold' FROM generate_series(1, 500) g;")
+    target = TargetDatabaseFactory.for_connection(conn, environment="production")
+    plan = workflow.create_plan(dba, target=target, title="Drop legacy status",
+                                operations=script_to_operations("ALTER TABLE customers DROP COLUMN legacy_status",
+                                                                "public", target))
+    finding = _data_loss_message(plan, dba, django_capture_on_commit_callbacks)
+    assert "no backup is recorded" not in finding["message"]
+    assert "Execute… backs up the rows itself" in finding["message"]
+    assert "values of public.customers.legacy_status" in finding["message"]
+    assert finding["evidence"]["executor_backup"] == "all"
+    assert finding["severity"] == "error"  # production: the severity (and its floor) stays
+
+    settings.DATAFLOW_BACKUP_MAX_BYTES = 0  # the executor cannot back it up: the finding says why
+    finding = _data_loss_message(plan, dba, django_capture_on_commit_callbacks)
+    assert "no backup is recorded; Execute… cannot back it up itself" in finding["message"]
+    assert "above the backup size limit" in finding["message"]
+    assert finding["evidence"]["executor_backup"] == "none"

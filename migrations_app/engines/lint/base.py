@@ -85,6 +85,9 @@ class LintContext:
     depth_before: list[int] = field(default_factory=list)
     open_begins: list[int] = field(default_factory=list)
     rule_options: dict = field(default_factory=dict)   # rule id -> options from the review policy (patterns)
+    # what Execute… backs up itself (data_backup.backup_preview: by operation index), None: not known
+    data_backup: dict | None = None
+    operation_of: list[int] = field(default_factory=list)   # statement index -> operation index
     _memo: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
