@@ -145,8 +145,9 @@ def slowdowns(target: TargetConnection, config: Config, runs: int) -> dict[float
                 trials += 1
                 hits += hit.status == "DEGRADED"
                 if hit.status != "DEGRADED" and k >= 2:
-                    misses.append(f"{k:g}x {hit.query_label}: {hit.reason or hit.status} "
-                                  f"(interval {hit.ratio_ci_low:.2f}-{hit.ratio_ci_high:.2f}, {hit.after_samples} samples)")
+                    interval = (f"interval {hit.ratio_ci_low:.2f}-{hit.ratio_ci_high:.2f}, " if hit.ratio_ci_low is not None
+                                else "no interval, ")
+                    misses.append(f"{k:g}x {hit.query_label}: {hit.reason or hit.status} ({interval}{hit.after_samples} samples)")
         rates[k] = (hits, trials)
         print(f"slowdown {k:g}x (one query scaled in a real A/A pair): detected {hits}/{trials} ({100 * hits / trials:.0f}%)")
     print(f"  {len(eligible)} queries eligible per pair; {runs + 1} measurements of "
