@@ -101,7 +101,7 @@ def baseline_run(request, run_id):
     form = ResultFilterForm(request.GET or None)
     baselines = form.apply(list(run.baselines.all()))
     rows = [{"label": b.query_label, "before": b.data.get("samples", [])} for b in baselines if b.status == "measured"]
-    context = {"run": run, "form": form, "baselines": baselines, "tables": _tables(run.baselines.all()),
+    context = {"run": run, "form": form, "baselines": baselines, "tables": _tables(run.baselines.all(), run.tables_filter),
                "validations": PerformanceValidation.objects.filter(after_run=run).select_related("before_run"),
                "box_plot": charts.samples_box_plot(rows, run.display_label) if rows else ""}
     template = "baselines_app/run.html#results" if request.htmx else "baselines_app/run.html"
@@ -161,5 +161,6 @@ def table_history(request, target_id, table):
         "chart": charts.history_chart(series) if series else ""})
 
 
-def _tables(baselines) -> list[str]:
-    return sorted({b.table_name for b in baselines if b.table_name})
+def _tables(baselines, chosen=None) -> list[str]:
+    """The tables measured so far, and those the run was asked to measure (known before it measures any)."""
+    return sorted({b.table_name for b in baselines if b.table_name} | set(chosen or []))

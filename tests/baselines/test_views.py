@@ -90,3 +90,22 @@ def test_the_progress_fragment_polls_only_while_the_run_is_in_flight(production_
     assert 'hx-trigger="every 1s"' in fragment and "round 3 of 12" in fragment
     BaselineRun.objects.filter(pk=run.pk).update(status=BaselineRun.Status.DONE)
     assert "hx-trigger" not in client_for(engineer).get(reverse("baseline_run_progress", args=[run.pk])).content.decode()
+
+
+def test_the_run_pages_table_filter_has_its_options_on_first_render_and_in_every_swapped_fragment(
+        measured_pair, production_target, client_for, engineer):
+    client = client_for(engineer)
+    # still measuring: no baseline yet, the tables it was asked for are the options
+    queued = BaselineRunFactory(target=production_target, label="queued", database_name="x",
+                                status=BaselineRun.Status.RUNNING, tables_filter=["orders", "customers"])
+    page = client.get(reverse("baseline_run", args=[queued.pk])).content.decode()
+    assert '<option value="orders">orders</option>' in page and '<option value="customers">customers</option>' in page
+    # the fragment that replaces the results when the run ends (job-finished) or a filter changes
+    # carries the filter with the measured tables, the chosen one still selected
+    before, _ = measured_pair
+    fragment = client.get(reverse("baseline_run", args=[before.pk]), {"table": "orders"},
+                          HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and 'id="baseline-table-filter"' in fragment
+    assert '<option value="orders" selected>orders</option>' in fragment
+    assert '<option value="customers">customers</option>' in fragment
+    assert fragment.count('name="table"') == 1
