@@ -117,7 +117,7 @@ def evaluate_gate(plan: MigrationPlan, analysis: AnalysisRun | None = None, *, s
         return GateResult(None, requirements)
 
     if strict:
-        facts = stored_report(analysis.pk)
+        facts = stored_report(analysis)
         if not analysis_intact(analysis, facts):
             # the report (or its risk, SQL hash or target) was changed behind the workflow
             return GateResult(None, [Requirement(

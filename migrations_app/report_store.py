@@ -91,8 +91,7 @@ def statements_slice(analysis, start: int, stop: int) -> list[dict]:
     return value or []
 
 
-def stored_report(analysis_id: int):
-    """The report as stored, decoded the way a later read decodes it (the digest is over that)."""
-    from migrations_app.models import AnalysisRun
-
-    return AnalysisRun.objects.filter(pk=analysis_id).values_list("report", flat=True).first()
+def stored_report(analysis):
+    """The analysis's report as stored now, decoded the way every read decodes it (the digest is
+    over that), whatever the instance holds."""
+    return type(analysis)._default_manager.filter(pk=analysis.pk).values_list("report", flat=True).first()

@@ -259,7 +259,7 @@ def store_summary_and_digest(run: AnalysisRun) -> None:
     """Store what pages read instead of the whole report (``report_store``): its summary and the
     analysis digest, both made of the report as stored (read back, as every later read sees it)."""
     run.refresh_from_db(fields=["sql_hash", "target_identity", "risk_level", "risk_score"])
-    stored = report_store.stored_report(run.pk)
+    stored = report_store.stored_report(run)
     run.summary, run.digest = report_store.summarise(stored), compute_analysis_digest(run, stored)
     AnalysisRun.objects.filter(pk=run.pk).update(summary=run.summary, digest=run.digest)
 

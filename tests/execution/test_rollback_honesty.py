@@ -152,12 +152,19 @@ def test_a_schema_only_plan_on_production_needs_no_typed_name(loyalty, approved_
 
 def test_the_gate_says_when_the_analysis_found_data_a_rollback_cannot_restore(loyalty, approved_plan, settings):
     from migrations_app.data_backup import backup_preview
+    from migrations_app.workflow import store_summary_and_digest
+
+    def analysed_with(report):  # as if the analysis had found it: its summary and digest stored again
+        AnalysisRun.objects.filter(plan=plan).update(report=report)
+        for run in AnalysisRun.objects.filter(plan=plan):
+            store_summary_and_digest(run)
 
     settings.DATAFLOW_BACKUP_MAX_BYTES = 0
     plan = approved_plan(loyalty(), BRONZE)
-    AnalysisRun.objects.filter(plan=plan).update(report={"data_backup": backup_preview(plan)})
+    analysed_with({"data_backup": backup_preview(plan)})
     notices = evaluate_gate(plan).notices
     assert len(notices) == 1 and "Irreversible for data" in notices[0] and "UPDATE customers" in notices[0]
+    assert evaluate_gate(plan, strict=False).notices == notices  # the page's gate, from the stored summary
     settings.DATAFLOW_BACKUP_MAX_BYTES = 10 ** 9
-    AnalysisRun.objects.filter(plan=plan).update(report={"data_backup": backup_preview(plan)})
+    analysed_with({"data_backup": backup_preview(plan)})
     assert evaluate_gate(plan).notices == []
