@@ -74,8 +74,8 @@ def staging_detail(request, staging_id):
         rehearsals_served=Count("rehearsals")), staging_id=staging_id)
     rehearsals = env.rehearsals.select_related("plan", "requested_by")[:20]
     template = "staging_app/detail.html"
-    if request.htmx and request.GET.get("part") == "result":  # refreshed when the copy is made
-        template += "#result"
+    if request.htmx and request.GET.get("part") in ("result", "served"):  # refreshed when the copy is made
+        template += "#" + request.GET["part"]
     return render(request, template, {"env": env, "result": env.replication_result or {}, "rehearsals": rehearsals})
 
 

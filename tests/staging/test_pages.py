@@ -115,3 +115,20 @@ def test_the_new_copy_form_preselects_the_only_target(dba, client_for):
     target = TargetDatabaseFactory(name="only-one")
     page = client_for(dba).get("/staging/new/").content.decode()
     assert f'<option value="{target.pk}" selected>' in page
+
+
+def test_a_copy_being_made_says_not_ready_yet_instead_of_serving_0_rehearsals(client_for, engineer, target):
+    env = manager_for(target).create_staging_environment(target.connection(), 0.1)
+    client = client_for(engineer)
+    for status in ("CREATING", "REPLICATING"):
+        StagingEnvironment.objects.filter(staging_id=env.staging_id).update(status=status)
+        page = client.get(f"/staging/{env.staging_id}/").content.decode()
+        assert "Not ready yet" in page and "served 0" not in page
+        assert f"/staging/{env.staging_id}/?part=served" in page  # refreshes itself when the copy is made
+    StagingEnvironment.objects.filter(staging_id=env.staging_id).update(status="READY")
+    fragment = client.get(f"/staging/{env.staging_id}/", {"part": "served"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and 'id="staging-served"' in fragment
+    assert "This copy has served 0 rehearsals." in fragment and "hx-trigger" not in fragment
+    StagingEnvironment.objects.filter(staging_id=env.staging_id).update(status="ERROR")
+    page = client.get(f"/staging/{env.staging_id}/").content.decode()
+    assert "served 0" not in page and "it serves no rehearsals" in page
