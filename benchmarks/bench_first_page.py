@@ -221,7 +221,7 @@ def main():
                         results[(name, path)].append(cold_load(browser, states[name], server.url + path, chart))
             browser.close()
         print(f"\n{args.n} cold loads each, ms (req, KB: requests and bytes on the wire of one load)")
-        print(f"{'':70}" + "".join(f"{label:>17}" for label in ("TTFB", "DOMContentLoaded ", "load", "chart drawn", "done")))
+        print(f"{'':69}" + "".join(f" {label:^15}" for label in ("TTFB", "DOMContentLoaded", "load", "chart drawn", "done")))
         print(f"{'checkout':34} {'page':34} " + " p50     p95     " * 5 + f"{'req':>4} {'KB':>6}")
         for (name, path), rows in results.items():
             print(f"{name[:34]:34} {path:34} {summary(rows, 'ttfb')} {summary(rows, 'dcl')} {summary(rows, 'loaded')} "
