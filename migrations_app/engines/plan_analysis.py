@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from migrations_app.engines.lint import RULES_BY_ID, LintContext, lint
+from migrations_app.engines.lint.name_already_exists import name_requests
 from migrations_app.engines.lint.review_policy import ReviewPolicy, apply_policy, directives_of
 from migrations_app.engines.mitigation_strategy_engine import MitigationPlan, MitigationStrategyEngine
 from migrations_app.engines.risk import (CatalogFacts, PlanRiskAssessment, RiskAssessmentEngine, Thresholds,
@@ -143,7 +144,8 @@ def analyze_plan(operations, connection=None, schema: str = "public", *, is_prod
                 for node in [stmt.node] + [inner.node for inner in stmt.inner]:
                     called |= called_function_names(node)
             facts = fetch_catalog_facts(conn, targets, function_names=called,
-                                        thresholds=thresholds, definitions=definition_requests(statements, schema))
+                                        thresholds=thresholds, definitions=definition_requests(statements, schema),
+                                        names=name_requests(statements, schema))
             volatility = dict(env.volatility)
             volatility.update(facts.volatility)
             env = AnalysisEnv(server_version_num=facts.server_version_num, volatility=volatility, live=True,

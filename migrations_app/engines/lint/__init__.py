@@ -26,7 +26,7 @@ RULE_MODULES = (
     "adding_unique_index", "primary_key_implicit_not_null", "column_alignment_padding", "naming",
     # rules that need the live database
     "large_table_rewrite", "foreign_key_without_index", "column_has_dependents",
-    "renamed_table_referenced_by_functions", "lock_queue_hazard", "data_loss_without_backup",
+    "renamed_table_referenced_by_functions", "lock_queue_hazard", "data_loss_without_backup", "name_already_exists",
     # the statement policy's findings (several rules in one module)
     "statement_policy", "rollback_sql",
     # findings about dataflow:ignore comments, raised by the review policy

@@ -1,6 +1,7 @@
 """Live catalog facts for a whole plan, read in a constant number of queries (six, one more
 for the second write sample when the plan touches tables, one more when it drops indexes,
-constraints, views, routines, triggers or policies).
+constraints, views, routines, triggers or policies, one more when it names new indexes or
+constraints: whether those names are taken).
 
 Tables, columns, foreign keys, lock activity and function volatility are
 fetched once for every object the plan touches, whatever the number of statements; the
@@ -81,6 +82,9 @@ class CatalogFacts:
     user_functions: list[dict] = field(default_factory=list)
     # rollback.catalog.definition_key -> matches; a key absent was not read
     definitions: dict[str, list[dict]] = field(default_factory=dict)
+    # (kind, schema, table or "", name) -> {"taken_by": relkind or contype, "owner_table": ...};
+    # a request absent from it was read and is free; None: no names were asked for
+    names_taken: dict[tuple, dict] | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     queries_run: int = 0
 
@@ -135,9 +139,12 @@ def open_catalog(connection):
 
 def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, str]], *,
                         function_names: Iterable[str] = (),
-                        thresholds: Thresholds | None = None, definitions: Iterable[dict] = ()) -> CatalogFacts:
+                        thresholds: Thresholds | None = None, definitions: Iterable[dict] = (),
+                        names: Iterable[tuple[str, str, str, str]] = ()) -> CatalogFacts:
     """Read everything the plan's rules need about ``targets`` ((schema, table) pairs).
-    ``definitions``: ``rollback.catalog.definition_requests`` of the plan's DROP statements."""
+    ``definitions``: ``rollback.catalog.definition_requests`` of the plan's DROP statements.
+    ``names``: (kind, schema, table or "", name) the plan's new indexes and constraints take
+    (``lint.name_already_exists.name_requests``), checked in one query whatever their number."""
     import psycopg
     from psycopg.rows import dict_row
     targets = sorted(set(targets))
@@ -181,9 +188,23 @@ def fetch_catalog_facts(conn: psycopg.Connection, targets: Iterable[tuple[str, s
         if requests:
             facts.definitions = fetch_definitions(conn, requests)
             facts.queries_run += 1
+        wanted = sorted(set(names))
+        if wanted:
+            facts.names_taken = _names_taken(conn, wanted)
+            facts.queries_run += 1
     except psycopg.Error as exc:
         raise CatalogFactsError(f"cannot read the target catalog: {str(exc).strip().splitlines()[0]}") from exc
     return facts
+
+
+def _names_taken(conn, wanted: list[tuple[str, str, str, str]]) -> dict[tuple, dict]:
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query("risk_names_taken"), {"kinds": [w[0] for w in wanted], "schemas": [w[1] for w in wanted],
+                                                "tables": [w[2] for w in wanted], "names": [w[3] for w in wanted]})
+        return {(row["kind"], row["schema_name"], row["table_name"], row["name"]):
+                {"taken_by": row["taken_by"], "owner_table": row["owner_table"]} for row in cur.fetchall()}
 
 
 def _sample_write_rates(cur, facts: CatalogFacts, first_sample_at) -> None:
