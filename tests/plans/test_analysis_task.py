@@ -100,9 +100,16 @@ def test_the_data_loss_finding_says_execute_backs_the_rows_up_itself_or_why_it_c
     assert "values of public.customers.legacy_status" in finding["message"]
     assert finding["evidence"]["executor_backup"] == "all"
     assert finding["severity"] == "error"  # production: the severity (and its floor) stays
+    run = AnalysisRun.objects.filter(plan=plan).latest("pk")
+    factors = {f["name"]: f for f in run.report["risk"]["factors"]}
+    assert "Execute… backs the rows up itself" in factors["no_backup"]["evidence"]
+    assert factors["no_backup"]["points"] == 15  # the points stay: planned, not taken
 
     settings.DATAFLOW_BACKUP_MAX_BYTES = 0  # the executor cannot back it up: the finding says why
     finding = _data_loss_message(plan, dba, django_capture_on_commit_callbacks)
     assert "no backup is recorded; Execute… cannot back it up itself" in finding["message"]
     assert "above the backup size limit" in finding["message"]
     assert finding["evidence"]["executor_backup"] == "none"
+    run = AnalysisRun.objects.filter(plan=plan).latest("pk")
+    factors = {f["name"]: f for f in run.report["risk"]["factors"]}
+    assert factors["no_backup"]["evidence"].endswith("no backup is recorded: the data cannot be restored")

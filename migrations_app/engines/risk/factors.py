@@ -43,8 +43,7 @@ def score_operation(ctx: OperationContext, report, thresholds: Thresholds, live:
         if ctx.has_backup:
             f.append(RiskFactor("backup_available", -10, "data_loss", "a verified backup is recorded for this plan"))
         else:
-            f.append(RiskFactor("no_backup", 15 if ctx.is_production else 5, "data_loss",
-                                "no backup is recorded: the data cannot be restored"))
+            f.append(RiskFactor("no_backup", 15 if ctx.is_production else 5, "data_loss", _no_backup_evidence(ctx)))
         if ctx.cascade:
             f.append(RiskFactor("cascade", 20, "data_loss", "CASCADE also drops every dependent object"))
         if large:
@@ -132,7 +131,10 @@ def score_operation(ctx: OperationContext, report, thresholds: Thresholds, live:
                                 f"no rollback SQL can be derived for {kind.replace('_', ' ')}"))
     if ctx.destroys_data:
         f.append(RiskFactor("irreversible_data_loss", 25 if ctx.has_backup else 35, "rollback_complexity",
-                            "restoring the destroyed data needs " + ("the backup" if ctx.has_backup else "a backup that does not exist")))
+                            "restoring the destroyed data needs " + (
+                                "the backup" if ctx.has_backup else
+                                "the backup Execute… takes itself (planned, not yet taken)"
+                                if _executor_backup(ctx) == "all" else "a backup that does not exist")))
     if not ctx.transactional:
         f.append(RiskFactor("not_transactional", 15, "rollback_complexity",
                             "runs outside a transaction: a failure leaves it half done (e.g. an INVALID index)"))
@@ -161,3 +163,20 @@ def rehearsal_factor(rehearsal: dict) -> RiskFactor | None:
     points = 0 if not blocking or seconds < 1 else 15 if seconds < 10 else 30 if seconds < 60 else 45 if seconds < 600 else 60
     return RiskFactor("rehearsed_lock_time", points, "system_availability", projection.get("evidence") or
                       f"rehearsal: {projection['mode']} projected {format_seconds(seconds)} on production")
+
+
+def _no_backup_evidence(ctx) -> str:
+    """What the data-loss finding found Execute… backs up itself (its ``executor_backup`` evidence).
+    The points stay: the executor's backup is planned before the run, not taken."""
+    state = _executor_backup(ctx)
+    if state == "all":
+        return ("no backup is recorded; Execute… backs the rows up itself before they change and a rollback "
+                "restores them (planned at analysis time, not yet taken)")
+    if state == "partial":
+        return "no backup is recorded; Execute… backs up only part of the data itself: the rest cannot be restored"
+    return "no backup is recorded: the data cannot be restored"
+
+
+def _executor_backup(ctx) -> str | None:
+    return next(((getattr(x, "evidence", {}) or {}).get("executor_backup") for x in ctx.findings
+                 if getattr(x, "rule", "") == "data-loss-without-backup"), None)
