@@ -120,6 +120,7 @@ def test_a_baseline_run_page_shows_its_baselines_when_the_run_ends_without_a_rel
     page.wait_for_url(f"**/baselines/runs/{run.pk}/")
     _mark_page(page)
     assert "No baselines yet." in page.inner_text("#baseline-results")
+    assert page.locator("#baseline-table-filter option").count() == 1  # "any": nothing measured yet
 
     # the list page follows the same run: its status pill polls, the tables refresh at the end
     other = page.context.new_page()
@@ -131,6 +132,12 @@ def test_a_baseline_run_page_shows_its_baselines_when_the_run_ends_without_a_rel
     page.wait_for_selector("#baseline-progress .pill.DONE")
     page.wait_for_selector("#baseline-results .pill.measured")
     assert "No baselines" not in page.inner_text("#baseline-results")
+    # the table filter came with the swapped results: the measured tables, without a reload
+    tables = sorted({b.table_name for b in run.baselines.all() if b.table_name})
+    assert tables and page.locator("#baseline-table-filter option").all_inner_texts() == ["any"] + tables
+    page.select_option("#baseline-table-filter", tables[0])
+    page.wait_for_url(f"**/baselines/runs/{run.pk}/?table={tables[0]}*")
+    assert page.locator("#baseline-table-filter").input_value() == tables[0]
     assert _still_the_same_page(page)
     other.wait_for_selector(f"#baseline-run-status-{run.pk} .pill.DONE")
     assert other.evaluate("window.stillTheSamePage === true")
