@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from psycopg import sql  # noqa: E402
 
+from staging_app.engines.sampling import SampleSet  # noqa: E402
 from staging_app.engines.schema_copy import client_program  # noqa: E402
 from targets.engines.connections import TargetConnection  # noqa: E402
 from staging_app.engines.staging_environment_manager import (StagingEnvironmentConfig,  # noqa: E402
@@ -135,6 +136,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side, alternating; medians reported")
     parser.add_argument("--reuse-source", action="store_true", help="keep an existing source database (and keep it after)")
     parser.add_argument("--demo", action="store_true", help="measure create-to-ready of demo_shop at --sample instead")
+    parser.add_argument("--ab-parent-lookups", action="store_true",
+                        help="A/B in the same run: --repeat runs each without (A) and with (B) the closure's parent "
+                             "key-index lookups and one-statement self references (SampleSet.parent_index_lookups), "
+                             "alternating, each with its own anchor")
     args = parser.parse_args()
     server = TargetConnection.from_dsn(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
                                        dbname="postgres", statement_timeout_ms=0)
@@ -151,7 +156,12 @@ def main() -> None:
             generate(server, source, args.scale)
         else:
             print(f"reusing {SOURCE}: {heap_mb(source):.0f} MB heap")
-        for _ in range(args.repeat):
+        variants = []
+        for run in range(args.repeat * (2 if args.ab_parent_lookups else 1)):
+            if args.ab_parent_lookups:
+                SampleSet.parent_index_lookups = bool(run % 2)
+                variants.append("B" if run % 2 else "A")
+                print(f"[{variants[-1]}] ", end="")
             started = time.monotonic()
             env = manager.create_staging_environment(source, args.sample, sample_seed=1)
             try:
@@ -171,6 +181,17 @@ def main() -> None:
         if not args.reuse_source:
             with admin(server) as conn:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(SOURCE)))
+    if args.ab_parent_lookups:
+        for name in "AB":
+            runs = [i for i, v in enumerate(variants) if v == name]
+            ratios = [(ours[i][0] / ours[i][2]) / (theirs[i][0] / theirs[i][1]) for i in runs]
+            print(f"{name} ({'with' if name == 'B' else 'without'} parent key-index lookups): create-to-ready ratios "
+                  f"to "
+                  f"the anchor {', '.join(f'{r:.2f}x' for r in ratios)}; median {statistics.median(ratios):.2f}x; "
+                  f"median ours {statistics.median(ours[i][2] for i in runs):.2f} s, {ours[runs[0]][1].closure_passes} "
+                  f"closure passes taking "
+                  f"{statistics.median(ours[i][1].closure_seconds for i in runs):.2f} s, anchor "
+                  f"{statistics.median(theirs[i][1] for i in runs):.2f} s")
     landed, result, _ = ours[0]
     ready_rate = statistics.median(mb / ready for mb, _, ready in ours)
     data_rate = statistics.median(mb / r.data_seconds for mb, r, _ in ours)

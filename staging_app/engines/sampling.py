@@ -7,7 +7,10 @@ columns. ``TABLESAMPLE ... REPEATABLE(seed)`` picks the sampled tables' rows, th
 semi-naive fixpoint over the foreign-key edges adds every referenced parent row (chains,
 self references and cycles included): each edge only looks at child rows added since it last
 ran, and finds their parents through the keys kept in the temp table (the child table is
-never read again) with a hash or index semi-join on the parent.
+never read again) with a hash or index semi-join on the parent. Where the key is one column of a
+plain heap (``_index_plan``) the new keys go to the parent's key index as one array (probes
+instead of reading the whole parent), and a self reference is followed to its roots in one
+recursive statement instead of one pass per level.
 
 Every row is read from production exactly once: each statement that picks rows is itself
 the source of a COPY, ``WITH picked AS (...), kept AS (INSERT INTO <temp> ... FROM picked)
@@ -40,6 +43,9 @@ from staging_app.engines.catalog import query
 
 SAMPLING_METHODS = ("AUTO", "BERNOULLI", "SYSTEM")
 SYSTEM_MIN_PAGES = 1280  # 10 MB of 8 kB pages
+# The closure's key arrays (_match) stay well below PostgreSQL's array limit (134M elements) and
+# in memory; beyond this many child rows parents are found by the hash semi-join, which spills.
+INDEX_LOOKUP_MAX_KEYS = 5_000_000
 TEMP_STATISTICS_TARGET = 10  # for the ANALYZE of the address sets (_grown)
 # The names under which a picked row carries its address (a user column could not clash
 # without being named exactly so).
@@ -140,6 +146,9 @@ class SampleSet:
     ``select_list(table)`` gives the (masked) SELECT list over alias ``t`` that is streamed.
     """
 
+    parent_index_lookups = True  # find parents by key-index probes where it applies (_index_plan)
+    index_lookup_min_pages = SYSTEM_MIN_PAGES  # smaller parent heaps are simply read (_index_plan)
+
     def __init__(self, conn: psycopg.Connection, tables: list[TableInfo], edges: list[ForeignKeyEdge], *,
                  fraction: float, seed: int, method: str = "AUTO", leaves: dict[int, list[Leaf]] | None = None,
                  select_list: Callable[[TableInfo], sql.Composable] | None = None):
@@ -166,6 +175,7 @@ class SampleSet:
             for column in edge.child_columns:
                 keys.setdefault(column, f"k{len(keys)}")
         self._stamp = 0
+        self._by_index: dict[str, bool] = {}  # per edge: parents found through the parent's key index
         self._last_gen: dict[int, int] = {oid: -1 for oid in self.tables}
 
     @staticmethod
@@ -301,9 +311,11 @@ class SampleSet:
                     continue
                 self._stamp += 1
                 gen = self._stamp
-                added = sink(self.tables[edge.parent_oid], self._add_parents(edge, since=seen[id(edge)], gen=gen))
-                # Rows this statement added are not visible to it: a self reference follows them next time.
-                seen[id(edge)] = gen - 1
+                statement, to_the_end = self._add_parents(edge, since=seen[id(edge)], gen=gen)
+                added = sink(self.tables[edge.parent_oid], statement)
+                # Rows this statement added are not visible to it: a self reference follows them
+                # next time, unless the statement followed it to its end.
+                seen[id(edge)] = gen if to_the_end else gen - 1
                 if added:
                     self._last_gen[edge.parent_oid] = gen
                     self.parent_rows_added[edge.parent_oid] = self.parent_rows_added.get(edge.parent_oid, 0) + added
@@ -311,18 +323,84 @@ class SampleSet:
         self.closure_passes = passes
         return passes
 
-    def _add_parents(self, edge: ForeignKeyEdge, *, since: int, gen: int) -> sql.Composable:
+    def _add_parents(self, edge: ForeignKeyEdge, *, since: int, gen: int) -> tuple[sql.Composable, bool]:
+        """The statement adding the parents of the child rows newer than ``since``, and whether
+        it follows a self reference to its end (then the rows it adds need no further pass)."""
+        key = f"{edge.name}/{edge.child_oid}"
+        keys = self.sampled_rows.get(edge.child_oid, 0) + self.parent_rows_added.get(edge.child_oid, 0)
+        if self.parent_index_lookups and self._by_index.get(key) is not False and keys <= INDEX_LOOKUP_MAX_KEYS:
+            query = self._streamed(edge.parent_oid, self._parents_source(edge, since, by_index=True), gen)
+            if key not in self._by_index:
+                self._by_index[key] = self._index_plan(edge, query)
+            if self._by_index[key]:
+                return query, edge.child_oid == edge.parent_oid
+        return self._streamed(edge.parent_oid, self._parents_source(edge, since, by_index=False), gen), False
+
+    def _match(self, edge: ForeignKeyEdge, since: int, alias: str, *, by_index: bool) -> sql.Composable:
+        """``alias`` (a parent row) is referenced by a child row newer than ``since``."""
         child_keys = self._keys[edge.child_oid]
-        pcols = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in edge.parent_columns)
+        if by_index:
+            # One probe of the parent's key index per referenced key (the index walks the
+            # sorted, de-duplicated array) instead of reading every parent row and probing a
+            # hash of the keys with it: measured 0.71 s instead of 1.0 s for 238k keys into
+            # 1.2M orders. NULL keys point at nothing (MATCH SIMPLE).
+            return sql.SQL("{alias}.{pcol} = ANY(ARRAY(SELECT c.{ckey} FROM {ctemp} AS c "
+                           "WHERE c.gen > {since} AND c.{ckey} IS NOT NULL))").format(
+                alias=sql.Identifier(alias), pcol=sql.Identifier(edge.parent_columns[0]),
+                ckey=sql.Identifier(child_keys[edge.child_columns[0]]), ctemp=self._temp(edge.child_oid),
+                since=sql.Literal(since))
+        pcols = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c))
+                                   for c in edge.parent_columns)
         ckeys = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(child_keys[c])) for c in edge.child_columns)
         # MATCH SIMPLE: a reference with any NULL column points at nothing; IN never matches NULL.
-        source = sql.SQL(
-            "FROM {parent} AS t "
-            "WHERE ({pcols}) IN (SELECT {ckeys} FROM {ctemp} AS c WHERE c.gen > {since}) "
+        return sql.SQL("({pcols}) IN (SELECT {ckeys} FROM {ctemp} AS c WHERE c.gen > {since})").format(
+            pcols=pcols, ckeys=ckeys, ctemp=self._temp(edge.child_oid), since=sql.Literal(since))
+
+    def _parents_source(self, edge: ForeignKeyEdge, since: int, *, by_index: bool) -> sql.Composable:
+        parent, ptemp = self.tables[edge.parent_oid].identifier, self._temp(edge.parent_oid)
+        if by_index and edge.child_oid == edge.parent_oid:
+            # A self reference followed to its end in one statement: the parents of the new
+            # rows, then theirs (each level by key-index probes of the rows found just before),
+            # and the rows found fetched by address. One pass instead of one per level, each
+            # of which hashed the whole address set again and re-ran ANALYZE.
+            ccol = sql.Identifier(edge.child_columns[0])
+            return sql.SQL(
+                "FROM {parent} AS t WHERE t.ctid = ANY(ARRAY("
+                "WITH RECURSIVE found (row_ctid, k) AS ("
+                "SELECT p.ctid, p.{ccol} FROM {parent} AS p WHERE {match} AND NOT EXISTS "
+                "(SELECT 1 FROM {ptemp} AS s WHERE s.row_ctid = p.ctid AND s.row_tableoid = p.tableoid) "
+                "UNION SELECT p.ctid, p.{ccol} FROM found AS f JOIN {parent} AS p ON p.{pcol} = f.k WHERE NOT EXISTS "
+                "(SELECT 1 FROM {ptemp} AS s WHERE s.row_ctid = p.ctid AND s.row_tableoid = p.tableoid)"
+                ") SELECT row_ctid FROM found))"
+            ).format(parent=parent, ptemp=ptemp, ccol=ccol, pcol=sql.Identifier(edge.parent_columns[0]),
+                     match=self._match(edge, since, "p", by_index=True))
+        return sql.SQL(
+            "FROM {parent} AS t WHERE {match} "
             "AND NOT EXISTS (SELECT 1 FROM {ptemp} AS s WHERE s.row_ctid = t.ctid AND s.row_tableoid = t.tableoid)"
-        ).format(parent=self.tables[edge.parent_oid].identifier, pcols=pcols, ckeys=ckeys,
-                 ctemp=self._temp(edge.child_oid), since=sql.Literal(since), ptemp=self._temp(edge.parent_oid))
-        return self._streamed(edge.parent_oid, source, gen)
+        ).format(parent=parent, match=self._match(edge, since, "t", by_index=by_index), ptemp=ptemp)
+
+    def _index_plan(self, edge: ForeignKeyEdge, query: sql.Composable) -> bool:
+        """Whether ``edge`` may find its parents by key-index probes. Only for a single-column
+        key into a plain heap (not partitioned), of at least ``index_lookup_min_pages`` unless it
+        is a self reference (on a small heap a scan is as cheap, but a self reference saves a
+        pass per level on any), and only when the planner really probes: a ``= ANY(array)``
+        left as the filter of a scan would search the array linearly for every row."""
+        leaves = self.leaves.get(edge.parent_oid) or []
+        if (len(edge.parent_columns) != 1 or len(leaves) != 1 or leaves[0].oid != edge.parent_oid
+                or (leaves[0].pages < self.index_lookup_min_pages and edge.child_oid != edge.parent_oid)):
+            return False
+        try:
+            with self.conn.transaction():  # a savepoint: a key type without hashing or a cross-type
+                plan = self.conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(query)).fetchone()[0]
+        except psycopg.DatabaseError:  # = operator the planner cannot use leaves the plain way
+            return False
+        nodes = [plan[0]["Plan"]]
+        while nodes:
+            node = nodes.pop()
+            nodes.extend(node.get("Plans", ()))
+            if "ANY (" in node.get("Filter", ""):
+                return False
+        return True
 
     def selected_rows(self, oid: int) -> int:
         return self.conn.execute(sql.SQL("SELECT count(*) FROM {}").format(self._temp(oid))).fetchone()[0]

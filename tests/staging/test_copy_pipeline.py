@@ -10,7 +10,7 @@ import pytest
 from psycopg import sql
 
 from staging_app.engines.copy_stream import relay
-from staging_app.engines.sampling import load_tables
+from staging_app.engines.sampling import SampleSet, load_tables
 from tests import pg
 
 CHAIN = """
@@ -118,3 +118,40 @@ def test_relay_raises_the_server_error_mid_stream_and_both_sessions_stay_usable(
             assert src.execute("SELECT 1").fetchone() == (1,)
     finally:
         pg.drop_database(target.dbname)
+
+
+TREE = """
+CREATE TABLE nodes (id int PRIMARY KEY, parent_id int REFERENCES nodes, label text NOT NULL);
+CREATE TABLE visits (id int PRIMARY KEY, node_id int NOT NULL REFERENCES nodes);
+-- chains of 40 nodes: each node's parent is the one before it, every 40th node is a root
+INSERT INTO nodes SELECT g, CASE WHEN g % 40 = 1 THEN NULL ELSE g - 1 END, 'node ' || g
+FROM generate_series(1, 20000) g;
+INSERT INTO visits SELECT g, (g * 7919) % 20000 + 1 FROM generate_series(1, 3000) g;
+ANALYZE;
+"""
+
+
+@pytest.mark.parametrize("index_lookups", [True, False])
+def test_a_self_reference_forty_levels_deep_is_closed(make_manager, target_db, monkeypatch, index_lookups):
+    """With the parent key-index lookups the self reference is followed to its root in one
+    statement (one closure pass instead of one per level); both ways land the same rows."""
+    monkeypatch.setattr(SampleSet, "parent_index_lookups", index_lookups)
+    monkeypatch.setattr(SampleSet, "index_lookup_min_pages", 0)  # the test table is small
+    source = target_db(TREE)
+    result, staging = _copy(make_manager(), source, 0.05, seed=5, tables_filter=["visits"])
+    assert result.foreign_keys_replicated == 2 and result.warnings == []  # created after the load: validated
+    assert result.closure_passes == 1 if index_lookups else result.closure_passes > 3
+    with source.connect() as src, staging.connect() as conn:
+        visited = conn.execute("SELECT array_agg(node_id ORDER BY id) FROM visits").fetchone()[0]
+        assert visited
+        # Exactly the visited nodes and all their ancestors, computed on production.
+        expected = src.execute("WITH RECURSIVE up AS (SELECT * FROM nodes WHERE id = ANY(%s) "
+                               "UNION SELECT n.* FROM nodes n JOIN up ON n.id = up.parent_id) "
+                               "SELECT count(*), count(*) FILTER (WHERE parent_id IS NULL) FROM up",
+                               [visited]).fetchone()
+        landed = conn.execute("SELECT count(*), count(*) FILTER (WHERE parent_id IS NULL) FROM nodes").fetchone()
+        assert landed == expected
+        assert expected[0] > 3 * len(set(visited))  # more than 3 levels above a visited node on average
+        assert conn.execute("SELECT count(*) FROM nodes c WHERE c.parent_id IS NOT NULL AND NOT EXISTS "
+                            "(SELECT 1 FROM nodes p WHERE p.id = c.parent_id)").fetchone()[0] == 0
+    assert result.rows_sampled["public.nodes"] == expected[0]
