@@ -7,7 +7,11 @@ the client sample. When the "after" side of a comparison is measured
 (``remeasure_baselines``), queries whose ratio interval still straddles the threshold get more
 samples, ``min_baseline_queries`` at a time, up to ``max_baseline_queries`` (default four times
 the minimum): sequential sampling, so a clear result costs ten runs and only a borderline one
-costs more. Every run is its own transaction and is rolled back, so UPDATE / INSERT /
+costs more. A new baseline (``measure_performance_baselines``) is sampled sequentially too:
+a query whose runs are spread (``comparison.baseline_needs_more``: quartiles more than
+BASELINE_SPREAD apart, e.g. a burst of load during the measurement) gets ten more runs at a
+time, up to the same limit, so that a few slow runs do not hide a real slowdown in every later
+comparison with it. Every run is its own transaction and is rolled back, so UPDATE / INSERT /
 DELETE leave no trace (sequence values aside). Production is measured read-only: write
 queries are refused before anything runs, and the session is READ ONLY as well.
 
@@ -30,6 +34,7 @@ from psycopg import sql
 from targets.engines.connections import TargetConnection
 
 from . import statistics
+from .comparison import DEFAULT_THRESHOLD, baseline_needs_more
 from .comparison import (PerformanceDegradation, QueryComparison, ValidationReport,  # noqa: F401  (public API)
                          detect_performance_degradation, undecided_queries, validate_performance)
 from .measured import QueryBaseline
@@ -215,11 +220,13 @@ class _QueryRun:
 
 
 def measure_queries(connection, specs: list[QuerySpec], config=None, *, production: bool = False, warmup_runs: int = 2,
-                    progress: Progress | None = None, compare_with: list | None = None) -> list[QueryBaseline]:
+                    progress: Progress | None = None, compare_with: list | None = None,
+                    sample_noisy: bool = False) -> list[QueryBaseline]:
     """Time the given queries (generated or replayed). ``connection``: TargetConnection or open psycopg connection.
 
     ``progress(done_rounds, total_rounds, label)`` is called between rounds. With ``compare_with``
-    (the "before" baselines), queries whose comparison is still undecided get more samples."""
+    (the "before" baselines), queries whose comparison is still undecided get more samples; with
+    ``sample_noisy`` (a new baseline), queries whose samples are too spread (``baseline_needs_more``)."""
     if production:
         _refuse_writes_on_production({s.query_type for s in specs if not s.skip_reason})
     runs = max(1, int(_setting(config, "min_baseline_queries", DEFAULT_MIN_QUERIES)))
@@ -235,6 +242,8 @@ def measure_queries(connection, specs: list[QuerySpec], config=None, *, producti
                     state.step(conn)
         if compare_with is not None:
             _sample_while_undecided(conn, states, compare_with, config, runs, progress)
+        elif sample_noisy:
+            _sample_while_noisy(conn, states, config, runs, progress)
         if progress:
             progress(rounds, rounds, "done")
     return [state.result() for state in states]
@@ -254,6 +263,27 @@ def _sample_while_undecided(conn, states: list[_QueryRun], before: list, config,
             return
         if progress:
             progress(0, runs, f"{len(pending)} undecided {'query' if len(pending) == 1 else 'queries'}: more samples")
+        for _ in range(runs):
+            for state in pending:
+                if not state.finished and len(state.samples) < limit:
+                    state.step(conn)
+
+
+def _sample_while_noisy(conn, states: list[_QueryRun], config, runs: int, progress: Progress | None) -> None:
+    """A baseline (no comparison yet): more rounds of the queries whose samples are too spread to
+    judge a threshold-sized slowdown against (``baseline_needs_more``), ``runs`` at a time, up to
+    ``max_baseline_queries``. A baseline that caught a burst of load otherwise hides a real 2x
+    slowdown behind its few slow runs for as long as it is compared with."""
+    limit = max(runs, int(_setting(config, "max_baseline_queries", SEQUENTIAL_LIMIT_FACTOR * runs)))
+    threshold = float(_setting(config, "performance_degradation_threshold", DEFAULT_THRESHOLD))
+    while True:
+        pending = [state for state in states
+                   if not state.finished and state.spec.source != "pg_stat_statements" and len(state.samples) < limit
+                   and baseline_needs_more(state.samples, threshold, config)]
+        if not pending:
+            return
+        if progress:
+            progress(0, runs, f"{len(pending)} noisy {'query' if len(pending) == 1 else 'queries'}: more samples")
         for _ in range(runs):
             for state in pending:
                 if not state.finished and len(state.samples) < limit:
@@ -286,7 +316,8 @@ def measure_performance_baselines(connection, tables_filter=None, query_types=AL
             raise BaselineCatalogError(f"reading the catalog or sampling keys exceeded the statement timeout: {_first_line(exc)}") from exc
         finally:
             conn.rollback()
-        return measure_queries(conn, specs, config, production=production, warmup_runs=warmup_runs, progress=progress)
+        return measure_queries(conn, specs, config, production=production, warmup_runs=warmup_runs, progress=progress,
+                               sample_noisy=True)
 
 
 def remeasure_baselines(connection, baselines: list[QueryBaseline], config=None, *, production: bool = False,

@@ -16,7 +16,10 @@ many orders costs ten times one with none, and unpaired samples would count that
 Each comparison carries a 95% interval of the slowdown ratio. When it straddles the threshold,
 or the estimate is above it but not yet significant, more samples can still move the decision:
 the measurement takes more "after" samples of exactly those queries (``undecided_queries``,
-used by ``baselines.remeasure_baselines``) before the decision above is made. An earlier rule
+used by ``baselines.remeasure_baselines``) before the decision above is made. The baseline
+itself is sampled further when its runs are spread (``baseline_needs_more``): a baseline
+measured ten times during a burst of load has slow runs every "after" sample is compared
+with, and with one sample per key a single slow run turns a whole key's pairs against a slowdown. An earlier rule
 demanded significance that the slowdown *exceeds* the threshold; with ten samples it found a 2x
 slowdown at threshold 1.5 in 3 of 20 trials.
 
@@ -49,6 +52,7 @@ DRIFT_PEERS = 7
 PEER_SPAN = 10.0  # peers: same-work queries within this factor of the duration (at least MIN_PEERS, else the DRIFT_PEERS nearest)
 MIN_PEERS = 3
 SAME_WORK_TOLERANCE = 1.25
+BASELINE_SPREAD = 1.2  # a baseline whose quartiles differ by more gets more runs (baseline_needs_more)
 DEFAULT_THRESHOLD = 2.0
 DEFAULT_MIN_QUERIES = 5
 STATUSES = ("PASS", "DEGRADATION_DETECTED", "INSUFFICIENT_DATA", "FAILED")
@@ -420,3 +424,19 @@ def detect_performance_degradation(before: list, after: list, threshold_multipli
                                    **kwargs) -> list[PerformanceDegradation]:
     """The runbook's list of degradations (empty when nothing is significantly slower)."""
     return validate_performance(before, after, config, threshold_multiplier, **kwargs).degradations
+
+
+def baseline_needs_more(samples: list, threshold: float, config=None) -> bool:
+    """Whether a baseline's samples are too spread to judge a threshold-sized slowdown against:
+    the spread of their middle half (upper over lower quartile) is above BASELINE_SPREAD, and a
+    threshold-sized slowdown of the query would exceed the noise floor. A baseline measured in a
+    burst of load holds a few slow runs; its median and every pairwise ratio lean on them, and
+    a real 2x slowdown then looks like 1.4x. More runs (``measure_queries`` takes them ten at a
+    time, up to ``max_baseline_queries``) let the quiet runs outvote the burst."""
+    if len(samples) < 4:
+        return False
+    floor = float(_setting(config, "baseline_noise_floor_ms", NOISE_FLOOR_MS))
+    low, middle, high = (statistics.percentile(samples, q) for q in (25, 50, 75))
+    if middle * (threshold - 1.0) < floor or low <= 0:
+        return False
+    return high / low > BASELINE_SPREAD

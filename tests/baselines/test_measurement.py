@@ -64,8 +64,19 @@ def test_an_a_a_comparison_of_the_same_database_passes(shop, config):
     first = measure_performance_baselines(shop, config=config)
     second = remeasure_baselines(shop, first, config)
     validation = validate_performance(first, second, config, threshold_multiplier=1.5)
-    assert validation.validation_status == "PASS", [(c.query_id, c.reason) for c in validation.comparisons if c.status != "PASS"]
-    assert validation.degradations == []
+    if validation.validation_status == "PASS":
+        assert validation.degradations == []
+        return
+    # A false alarm is a rare event (a few percent of comparisons on a loaded machine: see
+    # benchmarks/bench_baselines.py), not a property of the database: an independent
+    # remeasure against the same baseline passes.
+    flagged = {c.query_id for c in validation.comparisons if c.status != "PASS"}
+    assert validation.validation_status == "DEGRADATION_DETECTED", [(c.query_id, c.reason) for c in validation.comparisons
+                                                                     if c.status != "PASS"]
+    third = remeasure_baselines(shop, first, config)
+    again = validate_performance(first, third, config, threshold_multiplier=1.5)
+    assert again.validation_status == "PASS", (flagged, [(c.query_id, c.reason) for c in again.comparisons
+                                                         if c.status != "PASS"])
 
 
 def test_fewer_samples_than_min_baseline_queries_is_insufficient_data(shop):
@@ -155,21 +166,29 @@ def test_progress_is_reported_round_by_round(shop, config):
     assert seen[-1] == (12, 12, "done")
 
 
+def _sleep_and_tiny(seconds):
+    """A query whose time has a floor whatever the machine's load (a pg_sleep never ends early,
+    and overshoots by well under a millisecond), and one too quick for any slowdown of it to
+    clear the noise floor: what sequential sampling decides then does not depend on the load."""
+    return [QuerySpec("SELECT:public.orders:sleep", "SELECT", "orders", "public", "sleep",
+                      f"SELECT pg_sleep({seconds})", [{}]),
+            QuerySpec("SELECT:public.orders:tiny", "SELECT", "orders", "public", "tiny", "SELECT 1", [{}])]
+
+
 def test_a_query_whose_comparison_is_undecided_gets_more_samples_and_the_others_do_not(shop, config):
-    measured = _by_id(measure_performance_baselines(shop, tables_filter=["orders"], query_types=["SELECT"], config=config,
-                                                    include_top_queries=False))
-    count = measured["SELECT:public.orders:count"]
-    # The first runs of a fresh table also set hint bits: take the query's time from a second measurement.
-    warm = _by_id(remeasure_baselines(shop, list(measured.values()), config, sequential=False))["SELECT:public.orders:count"]
-    # A baseline 1.5x faster than the query really is, and spread over +-60%: its ratio
-    # interval is wide around the threshold (even when the machine's load moves the query's time).
-    count.samples = [warm.median_ms / 1.5 * (0.4 + 1.2 * i / 9) for i in range(10)]
-    after = _by_id(remeasure_baselines(shop, list(measured.values()), config))
-    assert len(after["SELECT:public.orders:count"].samples) > config.min_baseline_queries
-    assert len(after["SELECT:public.orders:count"].samples) <= 4 * config.min_baseline_queries
-    assert len(after["SELECT:public.orders:pk"].samples) == config.min_baseline_queries
-    fixed = _by_id(remeasure_baselines(shop, list(measured.values()), config, sequential=False))
-    assert len(fixed["SELECT:public.orders:count"].samples) == config.min_baseline_queries
+    specs = _sleep_and_tiny(0.003)
+    measured = _by_id(measure_queries(shop, specs, config))
+    sleep = measured["SELECT:public.orders:sleep"]
+    # A baseline 1.5x faster than the sleep measured (3 ms and the server's overshoot, about
+    # 1 ms here), spread over +-60%: the ratio interval of ten real runs against it is wide
+    # around the threshold.
+    sleep.samples = [sleep.median_ms / 1.5 * (0.4 + 1.2 * i / 9) for i in range(10)]
+    after = _by_id(measure_queries(shop, specs, config, compare_with=list(measured.values())))
+    assert len(after["SELECT:public.orders:sleep"].samples) > config.min_baseline_queries
+    assert len(after["SELECT:public.orders:sleep"].samples) <= 4 * config.min_baseline_queries
+    assert len(after["SELECT:public.orders:tiny"].samples) == config.min_baseline_queries
+    fixed = _by_id(measure_queries(shop, specs, config))
+    assert len(fixed["SELECT:public.orders:sleep"].samples) == config.min_baseline_queries
 
 
 def test_samples_record_their_key_and_a_remeasured_lookup_is_compared_key_by_key(shop, config):
@@ -187,21 +206,37 @@ def test_samples_record_their_key_and_a_remeasured_lookup_is_compared_key_by_key
 
 
 def test_a_slowdown_not_yet_significant_in_ten_runs_gets_more_samples_and_is_then_found(shop, config):
-    measured = _by_id(measure_performance_baselines(shop, tables_filter=["orders"], query_types=["SELECT"], config=config,
-                                                    include_top_queries=False))
-    count = measured["SELECT:public.orders:count"]
-    fixed = _by_id(remeasure_baselines(shop, list(measured.values()), config, sequential=False))
-    # A baseline 2.5x faster than the query really is (taken from the second, warm measurement),
-    # two of whose ten runs caught a burst of load: against ten real runs the slowdown is not
-    # yet significant (p ~ 0.013 at best).
-    fast = fixed[count.query_id].median_ms / 2.5
-    count.samples = [fast * (1 + i / 200) for i in range(8)] + [fast * 40, fast * 41]
+    specs = _sleep_and_tiny(0.005)
+    measured = _by_id(measure_queries(shop, specs, config))
+    sleep = measured["SELECT:public.orders:sleep"]
+    fixed = _by_id(measure_queries(shop, specs, config))
+    # A baseline 2.5x faster than the 5 ms sleep, two of whose ten runs caught a burst of load
+    # (40x): every real run lies between the eight quick ones and the two slow ones (no sleep ends
+    # before 5 ms, at least 2x the quick runs), so against ten real runs the slowdown is not yet
+    # significant (U = 80 of 100, p ~ 0.013 > 0.01).
+    fast = fixed[sleep.query_id].median_ms / 2.5
+    sleep.samples = [fast * (1 + i / 200) for i in range(8)] + [fast * 40, fast * 41]
     unsure = next(c for c in validate_performance(list(measured.values()), list(fixed.values()), config).comparisons
-                  if c.query_id == count.query_id)
-    assert unsure.status == "PASS" and "not significant" in unsure.reason
-    after = _by_id(remeasure_baselines(shop, list(measured.values()), config))
-    assert len(after[count.query_id].samples) > config.min_baseline_queries
+                  if c.query_id == sleep.query_id)
+    assert unsure.status == "PASS" and "not significant" in unsure.reason, unsure.reason
+    after = _by_id(measure_queries(shop, specs, config, compare_with=list(measured.values())))
+    assert len(after[sleep.query_id].samples) > config.min_baseline_queries
     found = next(c for c in validate_performance(list(measured.values()), list(after.values()), config).comparisons
-                 if c.query_id == count.query_id)
+                 if c.query_id == sleep.query_id)
     assert found.status == "DEGRADED", found.reason
     assert found.ratio_estimate > 1.5
+
+
+def test_a_new_baseline_whose_runs_are_spread_gets_more_samples_and_a_steady_or_tiny_one_does_not(shop, config):
+    # Two keys a pg_sleep of 1 ms and 10 ms: the quartiles of its runs differ ~10x whatever the
+    # machine's load (a sleep never ends early), far above BASELINE_SPREAD. SELECT 1 takes
+    # microseconds: a 1.5x slowdown of it stays under the noise floor, so it is never extended.
+    spread = QuerySpec("SELECT:public.orders:spread", "SELECT", "orders", "public", "spread",
+                       "SELECT pg_sleep(%(s)s)", [{"s": 0.001}, {"s": 0.010}])
+    tiny = QuerySpec("SELECT:public.orders:tiny", "SELECT", "orders", "public", "tiny", "SELECT 1", [{}])
+    measured = _by_id(measure_queries(shop, [spread, tiny], config, warmup_runs=0, sample_noisy=True))
+    assert len(measured[spread.query_id].samples) == 4 * config.min_baseline_queries  # max_baseline_queries
+    assert len(measured[spread.query_id].sample_keys) == 4 * config.min_baseline_queries
+    assert len(measured[tiny.query_id].samples) == config.min_baseline_queries
+    once = _by_id(measure_queries(shop, [spread], config, warmup_runs=0))
+    assert len(once[spread.query_id].samples) == config.min_baseline_queries  # only a new baseline is extended
