@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--replay", type=Path, help="no database: judge the A/A and scaled slowdowns of a --record file "
                         "with the engine as it is now (reproducible, the same data before and after a change)")
     parser.add_argument("--aa-only", action="store_true", help="only the live A/A part (remeasure_baselines, sequential)")
+    parser.add_argument("--fresh-baseline", action="store_true", help="A/A: measure a new baseline for every comparison "
+                        "(measure_performance_baselines, as the app does) instead of chaining remeasures")
     args = parser.parse_args()
     if args.replay:
         measurements = [[QueryBaseline.from_dict(b) for b in m] for m in json.loads(args.replay.read_text())]
@@ -94,7 +96,7 @@ def main() -> None:
             conn.execute((DEMO / "demo_shop_data.sql").read_text())
         print(f"loaded demo_shop into {name} in {time.perf_counter() - started:.1f} s")
         if args.aa_only:
-            a_a(target, Config(), args.runs)
+            a_a(target, Config(), args.runs, fresh=args.fresh_baseline)
         elif args.record:
             measurements = record(target, Config(), args.runs)
             args.record.write_text(json.dumps([[b.to_dict() for b in m] for m in measurements]))
@@ -125,14 +127,18 @@ def run(target: TargetConnection, runs: int) -> None:
     index_dropped(target, config, runs)
 
 
-def a_a(target: TargetConnection, config: Config, runs: int) -> int:
+def a_a(target: TargetConnection, config: Config, runs: int, fresh: bool = False) -> int:
     started = time.perf_counter()
     previous = measure_performance_baselines(target, schema="public", config=config)
     alarms, noisy, factors, extended, samples, seconds = 0, {}, [], [], [], []
+    baseline_samples = [sum(len(b.samples) for b in previous)]
     print(f"  first baseline: {sum(len(b.samples) for b in previous)} samples "
           f"({sum(len(b.samples) > config.min_baseline_queries for b in previous)} noisy queries sampled further), "
           f"{time.perf_counter() - started:.1f} s")
-    for _ in range(runs):
+    for trial in range(runs):
+        if fresh and trial:
+            previous = measure_performance_baselines(target, schema="public", config=config)
+            baseline_samples.append(sum(len(b.samples) for b in previous))
         measured_at = time.perf_counter()
         current = remeasure_baselines(target, previous, config)
         seconds.append(time.perf_counter() - measured_at)
@@ -153,7 +159,8 @@ def a_a(target: TargetConnection, config: Config, runs: int) -> int:
           f"({100 * alarms / runs:.0f}%), {compared} queries each, {statistics.mean(extended):.1f} queries per comparison "
           f"sampled beyond {config.min_baseline_queries}, environment factor median {statistics.median(factors):.2f} "
           f"max {max(factors):.2f}, {time.perf_counter() - started:.1f} s; after side: {statistics.mean(samples):.0f} samples, "
-          f"{statistics.mean(seconds):.1f} s per comparison")
+          f"{statistics.mean(seconds):.1f} s per comparison; baseline: {statistics.mean(baseline_samples):.0f} samples "
+          f"(mean of {len(baseline_samples)})")
     for label, count in sorted(noisy.items(), key=lambda item: -item[1]):
         print(f"  false alarm on {label}: {count}x")
     return alarms
