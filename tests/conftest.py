@@ -131,12 +131,32 @@ def client_for(client):
     return make
 
 
+def pytest_configure(config):
+    """`make test` runs ``-n 2 --dist loadfile``. xdist would queue the files by their number of
+    tests, largest first, which queued the one- and two-test browser files (30-100 s each, the
+    slowest files) among the last, where one of them can leave a worker running alone at the end.
+    Files are queued in collection order instead, which ``pytest_collection_modifyitems`` below
+    makes slowest first."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def _queue_rank(item) -> int:
+    """Longest files first (with two workers the short ones fill in at the end): the browser
+    journeys, then the other browser tests, then the rest in their usual order."""
+    if "journeys" in item.path.parts:
+        return 0
+    return 1 if item.get_closest_marker("browser") else 2
+
+
 def pytest_collection_modifyitems(items):
     """A transactional test without serialized rollback flushes the database and lets post_migrate
     re-create content types, so the next serialized test in that worker fails on duplicates. Every
-    transactional test here restores the serialized database; this refuses one that does not."""
+    transactional test here restores the serialized database; this refuses one that does not.
+    Then the slowest files go first (see ``pytest_configure``); the order within a file is kept."""
     for item in items:
         marker = item.get_closest_marker("django_db")
         if marker is not None and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
             raise pytest.UsageError(f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, "
                                     "serialized_rollback=True) (see tests/conftest.py)")
+    items.sort(key=_queue_rank)  # stable: files stay whole and in collection order within a rank

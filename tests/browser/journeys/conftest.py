@@ -12,6 +12,16 @@ database (``dftest_demotpl_<hash of the demo SQL>``, built under an advisory loc
 share it, kept between runs) and each test gets its own copy (``CREATE DATABASE ... TEMPLATE``,
 about a second), dropped after the test like every ``target_db`` database.
 
+Seeding the app's side (users, authenticators, the target, the four analyses of the demo plans,
+about 10 s: each analysis samples write rates for 2 s) is done for real once per test process, by
+the first ``demo`` test it runs; the app rows it made are then serialized (as Django's
+``serialized_rollback`` serializes the database) and every later ``demo`` test of the process
+loads those rows back instead of analysing again. Every copy of demo_shop in a process has the same
+name and content (the same template), and an analysis is bound to the target's host, port, database
+name and user, so the loaded analyses are current, as they would be had they been run on that test's
+copy. Between tests the app database is flushed as usual (serialized_rollback), so every test still
+starts from exactly the seeded demo.
+
 Helpers: ``login_as(page, live_server, role)``, ``step_up(page, username)`` (fills the
 authenticator-code field when the form shows one), ``shot(page, name)`` (a viewport screenshot
 in docs/screenshots/journeys/<name>.png, only with ``DATAFLOW_SCREENSHOTS=1``).
@@ -22,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,8 +103,19 @@ class Demo:
 
 @pytest.fixture
 def demo_database(demo_template):
-    """A TargetConnection to a fresh copy of demo_shop, dropped after the test."""
-    name = f"{pg.THROWAWAY_PREFIX}{uuid.uuid4().hex[:12]}"
+    """A TargetConnection to a fresh copy of demo_shop, dropped after the test. The copy has the
+    same name in every test of this process (``dftest_demo_<pid>``): the analyses of the seeded
+    demo plans are bound to the target's database name (``connection_identity``), so the rows of
+    the first seeding are current for every later copy (see ``_load_seeded_rows``)."""
+    from django.core.cache import cache
+
+    from targets.engines.pool import close_pools
+
+    name = f"{pg.THROWAWAY_PREFIX}demo_{os.getpid()}"
+    pg.drop_database(name)  # a copy left by a test process killed before its clean-up
+    # nothing this process kept of an earlier copy of the same name is used on this one
+    close_pools(lambda key: key.dbname == name)
+    cache.clear()  # e.g. the SQL editor's completion catalog of the earlier copy (per process, locmem)
     with pg.admin_connect() as admin:
         for attempt in range(20):  # the template must have no sessions: another worker may be copying it
             try:
@@ -112,7 +132,43 @@ def demo_database(demo_template):
             c.execute("ANALYZE")  # statistics counters are per database: read them afresh, as after a load
         yield conn
     finally:
+        close_pools(lambda key: key.dbname == name)
         pg.drop_database(name)
+
+
+AUTO_FIELDS = ("AutoField", "BigAutoField", "SmallAutoField")
+_SEEDED: dict = {}  # this process' seeded demo: {"rows": the app rows as JSON, "target": the target's pk}
+
+
+def _save_seeded_rows(target) -> None:
+    """Keep the app rows the first seeding made (the whole app database, as serialized_rollback keeps it)."""
+    from django.db import connection
+
+    _SEEDED.update(rows=connection.creation.serialize_db_to_string(), target=target.pk)
+
+
+def _load_seeded_rows(demo_database):
+    """Load the rows the first seeding made into the (flushed and restored) app database. The demo
+    target they hold names this test's copy of demo_shop (the same name in every test of the
+    process). Returns the target."""
+    from django.apps import apps
+    from django.db import connection
+
+    from targets.models import TargetDatabase
+
+    connection.creation.deserialize_db_from_string(_SEEDED["rows"])
+    # The rows came back with their ids: a sequence behind the largest id moves past it (never back).
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            pk = model._meta.pk
+            if not model._meta.managed or model._meta.proxy or pk.get_internal_type() not in AUTO_FIELDS:
+                continue
+            table, column = connection.ops.quote_name(model._meta.db_table), connection.ops.quote_name(pk.column)
+            cursor.execute(f"SELECT setval(s, m) FROM (SELECT pg_get_serial_sequence(%s, %s) AS s, "
+                           f"(SELECT max({column}) FROM {table}) AS m) x "
+                           f"WHERE s IS NOT NULL AND m > coalesce(pg_sequence_last_value(s::regclass), 0)",
+                           [table, pk.column])
+    return TargetDatabase.objects.get(pk=_SEEDED["target"], dbname=demo_database.dbname)
 
 
 @pytest.fixture
@@ -126,16 +182,22 @@ def demo(demo_database, settings, tmp_path):
     from targets.tasks import refresh_target_health
 
     settings.DATAFLOW_STEP_UP_ROLES = None  # unset, as in `make run`: DBAs and managers step up
-    users = {}
-    for username, role in seed.DEMO_USERS:
-        user = User.objects.create_user(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.local")
-        # get_or_create: an earlier transactional test flushed the groups the data migration made
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-        users[username] = user
-    ensure_demo_authenticators(tmp_path / "demo-credentials.txt", log=lambda *_: None)
+    if _SEEDED:
+        target = _load_seeded_rows(demo_database)
+    else:
+        for username, role in seed.DEMO_USERS:
+            user = User.objects.create_user(username=username, password=DEMO_PASSWORD,
+                                            email=f"{username}@demo.local")
+            # get_or_create: an earlier transactional test flushed the groups the data migration made
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        ensure_demo_authenticators(tmp_path / "demo-credentials.txt", log=lambda *_: None)
+        target = seed.ensure_demo_target(log=lambda *_: None, dbname=demo_database.dbname)
+        seed.ensure_demo_plans(target, log=lambda *_: None)
+        _save_seeded_rows(target)
+    users = {user.username: user for user in User.objects.filter(username__in=[u for u, _ in seed.DEMO_USERS])}
+    assert len(users) == len(seed.DEMO_USERS)
     assert TOTPDevice.objects.filter(user__username__in=users, confirmed=True).count() == len(users)
-    target = seed.ensure_demo_target(log=lambda *_: None, dbname=demo_database.dbname)
-    seed.ensure_demo_plans(target, log=lambda *_: None)
+    assert seed.ensure_demo_plans(target, log=lambda *_: None) == 0  # the plans are there: nothing to seed
     refresh_target_health(target.pk)
     target.refresh_from_db()
     yield Demo(target=target, connection=demo_database, users=users)
