@@ -141,12 +141,30 @@ def pytest_configure(config):
         config.option.loadscopereorder = False
 
 
-def _queue_rank(item) -> int:
+def _queue_weight(item) -> int:
+    """Roughly what a test costs: one on the app database (a request or two, a target database,
+    at least a rollback) about a second, a transactional one several (it flushes and restores the
+    app database, and most make target databases), one without a database next to nothing."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    if (marker is not None and marker.kwargs.get("transaction")) or "live_server" in fixtures:
+        return 5
+    return 1 if marker is not None or "db" in fixtures or "target_db" in fixtures else 0
+
+
+def _queue_ranks(items) -> dict:
     """Longest files first (with two workers the short ones fill in at the end): the browser
-    journeys, then the other browser tests, then the rest in their usual order."""
-    if "journeys" in item.path.parts:
-        return 0
-    return 1 if item.get_closest_marker("browser") else 2
+    journeys, then the other browser tests, then the other files by their summed
+    ``_queue_weight``, down to the files of plain unit tests."""
+    weights: dict = {}
+    for item in items:
+        weights[item.path] = weights.get(item.path, 0) + _queue_weight(item)
+    ranks = {}
+    for item in items:
+        if item.path not in ranks:
+            kind = 0 if "journeys" in item.path.parts else 1 if item.get_closest_marker("browser") else 2
+            ranks[item.path] = (kind, -weights[item.path])
+    return ranks
 
 
 def pytest_collection_modifyitems(items):
@@ -159,4 +177,5 @@ def pytest_collection_modifyitems(items):
         if marker is not None and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
             raise pytest.UsageError(f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, "
                                     "serialized_rollback=True) (see tests/conftest.py)")
-    items.sort(key=_queue_rank)  # stable: files stay whole and in collection order within a rank
+    ranks = _queue_ranks(items)
+    items.sort(key=lambda item: ranks[item.path])  # stable: files stay whole, in collection order within a rank
