@@ -129,7 +129,14 @@ def main() -> int:
         with server.connect(autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         made.append(name)
-        return server.for_database(name)
+        target = server.for_database(name)
+        # A target has had sessions before: the first backend on a new database writes its relcache
+        # init file, and every later backend starts from it. Without this the side that opens more
+        # sessions (the executor: lock, executing and digest sessions, concurrently) pays for building
+        # it, which no real target does; psql opens one. Both sides get the same warmed database.
+        with target.connect(autocommit=True) as conn:
+            conn.execute("SELECT 1")
+        return target
 
     labels = {"psql": "psql -1 -f",
               "executor": "executor, app sequence (caller's lock, digests, progress)",
