@@ -11,8 +11,7 @@ from targets.signals import target_repointed
 
 
 @receiver(target_repointed, dispatch_uid="targets-close-pooled-sessions-on-repoint")
-def close_pooled_sessions(sender, target, actor, changes: dict, **kwargs) -> list[int]:
+def close_pooled_sessions(sender, target, actor, changes: dict, **kwargs) -> None:
     now = {field: getattr(target, field) for field in ("host", "port", "dbname", "user")}
     before = {field: (changes[field]["from"] if field in changes else value) for field, value in now.items()}
     close_pools_for([before, now])
-    return []  # no plan goes back to draft here (announce_repointed collects plan ids)

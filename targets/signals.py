@@ -14,7 +14,8 @@ alert_raised = Signal()
 
 def announce_repointed(target, actor, changes: dict) -> list[int]:
     responses = target_repointed.send(type(target), target=target, actor=actor, changes=changes)
-    return [plan_id for _, plan_ids in responses for plan_id in plan_ids]
+    # a receiver that sends no plan back to draft (the pool's) answers None
+    return [plan_id for _, plan_ids in responses for plan_id in plan_ids or ()]
 
 
 def raise_alert(severity: str, subject: str, message: str) -> list:
