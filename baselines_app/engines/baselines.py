@@ -255,18 +255,13 @@ def _sample_while_undecided(conn, states: list[_QueryRun], before: list, config,
     until every interval is on one side or ``max_baseline_queries`` samples are reached."""
     limit = max(runs, int(_setting(config, "max_baseline_queries", SEQUENTIAL_LIMIT_FACTOR * runs)))
     by_id = {state.spec.query_id: state for state in states}
-    while True:
+
+    def pending() -> list[_QueryRun]:
         undecided = undecided_queries(before, [state.result() for state in states], config)
-        pending = [by_id[qid] for qid in sorted(undecided)
-                   if qid in by_id and not by_id[qid].finished and len(by_id[qid].samples) < limit]
-        if not pending:
-            return
-        if progress:
-            progress(0, runs, f"{len(pending)} undecided {'query' if len(pending) == 1 else 'queries'}: more samples")
-        for _ in range(runs):
-            for state in pending:
-                if not state.finished and len(state.samples) < limit:
-                    state.step(conn)
+        return [by_id[qid] for qid in sorted(undecided)
+                if qid in by_id and not by_id[qid].finished and len(by_id[qid].samples) < limit]
+
+    _sample_more(conn, pending, runs, limit, progress, "undecided")
 
 
 def _sample_while_noisy(conn, states: list[_QueryRun], config, runs: int, progress: Progress | None) -> None:
@@ -276,16 +271,25 @@ def _sample_while_noisy(conn, states: list[_QueryRun], config, runs: int, progre
     slowdown behind its few slow runs for as long as it is compared with."""
     limit = max(runs, int(_setting(config, "max_baseline_queries", SEQUENTIAL_LIMIT_FACTOR * runs)))
     threshold = float(_setting(config, "performance_degradation_threshold", DEFAULT_THRESHOLD))
+
+    def pending() -> list[_QueryRun]:
+        return [state for state in states
+                if not state.finished and state.spec.source != "pg_stat_statements" and len(state.samples) < limit
+                and baseline_needs_more(state.samples, threshold, config)]
+
+    _sample_more(conn, pending, runs, limit, progress, "noisy")
+
+
+def _sample_more(conn, pending, runs: int, limit: int, progress: Progress | None, why: str) -> None:
+    """Rounds of ``runs`` more samples of the queries ``pending()`` names, until it names none."""
     while True:
-        pending = [state for state in states
-                   if not state.finished and state.spec.source != "pg_stat_statements" and len(state.samples) < limit
-                   and baseline_needs_more(state.samples, threshold, config)]
-        if not pending:
+        chosen = pending()
+        if not chosen:
             return
         if progress:
-            progress(0, runs, f"{len(pending)} noisy {'query' if len(pending) == 1 else 'queries'}: more samples")
+            progress(0, runs, f"{len(chosen)} {why} {'query' if len(chosen) == 1 else 'queries'}: more samples")
         for _ in range(runs):
-            for state in pending:
+            for state in chosen:
                 if not state.finished and len(state.samples) < limit:
                     state.step(conn)
 
