@@ -35,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from psycopg import sql  # noqa: E402
 
-from migrations_app.engines.execution import AtomicMigrationExecutor, MigrationLockManager, schema_digest  # noqa: E402
+from migrations_app.engines.execution import AtomicMigrationExecutor, MigrationLockManager  # noqa: E402
 from migrations_app.engines.statements import operations_from_script  # noqa: E402
+from migrations_app.engines.statements.operations import forget_parsed_statements  # noqa: E402
 from targets.engines.connections import TargetConnection  # noqa: E402
 
 PREFIX = "dfbench_exec_"
@@ -81,11 +82,9 @@ def run_psql(target: TargetConnection, path: str) -> float:
     return time.perf_counter() - started
 
 
-def run_executor(target: TargetConnection, operations, *, digest: bool = True, caller_locks: bool = False,
-                 app_digest: bool = False) -> float:
-    """``caller_locks``: the app's sequence (migrations_app/execution.py ``_run_locked``): the
-    caller takes the schemas' locks with its lock data, then hands them to the executor.
-    ``app_digest``: also the extra digest the app reads itself on a new read-only session."""
+def run_executor(target: TargetConnection, operations, *, digest: bool = True, caller_locks: bool = False) -> float:
+    """``caller_locks``: as the app (migrations_app/execution.py ``_run_locked``) does: the
+    caller takes the schemas' locks with its lock data, then hands them to the executor."""
     executor = AtomicMigrationExecutor(
         target, verify_digest=digest, search_path="public", application_name="dfbench-exec",
         lock_manager=MigrationLockManager(target, owner="bench_executor"))
@@ -97,8 +96,6 @@ def run_executor(target: TargetConnection, operations, *, digest: bool = True, c
         with ExitStack() as stack:
             locks = [stack.enter_context(executor.lock_manager.migration_lock(
                 schema, timeout=executor.lock_wait_seconds, lock_data={"execution": 0})) for schema in schemas]
-            if app_digest:
-                schema_digest(executor.connection, schemas)
             result = executor.execute_atomic_migration(operations, progress=sink, lock=locks)
     else:
         result = executor.execute_atomic_migration(operations, progress=sink)
@@ -112,6 +109,87 @@ def run_executor(target: TargetConnection, operations, *, digest: bool = True, c
     return elapsed
 
 
+class AppRun:
+    """The app's own path, timed from the worker's side after the claim: ``build_executor`` and
+    ``migrations_app.execution._run_locked`` on a real Execution row in a scratch app database --
+    the schemas' migration locks, the executor's before/after digests, every progress write of
+    ``ProgressRecorder`` (statement log, heartbeat, stop-flag reads) and the finish (result row,
+    audit event, plan transition, alert). Only the gate re-check and the claim before it are left
+    out: they touch the app database alone, and happen before the target is."""
+
+    def __init__(self, server: TargetConnection, script: str):
+        name = f"{PREFIX}app_{uuid.uuid4().hex[:8]}"
+        with server.connect(autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.database = name
+        self.server = server
+        os.environ["DATABASE_URL"] = f"postgresql://{server.user}@{server.host}:{server.port}/{name}"
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataflow_site.settings")
+        import django
+        django.setup()
+        from django.core.management import call_command
+        call_command("migrate", verbosity=0)
+        from django.contrib.auth import get_user_model
+        self.user = get_user_model().objects.create(username="bench-dba")
+        self.script = script
+        self.finish_seconds: list[float] = []
+
+    def prepare(self, target: TargetConnection):
+        """The rows of one run (before any timing of the round): target, an EXECUTING plan with the
+        200 operations, a RUNNING execution of it."""
+        from migrations_app.models import MigrationPlan, PlanOperation, PlanStatus
+        from migrations_app.execution_models import Execution
+        from migrations_app.plan_sql import script_to_operations
+        from migrations_app.workflow import compute_sql_hash
+        from targets.models import TargetDatabase
+        row = TargetDatabase.objects.create(name=target.dbname, host=target.host, port=target.port,
+                                            dbname=target.dbname, user=target.user)
+        plan = MigrationPlan.objects.create(author=self.user, target=row, title="bench", schema="public",
+                                            status=PlanStatus.EXECUTING)
+        ops = [PlanOperation(plan=plan, position=i + 1, **op)
+               for i, op in enumerate(script_to_operations(self.script, "public"))]
+        PlanOperation.objects.bulk_create(ops)
+        plan.sql_hash = compute_sql_hash(ops)
+        plan.save(update_fields=["sql_hash"])
+        execution = Execution.objects.create(plan=plan, user=self.user, sql_hash=plan.sql_hash,
+                                             status=Execution.Status.RUNNING)
+        return execution
+
+    def __call__(self, execution) -> float:
+        from migrations_app import execution as app
+        from migrations_app.plan_sql import plan_operations
+        started = time.perf_counter()
+        operations = plan_operations(execution.plan)
+        executor = app.build_executor(execution)
+        executor.start_connecting()  # as run_execution does
+        schemas = sorted({op.schema for op in operations}
+                         | {d.schema for op in operations for d in op.facts().destroyed})
+        ran = []
+
+        def run(locks, progress):
+            result = executor.execute_atomic_migration(operations, progress=progress, lock=locks,
+                                                       journal_key=execution.journal_key)
+            ran.append(time.perf_counter())
+            return result
+
+        outcome = app._run_locked(execution, executor, schemas, run, operations=operations)
+        elapsed = time.perf_counter() - started
+        self.finish_seconds.append(elapsed - (ran[0] - started))
+        execution.refresh_from_db()
+        if outcome != "succeeded" or not (execution.digest_before and execution.digest_after):
+            raise SystemExit(f"the app's execution did not succeed: {outcome} {execution.error}")
+        if sum(1 for e in execution.statement_log if e["phase"] == "migration" and not e.get("error")
+               and not e.get("not_run")) != len(operations):
+            raise SystemExit("the app's statement log missed statements")
+        return elapsed
+
+    def close(self):
+        from django.db import connections
+        connections.close_all()
+        with self.server.connect(autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.database)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dsn", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
@@ -123,6 +201,7 @@ def main() -> int:
     operations = operations_from_script(script)
     assert len(operations) == 200, len(operations)
     made: list[str] = []
+    app = None
 
     def fresh() -> TargetConnection:
         name = f"{PREFIX}{uuid.uuid4().hex[:10]}"
@@ -139,24 +218,26 @@ def main() -> int:
         return target
 
     labels = {"psql": "psql -1 -f",
-              "executor": "executor, app sequence (caller's lock, digests, progress)",
+              "app": "the app: _run_locked, real progress writes and finish",
+              "executor": "executor, caller's lock, digests, in-memory progress",
               "executor_own_lock": "executor taking the lock itself (digests, progress)",
-              "executor_app_extra_digest": "  + the app's own extra digest (execution.py)",
               "executor_no_digest": "executor taking the lock, no digests"}
     timings: dict[str, list[float]] = {label: [] for label in labels}
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
         handle.write(script)
     try:
+        app = AppRun(server, script)
         runs = {"psql": lambda target: run_psql(target, handle.name),
+                "app": app,
                 "executor": lambda target: run_executor(target, operations, caller_locks=True),
                 "executor_own_lock": lambda target: run_executor(target, operations),
-                "executor_app_extra_digest": lambda target: run_executor(target, operations, caller_locks=True,
-                                                                         app_digest=True),
                 "executor_no_digest": lambda target: run_executor(target, operations, digest=False)}
         for number in range(rounds):
             targets = {label: fresh() for label in runs}  # created before any timing of the round
+            targets["app"] = app.prepare(targets["app"])
             order = list(runs) if number % 2 == 0 else list(reversed(runs))
             for label in order:
+                forget_parsed_statements()  # each run parses as a worker seeing the plan first does
                 timings[label].append(runs[label](targets[label]))
         manager = MigrationLockManager(server.for_database(made[-1]), owner="bench_executor")
         lock_ms = []
@@ -167,18 +248,22 @@ def main() -> int:
             lock_ms.append((time.perf_counter() - started) * 1000)
     finally:
         os.unlink(handle.name)
+        if app is not None:
+            app.close()
         with server.connect(autocommit=True) as conn:
             for name in made:
                 if name.startswith(PREFIX):  # only what this run created
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     med = {label: statistics.median(values) * 1000 for label, values in timings.items()}
-    per_round = [e / p for e, p in zip(timings["executor"], timings["psql"])]
+    per_round = [e / p for e, p in zip(timings["app"], timings["psql"])]
     print(f"statements: {len(operations)}, rounds: {rounds} (medians; fresh database per run)")
     for label, title in labels.items():
         ratio = "" if label == "psql" else f"  ratio {med[label] / med['psql']:.2f}"
         print(f"{title:60s} {med[label]:8.1f} ms{ratio}")
-    print("per-round ratio, app sequence: " + " ".join(f"{r:.2f}" for r in per_round))
+    print(f"  of which the finish (result row, audit, ledger entry with its schema snapshot, plan, alert): "
+          f"{statistics.median(app.finish_seconds) * 1000:.1f} ms")
+    print("per-round ratio, the app: " + " ".join(f"{r:.2f}" for r in per_round))
     print(f"lock acquire+release: {statistics.median(lock_ms):.1f} ms (median of 20)")
     return 0
 

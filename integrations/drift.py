@@ -31,17 +31,26 @@ BASELINE = "BASELINE"
 DIFF_LINES_IN_ALERT = 40
 
 
-def snapshot_entry(entry: LedgerEntry) -> LedgerEntry:
-    """Store the whole-database snapshot on a ledger entry just written; a target that cannot be
-    read leaves the entry without one and says why (the next check then compares with an older one)."""
-    try:
-        snapshot = take_snapshot(entry.target.connection())
-    except SnapshotError as exc:
-        LedgerEntry.objects.filter(pk=entry.pk).update(snapshot_note=f"no snapshot: {exc}"[:500])
-        return entry
-    LedgerEntry.objects.filter(pk=entry.pk, snapshot_digest="").update(
-        schema_snapshot=snapshot.to_dict(), snapshot_digest=snapshot.digest, snapshot_note="")
-    entry.refresh_from_db()
+def snapshot_entry(entry: LedgerEntry, taken=None) -> LedgerEntry:
+    """Store the whole-database snapshot on a ledger entry just written: ``taken`` (read by the
+    executor right after the run, same rows and digest as ``take_snapshot``) or read now; a
+    target that cannot be read leaves the entry without one and says why (the next check then
+    compares with an older one)."""
+    if taken is not None:
+        snapshot = SchemaSnapshot(digest=taken.digest, schemas=list(taken.schemas), objects=taken.objects)
+    else:
+        try:
+            snapshot = take_snapshot(entry.target.connection())
+        except SnapshotError as exc:
+            LedgerEntry.objects.filter(pk=entry.pk).update(snapshot_note=f"no snapshot: {exc}"[:500])
+            return entry
+    fields = {"schema_snapshot": {"digest": snapshot.digest, "schemas": snapshot.schemas, "objects": snapshot.objects},
+              "snapshot_digest": snapshot.digest, "snapshot_note": ""}
+    if LedgerEntry.objects.filter(pk=entry.pk, snapshot_digest="").update(**fields):
+        for name, value in fields.items():
+            setattr(entry, name, value)
+    else:  # another writer stored one first: that one stands
+        entry.refresh_from_db(fields=list(fields))
     return entry
 
 

@@ -15,29 +15,34 @@ ROLLED_BACK = "ROLLED_BACK"
 
 
 def _versions(plan, indices: list[int] | None = None) -> tuple[list[str], list[str]]:
-    ops = list(PlanOperation.objects.filter(plan=plan).order_by("position", "id"))
+    sources = OperationSource.objects.filter(operation__plan=plan)
     if indices is not None:
-        ops = [op for i, op in enumerate(ops) if i in set(indices)]
-    sources = OperationSource.objects.filter(operation__in=ops)
-    return (sorted({s.version for s in sources if s.version}), sorted({s.path for s in sources}))
+        ids = list(PlanOperation.objects.filter(plan=plan).order_by("position", "id").values_list("pk", flat=True))
+        sources = sources.filter(operation__in=[ids[i] for i in set(indices) if 0 <= i < len(ids)])
+    rows = list(sources.values_list("version", "path"))
+    return (sorted({version for version, _ in rows if version}), sorted({path for _, path in rows}))
 
 
-def record_execution(execution_id: int, *, snapshot: bool = False) -> LedgerEntry | None:
+def record_execution(execution_id: int, *, snapshot: bool = False, taken=None) -> LedgerEntry | None:
     """One entry per finished execution (safe to call twice); None while it has not finished.
-    ``snapshot``: read the whole database's schema into the entry now, right after the execution
-    (drift is measured against it); an entry recorded late has none, rather than one that would
-    take in whatever changed in between."""
+    ``snapshot``: the whole database's schema goes into the entry, right after the execution
+    (drift is measured against it): ``taken`` when the executor read it after its last statement
+    (a ``SchemaDigest``), else read now; an entry recorded late has none, rather than one that
+    would take in whatever changed in between."""
     entry = _record(execution_id)
     if snapshot and entry is not None and not entry.snapshot_digest:
-        entry = snapshot_entry(entry)
+        entry = snapshot_entry(entry, taken)
     return entry
 
 
 def _record(execution_id: int) -> LedgerEntry | None:
-    execution = Execution.objects.select_related("plan", "plan__target").filter(pk=execution_id).first()
+    # the run's logs and result (hundreds of kB for a long plan) are not what an entry records
+    execution = (Execution.objects.select_related("plan", "plan__target")
+                 .defer("statement_log", "result", "schema_diff", "reconciliation", "rollback_plan_to_run",
+                        "data_verification").filter(pk=execution_id).first())
     if execution is None or execution.status not in Execution.finished_statuses:
         return None
-    existing = LedgerEntry.objects.filter(execution=execution).first()
+    existing = LedgerEntry.objects.filter(execution=execution).defer("schema_snapshot").first()
     if existing is not None:
         return existing
     plan = execution.plan
@@ -53,7 +58,7 @@ def _record(execution_id: int) -> LedgerEntry | None:
         with transaction.atomic():
             return LedgerEntry.objects.create(
                 target=plan.target, plan=plan, execution=execution, versions=versions, files=files,
-                sql_hash=execution.sql_hash or plan.sql_hash, applied_by=execution.user, outcome=outcome,
+                sql_hash=execution.sql_hash or plan.sql_hash, applied_by_id=execution.user_id, outcome=outcome,
                 schema_digest_after=execution.digest_after or "",
                 recorded_at=execution.finished_at or execution.queued_at)
     except IntegrityError:  # the receiver and a reader recorded it at the same moment

@@ -8,7 +8,16 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from integrations import ledger, webhooks
+from migrations_app.signals import execution_finished
 from targets.models import AuditEvent
+
+
+@receiver(execution_finished, dispatch_uid="integrations.ledger_keeps_the_run_snapshot")
+def ledger_keeps_the_run_snapshot(sender, execution_id: int, snapshot, **kwargs) -> None:
+    """Registered before the audit event's hook below (the finish sends this first), so the entry
+    is written with the snapshot the executor read right after the run: no second catalog read."""
+    if snapshot is not None:
+        transaction.on_commit(lambda: ledger.record_execution(execution_id, snapshot=True, taken=snapshot))
 
 
 @receiver(post_save, sender=AuditEvent, dispatch_uid="integrations.ledger_follows_executions")

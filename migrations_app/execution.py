@@ -32,8 +32,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.utils import timezone
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.execution import (AtomicMigrationExecutor, MigrationLockManager, MigrationLockTimeout,
-                                              schema_digest)
+from migrations_app.engines.execution import AtomicMigrationExecutor, MigrationLockManager, MigrationLockTimeout
 from migrations_app.engines.rollback import RollbackPlan
 from migrations_app.data_backup import typed_confirmation_required
 from migrations_app.execution_progress import ProgressRecorder
@@ -43,6 +42,7 @@ from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus
 from migrations_app.permissions import can_emergency_stop, can_execute, can_pass_step_up, can_roll_back, require
 from migrations_app.plan_sql import plan_operations
 from migrations_app.review_version import compute_sql_hash
+from migrations_app.signals import execution_finished
 from migrations_app.workflow import WorkflowError, transition
 from targets.jobs import enqueue_on_commit
 from targets.models import AuditEvent
@@ -156,7 +156,8 @@ def build_executor(execution: Execution) -> AtomicMigrationExecutor:
         idle_in_transaction_timeout_ms=settings.DATAFLOW_EXEC_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         max_attempts=settings.DATAFLOW_EXEC_MAX_ATTEMPTS, lock_wait_seconds=settings.DATAFLOW_EXEC_LOCK_WAIT_SECONDS,
         lock_manager=MigrationLockManager(target, owner=owner), application_name=application_name(execution),
-        search_path=execution.plan.schema, backup_max_bytes=settings.DATAFLOW_BACKUP_MAX_BYTES)
+        search_path=execution.plan.schema, backup_max_bytes=settings.DATAFLOW_BACKUP_MAX_BYTES,
+        snapshot_after=True)  # the drift ledger's snapshot, from the digest read after the run
 
 
 def resumable_gate(plan: MigrationPlan) -> tuple[bool, str]:
@@ -194,10 +195,12 @@ def run_execution(execution_id: int) -> str:
         return _refuse(execution, "the plan was no longer partially applied" if resuming
                        else "the plan was no longer approved")
     executor = build_executor(execution)
+    executor.start_connecting()  # the target forks the executing session while the plan is parsed
     try:
         schemas = sorted({op.schema for op in operations}
                          | {d.schema for op in operations for d in op.facts().destroyed})
     except Exception as exc:  # a statement pglast cannot parse: nothing ran
+        executor.discard_session()
         return _finish(execution, None, error=f"cannot prepare the migration: {exc}")
     return _run_locked(execution, executor, schemas,
                        lambda locks, progress: executor.execute_atomic_migration(
@@ -219,6 +222,7 @@ def run_rollback(execution_id: int) -> str:
         return _refuse(execution, f"the plan is no longer {from_status.label.lower()}")
     rollback_plan = RollbackPlan.from_dict(execution.stored_rollback_plan)
     executor = build_executor(execution)
+    executor.start_connecting()  # while the locks are taken
     schemas = sorted(rollback_plan.schemas or {plan.schema})
     return _run_locked(execution, executor, schemas,
                        lambda locks, progress: executor.execute_rollback_plan(
@@ -226,6 +230,13 @@ def run_rollback(execution_id: int) -> str:
 
 
 def _run_locked(execution: Execution, executor, schemas, run, operations=None) -> str:
+    try:
+        return _locked(execution, executor, schemas, run, operations)
+    finally:
+        executor.discard_session()  # a session opened ahead that no run took (lock timeout, error)
+
+
+def _locked(execution: Execution, executor, schemas, run, operations=None) -> str:
     manager = executor.lock_manager
     result = None
     try:
@@ -235,11 +246,15 @@ def _run_locked(execution: Execution, executor, schemas, run, operations=None) -
                 lock_data={"execution": execution.pk, "plan": execution.plan_id})) for schema in schemas]
             execution.lock_holder = ", ".join(f"{lock.schema}: {lock.holder_process_id}" for lock in locks)
             execution.lock_schemas = schemas
-            execution.digest_before = schema_digest(executor.connection, schemas).digest
-            execution.save(update_fields=["lock_holder", "lock_schemas", "digest_before"])
+            # the digest before is the executor's own read (on the lock session), written by the
+            # recorder from its "digest_before" event before the first statement runs
+            execution.save(update_fields=["lock_holder", "lock_schemas"])
             recorder = ProgressRecorder(execution, operations, on_stop=lambda: [manager.release_migration_lock(s)
                                                                                for s in schemas])
-            result = run(locks, recorder)
+            try:
+                result = run(locks, recorder)
+            finally:
+                recorder.close(flush=result is None)
             # finished while still holding the lock: the monitor never sees a free lock on a RUNNING row;
             # a lost app-database connection is re-opened rather than let the finish fall through
             # to "failed" below while the target says the work committed
@@ -271,10 +286,21 @@ def _with_app_database(write, attempts: int = 5, pause: float = 1.0):
 # Finishing ----------------------------------------------------------------------------------
 
 def _finish(execution: Execution, result, *, error: str = "", failure_type: str = "") -> str:
-    execution.refresh_from_db(fields=["stop_requested_at", "stop_requested_by", "digest_before", "statement_log"])
+    """The outcome, its audit events, the plan's move, the incident or alert: one transaction,
+    all or nothing (and one commit instead of eight on the worker's path); what follows the
+    commit (the ledger entry, queued tasks) runs after it."""
+    with transaction.atomic():
+        return _record_outcome(execution, result, error=error, failure_type=failure_type)
+
+
+def _record_outcome(execution: Execution, result, *, error: str, failure_type: str) -> str:
+    # the log as written so far only matters when the run gave no result (the result's replaces it)
+    execution.refresh_from_db(fields=["stop_requested_at", "stop_requested_by", "digest_before",
+                                      *(["statement_log"] if result is None else [])])
     rollback = execution.kind == Execution.Kind.ROLLBACK
     data = result.to_dict() if result is not None else None
-    fields = {"result": data}
+    # the statement log is stored once, in its own field (the pages and the API read it there)
+    fields = {"result": {k: v for k, v in data.items() if k != "statement_log"} if data is not None else None}
     if result is not None:
         error = result.error_message or ""
         fields.update(statement_log=data["statement_log"], rollback_executed=result.rollback_executed,
@@ -289,10 +315,10 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
             fields.update(schema_verified=result.schema_verified, data_verified=result.data_verified,
                           data_verification=result.data_verification)
     stopped = execution.stop_requested_at is not None
-    applied, compensating = _applied(execution, result)
+    total = execution.plan.operations.count() if not rollback else None
+    applied, compensating = _applied(execution, result, total)
     if not rollback:
         fields["committed_operations"] = applied
-    total = len(plan_operations(execution.plan)) if not rollback else None
     if result is not None and result.success and rollback and not result.verified:
         # every step ran, yet the schema or the data is not back as it was: not "rolled back"
         status, plan_to, failure_type = S.FAILED, PlanStatus.ROLLBACK_FAILED, FT.ROLLBACK_FAILED
@@ -329,6 +355,8 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
     if not execution.finish(status, error=error, failure_type="" if status == S.SUCCEEDED else failure_type,
                             **fields):
         return "already finished"  # the monitor declared the worker lost first
+    execution_finished.send(Execution, execution_id=execution.pk,
+                            snapshot=getattr(result, "snapshot_after", None))
     verb = f"execution.{status.lower()}"
     AuditEvent.record(None, verb, execution, data={
         "plan": execution.plan_id, "error": error[:500], "rollback_executed": execution.rollback_executed,
@@ -356,14 +384,14 @@ def _finish(execution: Execution, result, *, error: str = "", failure_type: str 
     return status.lower()
 
 
-def _applied(execution: Execution, result) -> tuple[list[int], bool]:
+def _applied(execution: Execution, result, total: int | None) -> tuple[list[int], bool]:
     """Operations applied on the target after this run (a resume's earlier ones included), from
     the engine's own per-segment record, and whether compensation ran."""
     applied = set(range(execution.start_operation))
     if result is None or execution.kind != Execution.Kind.MIGRATION:
         return sorted(applied), False
     if result.success:
-        return list(range(len(plan_operations(execution.plan)))), False
+        return list(range(total)), False
     applied |= set(range(execution.start_operation, result.operations_completed))
     applied -= set(result.compensated_operations)
     compensating = any(e.phase == "compensation" for e in result.statement_log)

@@ -7,6 +7,7 @@ The engine swallows exceptions raised here, so a failing write never breaks a mi
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -17,14 +18,20 @@ from migrations_app.models import Execution
 
 
 class ProgressRecorder:
-    # The page polls once a second: writing both events of every statement of a 200-statement
-    # plan would be ~400 row updates of a growing JSON log. A finished statement is written at
-    # most this often (otherwise with the next statement's start, which is always written so a
-    # long statement shows as running); the final log comes from the engine's result. The stop
-    # flag is read at most this often too.
+    # The page polls once a second. Writing every statement's start (the whole growing JSON log,
+    # one commit each) made a 200-statement plan cost five times what ``psql -1 -f`` does, so a
+    # statement's start and finish are written at most this often; a statement still running
+    # after this long is written by a background flusher (its own app-database session), so a
+    # long statement shows as running within this interval. The session, the digest before and a
+    # new attempt's backend are written at once: an emergency stop and a recovery need them
+    # before anything runs. The final log comes from the engine's result. The stop flag is read at
+    # most this often too.
     MIN_INTERVAL_SECONDS = 0.25
 
-    def __init__(self, execution: Execution, operations=None, on_stop: Callable[[], object] | None = None):
+    def __init__(self, execution: Execution, operations=None, on_stop: Callable[[], object] | None = None,
+                 background: bool | None = None):
+        """``background``: flush deferred writes from a thread (default: unless the caller is inside
+        a transaction, which another session's write to the same row would wait on)."""
         self.execution = execution
         self._last_save = 0.0
         self._last_stop_check = 0.0
@@ -36,13 +43,22 @@ class ProgressRecorder:
         self.done = 0
         execution.statement_log = self.log
         execution.progress = {**execution.progress, "done": 0, "current": None, "phase": execution.kind}
+        self._state = threading.Condition(threading.RLock())
+        self._closed = False
+        self._written_pid = None
+        self._flusher = None
+        if background if background is not None else not connection.in_atomic_block:
+            self._flusher = threading.Thread(target=self._flush_in_background, daemon=True,
+                                             name=f"progress-{execution.pk}")
+            self._flusher.start()
 
     def __call__(self, event: dict) -> None:
         kind = event.get("event")
         handler = getattr(self, f"_on_{kind}", None)
         if handler is not None:
             try:
-                handler(event)
+                with self._state:
+                    handler(event)
             except DatabaseError:
                 # the app-database session was lost: the next event reconnects instead of every
                 # later write failing on the dead connection (the target's journal stays the truth)
@@ -50,20 +66,59 @@ class ProgressRecorder:
                     connection.close()
                 raise
 
+    def close(self, *, flush: bool = False) -> None:
+        """Stops the flusher (before the finish writes the final row: no late write may follow
+        it). ``flush``: write what is pending now (a run that ended without a result)."""
+        with self._state:
+            self._closed = True
+            self._state.notify_all()
+        if self._flusher is not None:
+            self._flusher.join()
+        if flush and self._pending:
+            with self._state:
+                self._write()
+
     def _save(self, *fields: str, throttle: bool = False) -> None:
-        now = time.monotonic()
         self._pending.update(fields)
-        if throttle and now - self._last_save < self.MIN_INTERVAL_SECONDS:
+        if throttle and time.monotonic() - self._last_save < self.MIN_INTERVAL_SECONDS:
+            self._state.notify_all()  # the flusher writes it if nothing else does in time
             return
+        self._write()
+
+    def _write(self) -> None:
         self.execution.heartbeat_at = timezone.now()
         self.execution.save(update_fields=[*sorted(self._pending), "heartbeat_at"])
+        if "backend_pid" in self._pending:
+            self._written_pid = self.execution.backend_pid
         self._pending.clear()
-        self._last_save = now
+        self._last_save = time.monotonic()
+
+    def _flush_in_background(self) -> None:
+        try:
+            with self._state:
+                while not self._closed:
+                    due = self._last_save + self.MIN_INTERVAL_SECONDS - time.monotonic()
+                    if self._pending and due <= 0:
+                        try:
+                            self._write()
+                        except DatabaseError:  # lost session: a new one at the next write
+                            connection.close()
+                            self._last_save = time.monotonic()
+                        continue
+                    self._state.wait(due if self._pending else None)
+        finally:
+            connection.close()  # this thread's own app-database session
 
     # -- events -----------------------------------------------------------------------------
     def _on_connected(self, event: dict) -> None:
+        # written with the digest before (the next event), or by the flusher: before any statement
         self.execution.backend_pid = event["backend_pid"]
-        self._save("backend_pid")
+        self._save("backend_pid", throttle=True)
+
+    def _on_digest_before(self, event: dict) -> None:
+        # written before any statement runs: a run cut short (kill -9) still has it for recovery
+        self.execution.digest_before = event["digest"]
+        self._save("digest_before")
 
     def _on_attempt_started(self, event: dict) -> None:
         self._check_stop()
@@ -71,7 +126,8 @@ class ProgressRecorder:
                                    "segment": event.get("segment")}
         if event.get("backend_pid"):
             self.execution.backend_pid = event["backend_pid"]
-        self._save("progress", "backend_pid")
+        # a new session (a retry after a lost connection) is written at once: a stop cancels it
+        self._save("progress", "backend_pid", throttle=self.execution.backend_pid == self._written_pid)
 
     def _on_statement_started(self, event: dict) -> None:
         self._check_stop()
@@ -80,7 +136,7 @@ class ProgressRecorder:
                          "attempt": event.get("attempt"), "sql": self._sql(index, phase), "status": "running",
                          "started_at": timezone.now().isoformat(timespec="milliseconds")})
         self.execution.progress = {**self.execution.progress, "current": index, "phase": phase}
-        self._save("statement_log", "progress")  # always: a long statement must show as running
+        self._save("statement_log", "progress", throttle=True)  # a long one: written by the flusher
 
     def _on_statement_finished(self, event: dict) -> None:
         entry = self._entry(event)

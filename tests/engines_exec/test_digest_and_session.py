@@ -9,6 +9,8 @@ import time
 import psycopg
 
 from migrations_app.engines.execution import MigrationLockManager, schema_digest
+from migrations_app.engines.execution.digest import digest_and_snapshot
+from migrations_app.engines.execution.schema_snapshot import take_snapshot
 from migrations_app.engines.statements import MigrationOperation
 
 # Each change, applied in order to the shop schema, must change the digest of "public".
@@ -143,3 +145,36 @@ def test_a_parse_error_reports_nothing_ran_and_closes_the_background_session(sho
                 break
             time.sleep(0.05)
         assert left == 0
+
+
+def test_one_read_after_a_run_gives_the_touched_schemas_digest_and_the_whole_database_snapshot(shop):
+    """The executor's read after a run (``snapshot_after``) serves the rollback's verification and
+    the drift ledger: its digest must equal a read of the touched schemas alone, and its snapshot
+    must equal ``take_snapshot`` (every non-system schema, the tool's own left out), on a database
+    with objects outside the migration's schema too."""
+    with shop.connect(autocommit=True) as ddl:
+        ddl.execute("CREATE SCHEMA invoicing; CREATE TABLE invoicing.lines (id int PRIMARY KEY, total numeric);"
+                    "CREATE SCHEMA dataflow_scratchpad; CREATE TABLE dataflow_scratchpad.t (id int);"
+                    "CREATE VIEW invoicing.big AS SELECT * FROM invoicing.lines WHERE total > 100")
+    manager = MigrationLockManager(shop, owner="pytest")
+    with manager.migration_lock("public", timeout=5) as lock:
+        for touched in (["public"], ["invoicing"], ["invoicing", "public"]):
+            digest, snapshot = lock.digest_and_snapshot(touched)
+            alone = schema_digest(shop, touched)
+            assert (digest.digest, digest.objects) == (alone.digest, alone.objects), touched
+            whole = take_snapshot(shop)
+            assert (snapshot.digest, snapshot.schemas) == (whole.digest, whole.schemas)
+            assert "dataflow_scratchpad" not in snapshot.schemas and {"invoicing", "public"} <= set(snapshot.schemas)
+    with shop.connect(autocommit=True) as conn:  # on a plain session too
+        again, snapshot = digest_and_snapshot(conn, ["public"])
+        assert again.digest == schema_digest(shop, ["public"]).digest and snapshot.digest == take_snapshot(shop).digest
+
+
+def test_the_executor_reads_the_snapshot_with_its_digest_after_a_run(shop, fast_executor):
+    result = fast_executor(shop, snapshot_after=True).execute_atomic_migration([op("CREATE TABLE audit_log (id int)")])
+    assert result.success, result.error_message
+    assert result.digest_after == schema_digest(shop, ["public"]).digest
+    assert result.snapshot_after.digest == take_snapshot(shop).digest
+    assert "snapshot_after" not in result.to_dict()  # never stored with the result
+    plain = fast_executor(shop).execute_atomic_migration([op("DROP TABLE audit_log")])
+    assert plain.success and plain.snapshot_after is None

@@ -2,7 +2,9 @@
 
 from django.utils import timezone
 
+from integrations.models import LedgerEntry
 from migrations_app import execution as runner
+from migrations_app.engines.execution.schema_snapshot import take_snapshot
 from migrations_app.engines.execution import MigrationLockManager
 from migrations_app.models import Execution, Incident, MigrationPlan, PlanStatus, SignOff
 from migrations_app.tasks import execute_plan
@@ -38,6 +40,12 @@ def test_a_low_plan_executes_end_to_end_with_its_log_and_digests(shop, approved_
             "plan.succeeded"} <= verbs
     assert not Incident.objects.exists()
     assert MigrationLockManager(shop.connection()).check_lock_status("public").is_locked is False
+    # the drift ledger keeps the snapshot the executor read right after the run (no second read):
+    # the whole database's schema, exactly what take_snapshot reads now
+    entry = LedgerEntry.objects.get(execution=execution)
+    live = take_snapshot(shop.connection())
+    assert (entry.snapshot_digest, entry.schema_snapshot["objects"]) == (live.digest, live.objects)
+    assert entry.schema_digest_after == execution.digest_after
 
 
 def test_a_failing_third_statement_fails_the_plan_with_the_digest_unchanged_and_an_incident_open(

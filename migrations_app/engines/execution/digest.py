@@ -86,16 +86,51 @@ def schema_digest(conn_or_target: TargetConnection | psycopg.Connection, schemas
     if not names:
         raise SchemaDigestError("schema_digest needs at least one schema")
     with _connection(conn_or_target) as conn:
-        objects = {}
         try:
-            # one pipeline: ten catalog queries cost one round trip, not ten
-            with conn.pipeline():
-                cursors = {family: conn.cursor(row_factory=dict_row).execute(
-                    query(f"digest_{family}"), {"schemas": names}, prepare=prepare) for family in FAMILIES}
-            for family, cur in cursors.items():
-                objects[family] = [{k: _plain(v) for k, v in row.items()} for row in cur.fetchall()]
+            objects = _read(conn, names, prepare)
         except psycopg.Error as exc:
             raise SchemaDigestError(f"cannot read the catalog for the schema digest: {exc}") from exc
+    return _digest_of(objects, names)
+
+
+def digest_and_snapshot(conn: psycopg.Connection, schemas: Iterable[str], *,
+                        prepare: bool | None = None) -> tuple[SchemaDigest, SchemaDigest]:
+    """The digest of ``schemas`` and the whole database's snapshot (every schema but the system
+    ones and the tool's own, as ``schema_snapshot.take_snapshot`` reads it) from one catalog read
+    in one REPEATABLE READ transaction. Each family's rows carry their schema and the queries
+    filter row by row, so the digest equals ``schema_digest(conn, schemas)`` and the snapshot's
+    digest equals ``take_snapshot``'s: one read after a migration serves the rollback's
+    verification and the drift ledger."""
+    names = sorted(set(schemas))
+    if not names:
+        raise SchemaDigestError("schema_digest needs at least one schema")
+    try:
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            whole = [row[0] for row in conn.execute(query("snapshot_schemas"), prepare=prepare).fetchall()]
+            objects = _read(conn, sorted(set(names) | set(whole)), prepare)
+    except psycopg.Error as exc:
+        raise SchemaDigestError(f"cannot read the catalog for the schema digest: {exc}") from exc
+    # a database with no schema of its own snapshots as nothing at all (take_snapshot's answer)
+    snapshot = _digest_of(_only(objects, whole), whole) if whole else _digest_of({}, [])
+    return _digest_of(_only(objects, names), names), snapshot
+
+
+def _read(conn: psycopg.Connection, names: list[str], prepare: bool | None) -> dict[str, list[dict]]:
+    # one pipeline: ten catalog queries cost one round trip, not ten
+    with conn.pipeline():
+        cursors = {family: conn.cursor(row_factory=dict_row).execute(
+            query(f"digest_{family}"), {"schemas": names}, prepare=prepare) for family in FAMILIES}
+    return {family: [{k: _plain(v) for k, v in row.items()} for row in cur.fetchall()]
+            for family, cur in cursors.items()}
+
+
+def _only(objects: dict[str, list[dict]], names: list[str]) -> dict[str, list[dict]]:
+    keep = set(names)
+    return {family: [row for row in rows if row["schema"] in keep] for family, rows in objects.items()}
+
+
+def _digest_of(objects: dict, names: list[str]) -> SchemaDigest:
     text = json.dumps(objects, sort_keys=True, separators=(",", ":"))
     return SchemaDigest(digest=hashlib.sha256(text.encode()).hexdigest(), schemas=names, objects=objects)
 

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import random
+import select
 import threading
 import time
 import uuid
@@ -41,7 +42,8 @@ from migrations_app.engines.statements import (MigrationOperation, StatementFact
                                                           StatementRefused, check_sql_policy)
 from migrations_app.engines.rollback import (DATA_OK, DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan,
                                              data_verification, steps_with_data_checks)
-from migrations_app.engines.execution.digest import SchemaDigest, column_order_note, reordered_relations, schema_digest
+from migrations_app.engines.execution.digest import (SchemaDigest, column_order_note, digest_and_snapshot,
+                                                     reordered_relations, schema_digest)
 from migrations_app.engines.execution.schema_snapshot import diff_objects
 
 Progress = Callable[[dict], None]
@@ -55,12 +57,18 @@ class AtomicMigrationExecutor:
                  lock_wait_seconds: float = 30.0, verify_digest: bool = True,
                  lock_manager: MigrationLockManager | None = None,
                  application_name: str = "dataflow-executor", search_path: str | None = None,
-                 backup_max_bytes: int | None = DEFAULT_BACKUP_MAX_BYTES, try_every_statement: bool = False):
+                 backup_max_bytes: int | None = DEFAULT_BACKUP_MAX_BYTES, try_every_statement: bool = False,
+                 snapshot_after: bool = False):
         """``search_path``: the plan's schema; unqualified names in its SQL resolve there first
         (then ``public``, where extensions usually live). None keeps the server's setting.
         ``try_every_statement`` (rehearsals only): after the first failure the later statements
         are still tried, each under a savepoint of a transaction that is then rolled back, so one
-        run names every failing statement; the run fails and rolls back exactly as without it."""
+        run names every failing statement; the run fails and rolls back exactly as without it.
+        ``snapshot_after``: the digest after the run is read together with the whole database's
+        schema (``result.snapshot_after``, a ``SchemaDigest`` of every non-system schema), in one
+        catalog read on the lock session, for a caller that records it (the drift ledger)."""
+        self.snapshot_after = snapshot_after
+        self._opening: _Background | None = None   # an executing session opened ahead (start_connecting)
         self.connection = connection
         self.try_every_statement = try_every_statement
         self.search_path = search_path
@@ -76,6 +84,31 @@ class AtomicMigrationExecutor:
         self.lock_manager = lock_manager or MigrationLockManager(connection)
         self.application_name = application_name
         self.backend_pid: int | None = None   # of the executing session, for an emergency stop
+
+    # -- the executing session ahead of the run -------------------------------------------
+    def start_connecting(self) -> None:
+        """Start opening the executing session now, in the background: the caller has work to do
+        before the run (the app parses the plan and takes the locks) while the server forks the
+        backend. The next run takes it; ``discard_session`` closes it when no run does."""
+        if self._opening is None:
+            self._opening = _Background(self._open_session, discard=lambda conn: conn.close())
+
+    def discard_session(self) -> None:
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.discard()
+
+    def _opening_session(self) -> "_Background":
+        opening, self._opening = self._opening, None
+        return opening or _Background(self._open_session, discard=lambda conn: conn.close())
+
+    def _alive_or_new(self, conn: psycopg.Connection) -> psycopg.Connection:
+        """A session opened ahead may have waited out a long lock wait: one the server ended
+        meanwhile (its socket turned readable while idle: FATAL and close) is replaced."""
+        if conn.closed or conn.broken or select.select([conn.fileno()], [], [], 0)[0]:
+            conn.close()
+            return self._open_session()
+        return conn
 
     # -- the runbook API ------------------------------------------------------------------
     def prepare_rollback_plan(self, operations: list[MigrationOperation], preserve_data: bool = True,
@@ -106,7 +139,7 @@ class AtomicMigrationExecutor:
         # While the SQL is parsed (the costliest client-side step), the server forks the executing
         # session and, when the caller already holds the locks, reads the digest on the lock
         # session: both only wait on the server, so they cost no parse time.
-        opening = _Background(self._open_session, discard=lambda conn: conn.close())
+        opening = self._opening_session()
         early = None
         if lock and self.verify_digest:
             guess = sorted({op.schema for op in operations} | {held.schema for held in lock})
@@ -183,7 +216,7 @@ class AtomicMigrationExecutor:
             with ExitStack() as stack:
                 # the executing session connects in the background while the lock is taken and the
                 # digest read: it runs nothing before both are done
-                opening = opening or _Background(self._open_session, discard=lambda conn: conn.close())
+                opening = opening or self._opening_session()
                 stack.callback(opening.discard)
                 if early_digest is not None:
                     stack.callback(early_digest.discard)
@@ -191,12 +224,13 @@ class AtomicMigrationExecutor:
                 before = after = None
                 if self.verify_digest and locks:  # on the idle lock session, while the other connects
                     before = self._digest_before(locks, schemas, early_digest)
-                conn = stack.enter_context(self._connected(opening.take(), result))
+                conn = stack.enter_context(self._connected(self._alive_or_new(opening.take()), result))
                 for held in locks:
                     stack.callback(held.on_lost(_canceller(conn)))
                 if self.verify_digest:
                     before = before or schema_digest(conn, schemas)
                     result.digest_before = before.digest
+                    self._emit({"event": "digest_before", "digest": before.digest})
                     if plan is not None and result.mode == "migration":
                         plan.digest_before, plan.objects_before = before.digest, before.objects
                 ensure_journal(conn)
@@ -206,7 +240,7 @@ class AtomicMigrationExecutor:
                     result.rollback_executed = (run.compensate(operations, result.start_at, completed)
                                                 or result.rollback_executed)
                 if self.verify_digest and not any(h.lost for h in locks):
-                    after = self._digest_after(locks, run.conn, schemas)
+                    after = self._digest_after(locks, run.conn, schemas, result)
                     result.digest_after = after.digest if after else None
                     self._objects_after = after.objects if after else None
                 if before is not None and after is not None:
@@ -233,17 +267,24 @@ class AtomicMigrationExecutor:
                 return digest
         return locks[0].schema_digest(schemas)
 
-    @staticmethod
-    def _digest_after(locks, conn: psycopg.Connection, schemas) -> SchemaDigest | None:
+    def _digest_after(self, locks, conn: psycopg.Connection, schemas, result: MigrationResult) -> SchemaDigest | None:
         """Read on the lock session, whose catalog caches the digest before warmed (the DDL just
         run invalidates only the touched entries). A lock lost after the last COMMIT leaves the
         digest unknown, as a lost executing session does."""
         if locks:
             try:
-                return locks[0].schema_digest(schemas)
+                if not self.snapshot_after:
+                    return locks[0].schema_digest(schemas)
+                after, result.snapshot_after = locks[0].digest_and_snapshot(schemas)
+                return after
             except MigrationLockLost:
                 return None
-        return None if conn.closed else schema_digest(conn, schemas)
+        if conn.closed:
+            return None
+        if not self.snapshot_after:
+            return schema_digest(conn, schemas)
+        after, result.snapshot_after = digest_and_snapshot(conn, schemas)
+        return after
 
     def _locks(self, stack: ExitStack, lock, schemas, result) -> list[MigrationLock]:
         if lock is not None:

@@ -36,7 +36,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from migrations_app.engines.catalog import query
-from migrations_app.engines.execution.digest import SchemaDigest, SchemaDigestError, schema_digest
+from migrations_app.engines.execution.digest import SchemaDigest, SchemaDigestError, digest_and_snapshot, schema_digest
 from targets.engines.connections import TargetConnection
 
 LOCK_TABLE = "dataflow_migration_locks"
@@ -166,10 +166,17 @@ class MigrationLock:
         """The schema digest read on the lock session: it is idle (autocommit) between calls, so
         the executor reads it here while its own session is still connecting. A failure of the
         lock session here is a lost lock, as anywhere else."""
+        return self._read_catalog(lambda: schema_digest(self._conn, schemas, prepare=True))
+
+    def digest_and_snapshot(self, schemas) -> tuple[SchemaDigest, SchemaDigest]:
+        """``digest.digest_and_snapshot`` on the lock session (after a migration, still held)."""
+        return self._read_catalog(lambda: digest_and_snapshot(self._conn, schemas, prepare=True))
+
+    def _read_catalog(self, read):
         self.ensure_held()
         try:
             with self._io:
-                return schema_digest(self._conn, schemas, prepare=True)
+                return read()
         except SchemaDigestError:
             if self._conn.closed or self._conn.broken:
                 self._mark_lost("the lock connection failed during the schema digest")

@@ -73,6 +73,9 @@ class MigrationResult:
     data_verification: dict | None = None      # rollback.verification.data_verification()
     rows_modified: int = 0
     rollback_plan: object | None = None        # RollbackPlan (undoes this execution)
+    # the whole database's schema right after the run (``snapshot_after=True``): for the caller to
+    # keep (the drift ledger), never part of ``to_dict``
+    snapshot_after: object | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
     started_at: str = dataclasses.field(default_factory=now_iso)
     finished_at: str | None = None
@@ -87,7 +90,8 @@ class MigrationResult:
         return self
 
     def to_dict(self) -> dict:
-        data = dataclasses.asdict(self)
+        data = dataclasses.asdict(dataclasses.replace(self, rollback_plan=None, snapshot_after=None))
+        del data["snapshot_after"]
         if self.rollback_plan is not None:
             data["rollback_plan"] = self.rollback_plan.to_dict()
         return data

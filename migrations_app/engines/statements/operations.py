@@ -16,7 +16,9 @@ statement, so nothing refused can reach a target even when the stored rows were 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from functools import lru_cache
 
 from migrations_app.engines.statements.destroyed import DestroyedData, destroyed_data
 from migrations_app.engines.statements.model import AnalysisEnv, RawStatement, SqlSyntaxError, StatementInfo
@@ -82,8 +84,15 @@ def _refuse_if_needed(info: StatementInfo) -> None:
 
 def check_sql_policy(sql_text: str, *, default_schema: str = "public") -> None:
     """Every statement of ``sql_text`` through the policy (tool-made rollback steps may hold several)."""
+    _check_sql_policy(sql_text, default_schema)
+
+
+@lru_cache(maxsize=4096)
+def _check_sql_policy(sql_text: str, default_schema: str) -> bool:
+    # memoised only when it passes (a refusal raises, and raises again next time)
     for raw in _raw(sql_text):
         _refuse_if_needed(describe(raw, AnalysisEnv(default_schema=default_schema)))
+    return True
 
 
 def statement_info(sql_text: str, *, default_schema: str = "public") -> StatementInfo:
@@ -97,6 +106,21 @@ def statement_info(sql_text: str, *, default_schema: str = "public") -> Statemen
 
 
 def analyze_statement(sql_text: str, *, default_schema: str = "public") -> StatementFacts:
+    """The facts are a pure function of the text and the default schema, and parsing is the
+    costliest client-side step of an execution (the app, the executor and the policy check each
+    ask for the same statement's facts): the answers are memoised, each caller gets its own copy.
+    A refused or unparsable statement is never memoised: it raises every time."""
+    return copy.deepcopy(_analyze_statement(sql_text, default_schema))
+
+
+def forget_parsed_statements() -> None:
+    """Empties the memo (a benchmark timing a process that has not seen the statements)."""
+    _analyze_statement.cache_clear()
+    _check_sql_policy.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def _analyze_statement(sql_text: str, default_schema: str) -> StatementFacts:
     info = statement_info(sql_text, default_schema=default_schema)
     destroyed = destroyed_data(info, default_schema)
     return StatementFacts(kind=info.kind, transactional=info.transactional,
