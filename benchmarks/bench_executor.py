@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from psycopg import sql  # noqa: E402
 
 from migrations_app.engines.execution import AtomicMigrationExecutor, MigrationLockManager  # noqa: E402
+from migrations_app.engines.execution.journal import ensure_journal  # noqa: E402
 from migrations_app.engines.statements import operations_from_script  # noqa: E402
 from migrations_app.engines.statements.operations import forget_parsed_statements  # noqa: E402
 from targets.engines.connections import TargetConnection  # noqa: E402
@@ -213,7 +214,12 @@ def main() -> int:
         # init file, and every later backend starts from it. Without this the side that opens more
         # sessions (the executor: lock, executing and digest sessions, concurrently) pays for building
         # it, which no real target does; psql opens one. Both sides get the same warmed database.
+        # ... and has had executions before: the tool's journal and lock table exist there (the
+        # first execution on a target creates them, about 4 ms once)
         with target.connect(autocommit=True) as conn:
+            ensure_journal(conn)
+            MigrationLockManager(target)._ensure_lock_table(conn)
+        with target.connect(autocommit=True) as conn:  # a session after that DDL too: the init file is there
             conn.execute("SELECT 1")
         return target
 

@@ -33,7 +33,7 @@ class ProgressRecorder:
         """``background``: flush deferred writes from a thread (default: unless the caller is inside
         a transaction, which another session's write to the same row would wait on)."""
         self.execution = execution
-        self._last_save = 0.0
+        self._last_save = time.monotonic()  # the claim and the lock were just written
         self._last_stop_check = 0.0
         self._pending: set[str] = set()
         self.operations = operations
@@ -164,8 +164,9 @@ class ProgressRecorder:
         self._save("progress")
 
     def _on_committed(self, event: dict) -> None:
+        # shown on the page; the target's journal, not this row, is what recovery reads
         self.execution.progress = {**self.execution.progress, "committed_txid": event.get("txid")}
-        self._save("progress")
+        self._save("progress", throttle=True)
 
     # -- helpers ----------------------------------------------------------------------------
     def _entry(self, event: dict) -> dict | None:

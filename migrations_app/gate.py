@@ -165,11 +165,12 @@ def _not_yet(text: str, stale) -> str:
     return f"{text}; {counted}: {', '.join(reasons)}"
 
 
-def executable(plan: MigrationPlan) -> tuple[bool, str]:
-    """What the executor re-checks just before running."""
+def executable(plan: MigrationPlan, gate: "GateResult | None" = None) -> tuple[bool, str]:
+    """What the executor re-checks just before running. ``gate``: ``evaluate_gate(plan)`` already
+    evaluated by the caller (a page that also shows it: the strict gate re-reads the report)."""
     if plan.status != PlanStatus.APPROVED:
         return False, f"the plan is {plan.get_status_display().lower()}, not approved"
-    gate = evaluate_gate(plan)
+    gate = gate if gate is not None else evaluate_gate(plan)
     if not gate.satisfied:
         return False, gate.explain()
     return True, ""

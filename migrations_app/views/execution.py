@@ -37,11 +37,12 @@ def execution_start(request, pk):
         messages.info(request, "Execution queued: the page follows it statement by statement.")
         return redirect(execution)
     allowed = permissions.can_execute(request.user, plan)
-    ok, reason = executable(plan) if allowed else (False, allowed.reason)
+    gate = evaluate_gate(plan)  # once: the strict gate re-reads the analysis report
+    ok, reason = executable(plan, gate) if allowed else (False, allowed.reason)
     if ok and (busy := runner.schema_busy(plan)):
         ok, reason = False, busy
     return render(request, "migrations_app/execution/confirm.html", {
-        "action": "execute", "plan": plan, "can_run": ok, "reason": reason, "gate": evaluate_gate(plan),
+        "action": "execute", "plan": plan, "can_run": ok, "reason": reason, "gate": gate,
         "review_version": current_review_version(plan),
         "operations": list(plan.operations.all()), "typed_confirmation": typed,
         "changes_data": changes_data(plan), "backups": backup_preview(plan) if ok else None})

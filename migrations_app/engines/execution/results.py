@@ -90,8 +90,13 @@ class MigrationResult:
         return self
 
     def to_dict(self) -> dict:
-        data = dataclasses.asdict(dataclasses.replace(self, rollback_plan=None, snapshot_after=None))
+        # the log entries and attempts hold plain values only: copied flat (dataclasses.asdict's
+        # deep recursion was most of the cost for a long plan), the rest as asdict does
+        data = dataclasses.asdict(dataclasses.replace(self, rollback_plan=None, snapshot_after=None,
+                                                      statement_log=[], attempts=[]))
         del data["snapshot_after"]
+        data["statement_log"] = [dict(vars(entry)) for entry in self.statement_log]
+        data["attempts"] = [dict(vars(attempt)) for attempt in self.attempts]
         if self.rollback_plan is not None:
             data["rollback_plan"] = self.rollback_plan.to_dict()
         return data
