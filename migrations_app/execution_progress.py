@@ -7,6 +7,7 @@ The engine swallows exceptions raised here, so a failing write never breaks a mi
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Callable
@@ -15,6 +16,8 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from migrations_app.models import Execution
+
+logger = logging.getLogger(__name__)
 
 
 class ProgressRecorder:
@@ -101,7 +104,9 @@ class ProgressRecorder:
                     if self._pending and due <= 0:
                         try:
                             self._write()
-                        except DatabaseError:  # lost session: a new one at the next write
+                        except Exception:  # noqa: BLE001 -- the flusher must outlive a failed write
+                            # a lost session: a new one at the next write; the finish writes the truth
+                            logger.warning("progress write for execution %s failed", self.execution.pk, exc_info=True)
                             connection.close()
                             self._last_save = time.monotonic()
                         continue
