@@ -82,9 +82,11 @@ class ProgressRecorder:
                 self._write()
 
     def _save(self, *fields: str, throttle: bool = False) -> None:
+        was_clean = not self._pending
         self._pending.update(fields)
         if throttle and time.monotonic() - self._last_save < self.MIN_INTERVAL_SECONDS:
-            self._state.notify_all()  # the flusher writes it if nothing else does in time
+            if was_clean:  # the flusher sleeps until something is pending; else it already waits for the due time
+                self._state.notify_all()
             return
         self._write()
 
