@@ -15,8 +15,10 @@ INSERT INTO items SELECT g, CASE WHEN g <= 5 THEN 'old' ELSE 'new' END FROM gene
 CREATE TABLE notes (item_id integer REFERENCES items, body text);
 INSERT INTO notes SELECT g, 'n' || g FROM generate_series(1, 3) AS g;
 -- true the second time it is asked about an id in a transaction: the backup's SELECT and the
--- DELETE choose different rows (a transaction-local setting, so it also works read-only)
-CREATE FUNCTION asked_before(i integer) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+-- DELETE choose different rows (a transaction-local setting, so it also works read-only). Declared
+-- STABLE, wrongly: the backup planner trusts the declaration (a VOLATILE function in a WHERE is not
+-- backed up at all, see test_backup_row_selection), so here only the count check can catch it
+CREATE FUNCTION asked_before(i integer) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 BEGIN
   IF coalesce(current_setting('dftest.asked_' || i, true), '') = 'y' THEN RETURN true; END IF;
   PERFORM set_config('dftest.asked_' || i, 'y', true);

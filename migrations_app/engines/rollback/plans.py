@@ -9,8 +9,9 @@ pre-image, by primary key) and, in the same transaction, checks that the restore
 captured count and checksum; a mismatch aborts the whole rollback transaction.
 
 What cannot be backed up (no primary key to match by, FROM/USING clauses, cascading foreign
-keys, or a copy above ``backup_max_bytes``) is listed in ``data_unchecked``: the plan is
-irreversible for that data and nothing may call its rollback "verified" for data.
+keys, a WHERE that may pick different rows each time it runs (LIMIT, TABLESAMPLE, a volatile
+function...: ``selection``), or a copy above ``backup_max_bytes``) is listed in ``data_unchecked``:
+the plan is irreversible for that data and nothing may call its rollback "verified" for data.
 
 Plans are plain data (``to_dict``/``from_dict``) so the app can store them as JSON.
 """
@@ -26,6 +27,7 @@ from psycopg import sql
 from migrations_app.engines.catalog import query
 from migrations_app.engines.statements import (DestroyedData, MigrationOperation, StatementFacts,
                                                          analyze_statement)
+from migrations_app.engines.rollback.selection import nondeterministic_selections
 from migrations_app.engines.rollback.structure import RollbackStep, column_structure_steps
 
 BACKUP_SCHEMA = "dataflow_backup"
@@ -125,6 +127,8 @@ def build_rollback_plan(conn: psycopg.Connection | None, operations: list[Migrat
     budget = _Budget(backup_max_bytes)
     preserved: dict[int, _Preserved | list[str]] = {}
     reshaped: set[tuple[str, str]] = set()
+    # one catalog read for the whole plan: the WHEREs that may pick different rows each time
+    unsure = nondeterministic_selections(conn, operations, facts) if preserve_data and conn is not None else {}
     for index, fact in enumerate(facts):  # forward order: earlier operations get the budget first
         if fact.destroys_data and preserve_data:
             tables = {(d.schema, d.table) for d in fact.destroyed}
@@ -133,7 +137,7 @@ def build_rollback_plan(conn: psycopg.Connection | None, operations: list[Migrat
                 preserved[index] = ["an earlier operation of the plan changes the table's structure, so its "
                                     "rows cannot be backed up with the columns known before the run"]
             else:
-                preserved[index] = _preserve_operation(conn, index, fact, tag, budget)
+                preserved[index] = _preserve_operation(conn, index, fact, tag, budget, unsure)
         if fact.kind not in DATA_CHANGING_KINDS | SHAPE_KEEPING_KINDS | {"ADD_COLUMN", "ALTER_TABLE:AddColumn"}:
             op = operations[index]
             reshaped |= {(d.schema, d.table) for d in fact.destroyed} | {(op.schema, op.table_name)}
@@ -206,8 +210,10 @@ class _Budget:
         return None
 
 
-def _preserve_operation(conn, index: int, fact: StatementFacts, tag: str, budget: _Budget):
-    """A ``_Preserved`` for the operation, or the reasons its data cannot be preserved."""
+def _preserve_operation(conn, index: int, fact: StatementFacts, tag: str, budget: _Budget,
+                        unsure: dict[tuple[int, int], str] | None = None):
+    """A ``_Preserved`` for the operation, or the reasons its data cannot be preserved. ``unsure``:
+    (operation, destroyed item) -> why its WHERE may pick different rows each time."""
     if conn is None:
         return ["data preservation needs a connection to read the table's columns"]
     if not fact.destroyed:
@@ -218,7 +224,7 @@ def _preserve_operation(conn, index: int, fact: StatementFacts, tag: str, budget
         items = _with_truncate_cascade(conn, [d for d in items if d.kind == "table"])
     out, reasons = _Preserved([], [], []), []
     for n, destroyed in enumerate(items):
-        made = _preserve(conn, index, n, destroyed, tag, budget)
+        made = _preserve(conn, index, n, destroyed, tag, budget, (unsure or {}).get((index, n)))
         if isinstance(made, str):
             reasons.append(made)
             continue
@@ -244,7 +250,7 @@ def _with_truncate_cascade(conn, items: list[DestroyedData]) -> list[DestroyedDa
     return out
 
 
-def _preserve(conn, index: int, n: int, d: DestroyedData, tag: str, budget: _Budget):
+def _preserve(conn, index: int, n: int, d: DestroyedData, tag: str, budget: _Budget, unsure: str | None = None):
     """(backup action, restore step, drop-backup step), or the reason it cannot be preserved."""
     if d.kind not in ("table", "rows", "updated_rows", "column"):
         return f"{d.reason or 'it destroys objects'}: not preservable by copying rows"
@@ -253,7 +259,7 @@ def _preserve(conn, index: int, n: int, d: DestroyedData, tag: str, budget: _Bud
         return f"table {d.schema}.{d.table} not found, cannot preserve its data"
     names = [name for name, _ in columns]
     keys = [name for name, in_pk in columns if in_pk]
-    refusal = _refusal(conn, d, keys)
+    refusal = _refusal(conn, d, keys, unsure)
     if refusal:
         return refusal
     backup = sql.Identifier(BACKUP_SCHEMA, f"{tag}_{index}_{n}_{d.table}"[:63])
@@ -319,11 +325,16 @@ def _has_user_triggers(conn, schema: str, table: str) -> bool:
     return bool(row and row[0] and not row[1])
 
 
-def _refusal(conn, d: DestroyedData, keys: list[str]) -> str | None:
+def _refusal(conn, d: DestroyedData, keys: list[str], unsure: str | None = None) -> str | None:
+    """Why ``d`` cannot be backed up, or None. ``unsure``: why its WHERE may pick different rows
+    than a copy taken just before (``selection``): the copy could hold the wrong rows with the right
+    count, and the rollback would restore them as the lost ones."""
     if d.kind in ("column", "updated_rows") and not keys:
         return f"{d.schema}.{d.table} has no primary key to match the saved rows by"
     if d.kind in ("rows", "updated_rows") and d.where_sql is None and d.reason.endswith("alias)"):
         return f"{d.reason.split(' (')[0]} with {d.reason.split('(')[-1][:-1]}: the rows cannot be selected beforehand"
+    if d.kind in ("rows", "updated_rows") and unsure:
+        return unsure
     if d.kind == "updated_rows" and set(d.columns) & set(keys):
         return f"the UPDATE changes the primary key of {d.schema}.{d.table}: the rows cannot be matched back"
     if d.kind in ("rows", "updated_rows"):

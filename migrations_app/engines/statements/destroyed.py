@@ -14,10 +14,13 @@ rehearsal and execution agree on what is lost:
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pglast
+from pglast import parser as pg_parser
 
 from migrations_app.engines.statements.model import StatementInfo
+from migrations_app.engines.statements.selection import RowSelection, row_selection
 
 # Types that hold every value of the usual source types: changing *to* them loses nothing.
 LOSSLESS_TARGET_TYPES = {"text", "varchar", "numeric", "int8", "float8", "jsonb"}
@@ -32,6 +35,9 @@ class DestroyedData:
     where_sql: str | None = None   # DELETE/UPDATE ... WHERE, deparsed by pglast from the statement itself
     reason: str = ""
     columns: list[str] = dataclasses.field(default_factory=list)   # UPDATE: the columns it sets
+    # DELETE/UPDATE with a WHERE: what decides which rows it picks (a copy taken beforehand holds
+    # the same rows only if they are picked the same way twice; ``engines.rollback.selection``)
+    selection: RowSelection | None = None
 
 
 def lossless_type_change(new_type: dict) -> bool:
@@ -68,12 +74,14 @@ def destroyed_data(info: StatementInfo, default_schema: str) -> list[DestroyedDa
         return out
     if kind in ("DELETE", "UPDATE"):
         where, simple = _where(info)
+        selection = _selection(info) if simple and where is not None else None
         if kind == "DELETE":
             return [DestroyedData("rows", schema, info.table or "", where_sql=where if simple else None,
+                                  selection=selection,
                                   reason="DELETE removes the rows" + ("" if simple else " (USING/WITH/alias)"))]
         columns = list(info.objects[0].columns) if info.objects else []
         return [DestroyedData("updated_rows", schema, info.table or "", where_sql=where if simple else None,
-                              columns=columns,
+                              columns=columns, selection=selection,
                               reason="UPDATE overwrites the old values" + ("" if simple else " (FROM/WITH/alias)"))]
     if info.node_type == "AlterTableStmt":
         out = []
@@ -103,6 +111,14 @@ def _where(info: StatementInfo) -> tuple[str | None, bool]:
         and not stmt.withClause and not stmt.relation.alias
     where = RawStream()(stmt.whereClause) if stmt.whereClause is not None else None
     return where, simple
+
+
+def _selection(info: StatementInfo) -> RowSelection:
+    # parsed from the statement's own text: the tree's locations then point into it (LIMIT and
+    # FETCH FIRST parse alike, the text tells which was written)
+    node = json.loads(pg_parser.parse_sql_json(info.sql))["stmts"][0]["stmt"]
+    body = node.get("DeleteStmt") or node.get("UpdateStmt") or {}
+    return row_selection(body.get("whereClause"), info.sql)
 
 
 def constraints_added(info: StatementInfo) -> set[str]:
