@@ -10,6 +10,7 @@ constraint, a partition's copy of its parent's key, a dropped table's triggers) 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import psycopg
@@ -86,50 +87,154 @@ def snapshot(conn) -> dict[str, dict]:
     return out
 
 
-def exercise(conn, snap) -> set[int]:
-    """OIDs of the routines that fail when called with NULL arguments (trigger functions:
-    when an UPDATE fires the triggers of their table). Each call in its own savepoint."""
-    failed = set()
+def exercise(conn, snap, static: bool = True) -> dict[int, set]:
+    """How each routine fails, by OID: when called with NULL arguments (trigger functions:
+    when an UPDATE fires the triggers of their table, one trigger at a time) and, with
+    ``static`` (where plpgsql_check is installed, see ``install_static_checks``), what
+    PostgreSQL's own checks of every statement of the body report (see ``PROBE``). Every
+    probe runs in its own subtransaction, all of them in one round trip. A routine is broken
+    by a drop when it fails in a way it did not fail before."""
+    calls: list[tuple[int, list[str]]] = []
     for oid, row in snap["routine"].items():
         _, schema, _, prokind, is_trigger, qualified, argtypes = row
         if is_trigger:
             continue
         args = sql.SQL(", ").join(sql.SQL("NULL::{}").format(sql.SQL(t)) for t in argtypes)
         call = sql.SQL("CALL {}({})" if prokind == "p" else "SELECT {}({})").format(sql.SQL(qualified), args)
-        if not _succeeds(conn, call):
-            failed.add(oid)
+        calls.append((oid, [call.as_string(conn)]))
     for table, relid, columns, pairs in snap["trigger_table"].values():
+        if not columns:
+            continue
         triggers = [(name, int(foid)) for name, foid in pairs]
         update = sql.SQL("UPDATE {} SET ({}) = ROW({})").format(sql.SQL(table), sql.SQL(columns), sql.SQL(columns))
         for tgname, tgfoid in triggers:
             # one trigger at a time (the others disabled inside the probe): a failure names its function
-            others = [sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(sql.SQL(table), sql.Identifier(other))
-                      for other, _ in triggers if other != tgname]
-            if columns and not _succeeds(conn, update, others):
-                failed.add(tgfoid)
-    return failed
+            steps = [sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(sql.SQL(table), sql.Identifier(other))
+                     for other, _ in triggers if other != tgname]
+            calls.append((tgfoid, [step.as_string(conn) for step in steps] + [update.as_string(conn)]))
+    notices: list[str] = []
 
+    def collect(diag):
+        if (diag.message_primary or "").startswith("oracle-probe:"):
+            notices.append(diag.message_primary.split(":", 1)[1])
 
-def _succeeds(conn, statement, setup=()) -> bool:
-    conn.execute("SAVEPOINT call_probe")
+    conn.add_notice_handler(collect)
     try:
-        for step in setup:
-            conn.execute(step)
-        conn.execute(statement)
-        return True
-    except psycopg.Error:
-        return False
+        checker = static_checker(conn) if static else None
+        conn.execute(sql.SQL(PROBE).format(calls=sql.Literal(json.dumps(calls)), static=sql.Literal(checker is not None),
+                                           checker=sql.Literal(checker or "")))
     finally:
-        conn.execute("ROLLBACK TO SAVEPOINT call_probe")
+        conn.remove_notice_handler(collect)
+    failures: dict[int, set] = {}
+    for oid, how in json.loads(notices[-1]):
+        failures.setdefault(int(oid), set()).add(json.dumps(how))
+    return failures
 
 
-def ask_postgresql(target, schema: str, table: str, column: str | None, baseline_failures: set[int]) -> OracleAnswer:
+# One DO block: each probe in its own subtransaction (an exception block), always rolled
+# back (a probe that succeeds raises oracle-ok); the failures come back as one notice.
+# A failed call or firing counts once per routine, whatever its message; a static check
+# counts each error it reports (statement, line, message):
+# - PL/pgSQL: plpgsql_check checks every embedded statement and expression, on every path,
+#   with PostgreSQL's own parser and analyser (a call with NULLs runs one path); a trigger
+#   function is checked against each table whose triggers still run it (NEW, OLD and the
+#   transition tables typed as they are there);
+# - SQL: the language's own validator parses and analyses every statement of the body (a
+#   STRICT function called with NULLs never runs it).
+PROBE = r"""DO $oracle$
+DECLARE
+    probe jsonb;
+    step text;
+    failed jsonb := '[]';
+    fn record;
+    err record;
+BEGIN
+    FOR probe IN SELECT jsonb_array_elements({calls}::jsonb) LOOP
+        BEGIN
+            FOR step IN SELECT jsonb_array_elements_text(probe->1) LOOP
+                EXECUTE step;
+            END LOOP;
+            RAISE EXCEPTION 'oracle-ok';
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLERRM <> 'oracle-ok' THEN
+                failed := failed || jsonb_build_array(jsonb_build_array(probe->0, jsonb_build_array('run')));
+            END IF;
+        END;
+    END LOOP;
+    IF {static} THEN
+        SET LOCAL check_function_bodies = on;
+        FOR fn IN SELECT p.oid, l.lanname, t.tgrelid, t.tgoldtable, t.tgnewtable
+                  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+                  LEFT JOIN (SELECT DISTINCT tgfoid, tgrelid, tgoldtable::text, tgnewtable::text FROM pg_trigger
+                             WHERE NOT tgisinternal) t ON t.tgfoid = p.oid
+                  WHERE p.oid >= 16384 AND l.lanname IN ('plpgsql', 'sql') AND p.prokind IN ('f', 'p')
+                    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+                    AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
+                                    AND e.objid = p.oid AND e.deptype = 'e')
+                    AND (p.prorettype <> 'trigger'::regtype OR t.tgrelid IS NOT NULL) LOOP
+            BEGIN
+                IF fn.lanname = 'sql' THEN
+                    PERFORM fmgr_sql_validator(fn.oid);
+                ELSE
+                    FOR err IN EXECUTE 'SELECT lineno, statement, sqlstate, message
+                                        FROM ' || {checker} || '($1, coalesce($2, 0),
+                                             fatal_errors => false, other_warnings => false,
+                                             extra_warnings => false, oldtable => $3, newtable => $4)
+                                        WHERE level = ''error'''
+                               USING fn.oid, fn.tgrelid, fn.tgoldtable, fn.tgnewtable LOOP
+                        failed := failed || jsonb_build_array(jsonb_build_array(fn.oid, jsonb_build_array(
+                            'check', fn.tgrelid, err.lineno, err.statement, err.sqlstate, err.message)));
+                    END LOOP;
+                END IF;
+                RAISE EXCEPTION 'oracle-ok';
+            EXCEPTION WHEN OTHERS THEN
+                IF SQLERRM <> 'oracle-ok' THEN
+                    failed := failed || jsonb_build_array(jsonb_build_array(fn.oid, jsonb_build_array(
+                        'check', fn.tgrelid, SQLSTATE, SQLERRM)));
+                END IF;
+            END;
+        END LOOP;
+    END IF;
+    RAISE NOTICE 'oracle-probe:%', failed;
+END
+$oracle$"""
+
+
+def static_checker(conn) -> str | None:
+    """plpgsql_check's table function, schema-qualified, where the extension is installed."""
+    row = conn.execute("""SELECT format('%I.plpgsql_check_function_tb', n.nspname) FROM pg_extension e
+                          JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'plpgsql_check'""").fetchone()
+    return row[0] if row else None
+
+
+def install_static_checks(target) -> bool:
+    """Install plpgsql_check in a schema of its own where the server has it; whether it is there.
+    (Its objects are an extension's members: neither the oracle nor the analyzer looks at them.)"""
+    with target.connect(autocommit=True) as conn:
+        if conn.execute("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'plpgsql_check')"
+                        ).fetchone()[0]:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS oracle_checks")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check SCHEMA oracle_checks")
+        return static_checker(conn) is not None
+
+
+# The catalog before any drop, per database: every subject's drop is rolled back, so it is
+# the same for all of them (read once, in the first subject's fresh session).
+_BEFORE: dict[tuple, dict] = {}
+
+
+def ask_postgresql(target, schema: str, table: str, column: str | None,
+                   baseline_failures: dict[int, set]) -> OracleAnswer:
+    """``baseline_failures``: ``exercise`` before any drop (how routines fail anyway)."""
     answer = OracleAnswer()
     with target.connect() as conn:  # a fresh session: nothing compiled or cached from earlier subjects
         conn.add_notice_handler(lambda diag: answer.notices.extend(
             line.strip() for line in ((diag.message_primary or "") + "\n" + (diag.message_detail or "")).splitlines()
             if line.strip().startswith("drop cascades to")))
-        before = snapshot(conn)
+        key = (target.host, target.port, target.dbname)
+        before = _BEFORE.get(key)
+        if before is None:
+            before = _BEFORE[key] = snapshot(conn)
         conn.execute("SAVEPOINT subject")
         if column is None:
             drop = sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(schema, table))
@@ -143,8 +248,9 @@ def ask_postgresql(target, schema: str, table: str, column: str | None, baseline
             conn.rollback()
             return answer
         after = snapshot(conn)
-        broken = exercise(conn, after) - baseline_failures
+        failures = exercise(conn, after)
         conn.rollback()
+    broken = {oid for oid, how in failures.items() if how - baseline_failures.get(oid, set())}
     subject_relid = next(oid for oid, row in before["relation"].items() if (row[2], row[3]) == (schema, table))
     answer.dependents = _name_vanished(before, after, subject_relid, column)
     for oid in broken:
@@ -178,7 +284,8 @@ def _name_vanished(before, after, subject_relid, column) -> set[tuple]:
             found.add(("SEQUENCE", schema, name, None))
         elif relkind in ("i", "I"):
             index_table = _index_table(before, oid)
-            implements = any(c[7] == oid for c in gone["constraint"].values())
+            # a key's own index (a foreign key's conindid is the referenced table's index: not its own)
+            implements = any(c[7] == oid and c[1] != "f" for c in gone["constraint"].values())
             partition_copy = any(p in gone["relation"] for p in (parents or []))
             if not implements and not partition_copy and not folded(index_table):
                 found.add(("INDEX", schema, name, rel(index_table)[1]))

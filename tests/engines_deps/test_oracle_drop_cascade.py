@@ -12,7 +12,7 @@ import pytest
 from migrations_app.engines.dependencies import DependencyAnalyzer
 from tests import pg
 from tests.engines_deps.conftest import FIXTURES
-from tests.engines_deps.oracle import ask_postgresql, exercise, snapshot
+from tests.engines_deps.oracle import ask_postgresql, exercise, install_static_checks, snapshot
 
 FACTS = {"NOT_NULL", "PARTITION_KEY", "INHERITED_FROM"}  # properties of the column, not objects
 REFUSALS = {"PARTITION_KEY", "INHERITED_FROM"}
@@ -33,6 +33,7 @@ def _analyzer_answer(report) -> set[tuple]:
 @pytest.fixture(scope="module")
 def oracle_target():
     with pg.throwaway_database((FIXTURES / "deps_oracle" / "schema.sql").read_text()) as target:
+        install_static_checks(target)  # where the server has plpgsql_check: every path of every body checked
         yield target
 
 
