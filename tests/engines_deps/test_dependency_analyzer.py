@@ -33,8 +33,14 @@ def test_plpgsql_reference_reports_the_body_line(catalog_target):
     report = DependencyAnalyzer(catalog_target).analyze_column_dependencies("Customers", "Status", "Sales Data")
     close = next(d for d in report.dependencies if d.name == "close_customer(p_id integer)")
     assert close.line == 5 and close.impact is ImpactLevel.HIGH
-    audit = next(d for d in report.dependencies if d.name == "audit_status()")
-    assert audit.extra["trigger_function"] is True and audit.line == 3
+    # audit_status() reads NEW."Status", but only its trigger (AFTER UPDATE OF "Status") runs it,
+    # and that trigger goes with the column: nothing runs the function any more, nothing breaks
+    assert "audit_status()" not in {d.name for d in report.dependencies}
+    assert "customers_status_audit" in {d.name for d in report.get_dependencies_by_type(DependencyType.TRIGGER)}
+    # dropping "Id" leaves the trigger, and the function then fails on NEW."Id" (line 4)
+    by_id = DependencyAnalyzer(catalog_target).analyze_column_dependencies("Customers", "Id", "Sales Data")
+    audit = next(d for d in by_id.dependencies if d.name == "audit_status()")
+    assert audit.extra["trigger_function"] is True and audit.line == 4
 
 
 def test_views_on_views_carry_their_path(catalog_target):

@@ -297,8 +297,13 @@ bodies AS (
               LEFT JOIN unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY AS ty(oid, ord) ON ty.ord = an.ord
               LEFT JOIN pg_type at ON at.oid = ty.oid) AS args,
            coalesce(p.proconfig, '{}') AS config,
-           EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgfoid = p.oid AND t.tgrelid = (SELECT relid FROM target)
-                                               AND NOT t.tgisinternal) AS trigger_on_target
+           -- the triggers that run a trigger function (the caller keeps those the drop leaves),
+           -- with the names they give their transition tables
+           CASE WHEN p.prorettype = 'trigger'::regtype THEN (
+               SELECT coalesce(json_agg(json_build_object(
+                          'key', format('%%s:%%s:0', 'pg_trigger'::regclass::oid, t.oid), 'relid', t.tgrelid,
+                          'old_table', t.tgoldtable, 'new_table', t.tgnewtable)), '[]')
+               FROM pg_trigger t WHERE t.tgfoid = p.oid AND NOT t.tgisinternal) END AS triggers
     FROM pg_proc p
     -- the lower-cased body once per routine (OFFSET 0: not once per test below)
     CROSS JOIN LATERAL (SELECT lower(p.prosrc) AS text OFFSET 0) src

@@ -70,7 +70,7 @@ class DependencyAnalyzer:
         deps = [dep for dep_row in row["dependents"] for dep in self._from_catalog(dep_row, closure, column, rules)]
         deps += _from_target(target, column, row["partition_keys"])
         deps += routine_dependencies(row["bodies"], target, column, closure.dropped_relations(),
-                                     closure.dropped_columns(), rules)
+                                     closure.dropped_columns(), rules, frozenset(closure.rows))
         deps.sort(key=lambda d: (-d.impact.rank, d.type.value, d.schema, d.name, d.table or "", d.line or 0))
         report.dependencies = deps
         report.duration_ms = (time.perf_counter() - started) * 1000

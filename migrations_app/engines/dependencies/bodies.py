@@ -25,8 +25,13 @@ def _unqualified_resolves_to(schema: str, fn: dict) -> bool:
 
 def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
                          dropped_relations: list[tuple[str, str]], dropped_columns: list[tuple[str, str, str]],
-                         rules) -> list[Dependency]:
-    """One FUNCTION/PROCEDURE dependency per routine whose body uses what goes."""
+                         rules, dropped_keys=frozenset()) -> list[Dependency]:
+    """One FUNCTION/PROCEDURE dependency per routine whose body uses what goes.
+
+    ``dropped_keys``: the objects the drop removes (``classid:objid:objsubid``). A trigger
+    function runs only through its triggers: through those the drop leaves (a trigger that
+    names the dropped column, or is on a dropped table, goes with it), and one that no
+    trigger runs any more cannot break."""
     schema, table = target["schema"], target["table_name"]
     lookups = [(schema, table, column, True)]
     lookups += [(s, t, None, False) for s, t in dropped_relations if (s, t) != (schema, table)]
@@ -34,6 +39,11 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
     out = []
     for fn in bodies:
         dep_type = DependencyType.PROCEDURE if fn["prokind"] == "p" else DependencyType.FUNCTION
+        triggers = [t for t in fn.get("triggers") or [] if t["key"] not in dropped_keys]
+        if fn.get("triggers") is not None and not triggers:
+            continue  # a trigger function nothing runs after the drop
+        on_target = [t for t in triggers if t["relid"] == target["relid"]]
+        transition_tables = tuple(sorted({name for t in on_target for name in (t["old_table"], t["new_table"]) if name}))
         name = f"{fn['name']}({fn['identity_arguments']})"
         refs, named = [], []
         try:
@@ -44,8 +54,8 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
                     language=fn["language"], body=fn["body"],
                     target=TableTarget(ref_schema, ref_table, _unqualified_resolves_to(ref_schema, fn)),
                     column=ref_column, signature=fn["arguments"], returns=fn["result"] or "void",
-                    is_procedure=fn["prokind"] == "p", trigger_on_target=is_target and fn["trigger_on_target"],
-                    row_arguments=row_arguments)
+                    is_procedure=fn["prokind"] == "p", trigger_on_target=is_target and bool(on_target),
+                    row_arguments=row_arguments, transition_tables=transition_tables if is_target else ())
                 if found:
                     refs += found
                     named.append(".".join(p for p in (ref_schema, ref_table, ref_column) if p))
@@ -60,7 +70,7 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
             continue
         impact, reason = rules[dep_type]
         first = min(refs, key=lambda r: r.line)
-        if fn["trigger_on_target"]:
+        if on_target:
             reason += "; it runs as a trigger function on this table"
         if named and named[0] != ".".join(p for p in (schema, table, column) if p):
             reason += f" (it uses {', '.join(named)}, which the drop removes)"
@@ -73,6 +83,6 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
         out.append(Dependency(dep_type, fn["schema"], name, None, [column] if column else [], fn["body"],
                               impact, reason, line=first.line,
                               extra={"language": fn["language"], "lines": sorted({r.line for r in refs}),
-                                     "trigger_function": fn["trigger_on_target"], "uses": named,
+                                     "trigger_function": bool(on_target), "uses": named,
                                      "unknown": unknown, "statement": first.context[:500]}))
     return out

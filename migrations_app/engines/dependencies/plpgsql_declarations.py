@@ -123,3 +123,39 @@ def _type_parts(typname: str, mapping) -> tuple[tuple[str, ...], str]:
         text = name[token.start:token.end + 1]
         parts.extend(mapping.get(text, (identifier_text(text),)))
     return tuple(parts), suffix.lower()
+
+
+def arrays_of_unknown_types_as_text(text: str) -> str:
+    """``text`` with each ``name[]`` declared in a DECLARE section turned into ``text``.
+
+    pglast resolves declared types against its own small catalog: an array of a type it does
+    not know (``diff hstore[]``, an extension's type) becomes an array of ``record``, which
+    it refuses ("pseudo-type _record"), and with it the whole body. What an array variable
+    holds does not decide which tables and columns the body names, so on that refusal the
+    body is parsed again with such declarations as ``text`` (same lines, same offsets after)."""
+    try:
+        tokens = list(pg_parser.scan(text))
+    except pg_parser.ParseError:
+        return text
+    out, last = [], 0
+    in_declare = expression = False
+    for i, token in enumerate(tokens):
+        if token.name == "DECLARE":
+            in_declare, expression = True, False
+        elif token.name == "BEGIN_P":
+            in_declare = False
+        elif token.name in ("COLON_EQUALS", "DEFAULT", "ASCII_61", "CURSOR", "FOR", "IS"):
+            expression = True
+        elif token.name == "ASCII_59":
+            expression = False
+        if not in_declare or expression or token.name != "ASCII_91" or i == 0 or tokens[i - 1].name not in _NAME_TOKENS:
+            continue
+        close = next((j for j in range(i + 1, len(tokens)) if tokens[j].name == "ASCII_93"), None)
+        if close is None or tokens[i - 1].start < last:
+            continue
+        start, end = tokens[i - 1].start, tokens[close].end + 1
+        span = text[start:end]
+        out.append(text[last:start] + "text" + " " * max(0, len(span) - 4 - span.count("\n")) + "\n" * span.count("\n"))
+        last = end
+    out.append(text[last:])
+    return "".join(out)

@@ -17,7 +17,9 @@ import pglast
 from pglast import parser as pg_parser
 
 from migrations_app.engines.dependencies.plpgsql_cache import ParseCache
-from migrations_app.engines.dependencies.plpgsql_declarations import Declaration, neutralize, read_declarations
+from migrations_app.engines.dependencies.plpgsql_declarations import (
+    Declaration, arrays_of_unknown_types_as_text, neutralize, read_declarations,
+)
 from migrations_app.engines.dependencies.plpgsql_index import StatementFacts, reachable_names, statement_facts
 
 
@@ -46,12 +48,15 @@ class BodyReference:
 
 def find_references(*, language: str, body: str, target: TableTarget, column: str | None,
                     signature: str = "", returns: str = "void", is_procedure: bool = False,
-                    trigger_on_target: bool = False, row_arguments: tuple[str, ...] = ()) -> list[BodyReference]:
+                    trigger_on_target: bool = False, row_arguments: tuple[str, ...] = (),
+                    transition_tables: tuple[str, ...] = ()) -> list[BodyReference]:
     """References to ``target`` (and to ``column`` of it, if given) in a function body.
 
     ``signature`` and ``returns`` are ``pg_get_function_arguments`` / ``pg_get_function_result``:
     the PL/pgSQL parser needs them to know the argument variables and NEW/OLD.
     ``row_arguments``: names of arguments whose type is the target's row type.
+    ``transition_tables``: the names a trigger on the target gives its old and new rows
+    (``REFERENCING OLD TABLE AS oldtab``): in the body they are the target's rows.
     """
     names_table = may_mention(body, target.table)
     if not names_table and not (column and may_mention(body, column)):
@@ -60,9 +65,12 @@ def find_references(*, language: str, body: str, target: TableTarget, column: st
     if target.table not in parsed.names and not trigger_on_target and not row_arguments \
             and not (names_table and parsed.has_unparsed_pieces):
         return []  # nothing in the parse can lead to the table (see ``reachable_names``)
-    matcher = _Matcher(target, column, trigger_on_target)
+    matcher = _Matcher(target, column, trigger_on_target, transition_tables if trigger_on_target else ())
     matcher.body_names_table = names_table
-    matcher.scan_declarations(parsed.declarations, row_arguments)
+    # NEW and OLD of a trigger function are the row of the table the trigger is on: the
+    # target's only through a trigger on it (trigger_on_target), never a record "filled from" it
+    matcher.scan_declarations(parsed.declarations, row_arguments,
+                              implicit=("new", "old") if returns.strip().lower() == "trigger" else ())
     for fragment in parsed.fragments:
         matcher.scan_fragment(fragment)
     if (matcher.row_vars or (matcher.records and matcher.table_seen)) and column is not None:
@@ -187,7 +195,16 @@ def _plpgsql_body(body: str, signature: str, returns: str, is_procedure: bool) -
     try:
         tree = pglast.parse_plpgsql(statement)
     except pglast.parser.ParseError as exc:
-        raise BodyParseError(str(exc)) from None
+        if "_record" not in str(exc):
+            raise BodyParseError(str(exc)) from None
+        # an array of a type pglast does not know, declared or returned: see
+        # arrays_of_unknown_types_as_text (the result type decides nothing either)
+        if not is_procedure and returns.rstrip().endswith("]"):
+            head = f"CREATE FUNCTION dataflow_probe({signature}) RETURNS text"
+        try:
+            tree = pglast.parse_plpgsql(f"{head} LANGUAGE plpgsql AS {tag}{arrays_of_unknown_types_as_text(probe_body)}{tag}")
+        except pglast.parser.ParseError:
+            raise BodyParseError(str(exc)) from None
     fragments = []
     for text, line, dynamic in _walk_plpgsql(tree, 1):
         if dynamic is None:  # a dynamic string that is not a statement: kept as text
@@ -220,6 +237,10 @@ def _walk_plpgsql(node, line):
             continue
         if key == "PLpgSQL_expr" and isinstance(value, dict):
             yield _expr_as_select(value), line, False
+            if value.get("parseMode", 0) >= 3:  # "NEW.col := ...": the target names a field too
+                target = _assignment_target(value.get("query", ""))
+                if target:
+                    yield "SELECT " + target, line, False
             continue
         yield from _walk_plpgsql(value, line)  # declarations too: defaults and cursor queries
 
@@ -232,6 +253,14 @@ def _expr_as_select(expr: dict) -> str:
     if mode >= 3:  # "target := expression": keep the expression
         query = _after_assignment(query)
     return "SELECT " + query
+
+
+def _assignment_target(text: str) -> str | None:
+    """``NEW.col`` of ``NEW.col := expression`` (None when there is no operator to split at)."""
+    for token in pg_parser.scan(text):
+        if token.name in ("COLON_EQUALS", "EQUALS_GREATER") or text[token.start:token.end + 1] == "=":
+            return text[:token.start].strip() or None
+    return None
 
 
 def _after_assignment(text: str) -> str:
@@ -264,10 +293,12 @@ def _string_literals(sql_text: str) -> list[tuple[str, bool]]:
 # -- SQL -----------------------------------------------------------------------------------
 
 class _Matcher:
-    def __init__(self, target: TableTarget, column: str | None, trigger_on_target: bool):
+    def __init__(self, target: TableTarget, column: str | None, trigger_on_target: bool,
+                 transition_tables: tuple[str, ...] = ()):
         self.target = target
         self.column = column
         self.trigger_on_target = trigger_on_target
+        self.transition_tables = frozenset(transition_tables)
         self.found: list[BodyReference] = []
         self.row_vars: set[str] = set()
         self.records: set[str] = set()
@@ -275,13 +306,15 @@ class _Matcher:
         self.body_names_table = True
         self.table_seen = False  # some statement of the body reads or writes the table
 
-    def scan_declarations(self, declarations, row_arguments) -> None:
-        """``x t%ROWTYPE``, ``x t.col%TYPE`` and ``x t`` declarations; row-typed arguments."""
+    def scan_declarations(self, declarations, row_arguments, implicit: tuple[str, ...] = ()) -> None:
+        """``x t%ROWTYPE``, ``x t.col%TYPE`` and ``x t`` declarations; row-typed arguments.
+        ``implicit``: records the language declares itself (a trigger function's NEW and OLD)."""
         self.row_vars = {name for name in row_arguments if name}
         name = f"{self.target.schema}.{self.target.table}"
         for decl in declarations:
             if decl.is_record:
-                self.records.add(decl.name)
+                if decl.name not in implicit:
+                    self.records.add(decl.name)
                 continue
             if decl.suffix == "type" and len(decl.parts) >= 2 and self._names_target(decl.parts[:-1]):
                 if self.column is None or decl.parts[-1] == self.column:
@@ -375,6 +408,8 @@ class _Matcher:
         return aliases.get(qualifier, False)
 
     def _is_target(self, schema: str | None, name: str | None) -> bool:
+        if schema is None and name in self.transition_tables:
+            return True  # a transition table of a trigger on the target: its rows
         if name != self.target.table:
             return False
         return schema == self.target.schema if schema else self.target.accept_unqualified
