@@ -303,7 +303,12 @@ bodies AS (
                SELECT coalesce(json_agg(json_build_object(
                           'key', format('%%s:%%s:0', 'pg_trigger'::regclass::oid, t.oid), 'relid', t.tgrelid,
                           'old_table', t.tgoldtable, 'new_table', t.tgnewtable)), '[]')
-               FROM pg_trigger t WHERE t.tgfoid = p.oid AND NOT t.tgisinternal) END AS triggers
+               -- found through pg_depend's reference index (pg_trigger has no index on tgfoid: a
+               -- scan per routine read every foreign key's internal triggers, 237 ms on 5,000 tables
+               -- and 1,000 routines); every trigger depends on its function
+               FROM pg_depend td JOIN pg_trigger t ON t.oid = td.objid
+               WHERE td.refclassid = 'pg_proc'::regclass AND td.refobjid = p.oid AND td.refobjsubid = 0
+                 AND td.classid = 'pg_trigger'::regclass AND t.tgfoid = p.oid AND NOT t.tgisinternal) END AS triggers
     FROM pg_proc p
     -- the lower-cased body once per routine (OFFSET 0: not once per test below)
     CROSS JOIN LATERAL (SELECT lower(p.prosrc) AS text OFFSET 0) src
