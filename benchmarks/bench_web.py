@@ -74,6 +74,9 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 from migrations_app.engines.plan_analysis import analyze_plan
 from migrations_app.models import AnalysisRun, MigrationPlan, PlanOperation
+from migrations_app import report_store
+from migrations_app.review_version import compute_analysis_digest
+from migrations_app.workflow import store_summary_and_digest
 from migrations_app.workflow import compute_sql_hash
 from targets.models import TargetDatabase
 
@@ -102,9 +105,16 @@ MigrationPlan.objects.bulk_update(rows, ["sql_hash"], batch_size=2000)
 analysed = [p for p in rows if p.status != "DRAFT"]
 report = analyze_plan([{"sql": ops[0].sql, "rollback_sql": ops[0].rollback_sql}]).to_dict()
 identity = target.connection_identity("public")
-AnalysisRun.objects.bulk_create([AnalysisRun(plan=p, sql_hash=p.sql_hash, status="SUCCEEDED", report=report,
-                                             risk_level=p.risk_level, risk_score=p.risk_score, finished_at=now,
-                                             target_identity=identity) for p in analysed], batch_size=2000)
+runs = AnalysisRun.objects.bulk_create([AnalysisRun(plan=p, sql_hash=p.sql_hash, status="SUCCEEDED", report=report,
+                                                    risk_level=p.risk_level, risk_score=p.risk_score, finished_at=now,
+                                                    target_identity=identity) for p in analysed], batch_size=2000)
+# as every analysis the app finishes: its summary and digest stored (workflow.store_summary_and_digest),
+# made of the report as read back; the rows share one report, so it is read back once
+stored = report_store.stored_report(runs[0])
+summary = report_store.summarise(stored)
+for run in runs:
+    run.summary, run.digest = summary, compute_analysis_digest(run, stored)
+AnalysisRun.objects.bulk_update(runs, ["summary", "digest"], batch_size=2000)
 # one plan of many statements, analysed statically (its report is what the review page renders)
 sql = [f"ALTER TABLE orders ADD COLUMN big_{i} text" if i % 2 else f"CREATE INDEX CONCURRENTLY big_idx_{i} ON orders (id)"
        for i in range(big)]
@@ -115,8 +125,9 @@ PlanOperation.objects.bulk_create(big_ops, batch_size=5000)
 huge.sql_hash = compute_sql_hash(big_ops)
 huge.save(update_fields=["sql_hash"])
 report = analyze_plan([{"sql": s} for s in sql]).to_dict()
-AnalysisRun.objects.create(plan=huge, sql_hash=huge.sql_hash, status="SUCCEEDED", report=report, risk_level="MEDIUM",
-                           risk_score=40, finished_at=now, target_identity=identity)
+huge_run = AnalysisRun.objects.create(plan=huge, sql_hash=huge.sql_hash, status="SUCCEEDED", report=report,
+                                      risk_level="MEDIUM", risk_score=40, finished_at=now, target_identity=identity)
+store_summary_and_digest(huge_run)
 small = MigrationPlan.objects.filter(status="IN_REVIEW").exclude(pk=huge.pk).order_by("pk").first()
 draft = MigrationPlan.objects.filter(status="DRAFT").order_by("pk").first()
 print(huge.pk, small.pk, draft.pk)
