@@ -11,6 +11,7 @@ constraint, a partition's copy of its parent's key, a dropped table's triggers) 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 
 import psycopg
@@ -342,3 +343,71 @@ def _name_vanished(before, after, subject_relid, column) -> set[tuple]:
 
 def _index_table(before, index_oid):
     return before["index_table"][index_oid][1]
+
+
+# -- scoring the analyzer against the answers -------------------------------------------------
+
+FACTS = {"NOT_NULL", "PARTITION_KEY", "INHERITED_FROM"}  # properties of the column, not objects
+REFUSALS = {"PARTITION_KEY", "INHERITED_FROM"}
+NO_TABLE = {"SEQUENCE", "FUNCTION", "PROCEDURE", "DOMAIN", "UNKNOWN"}
+
+
+def analyzer_answer(report) -> set[tuple]:
+    """The analyzer's dependents in the oracle's terms: (type, schema, name, table)."""
+    found = set()
+    for dep in report.dependencies:
+        kind = dep.type.value
+        if kind in FACTS:
+            continue
+        kind = "FOREIGN_KEY" if kind.startswith("FOREIGN_KEY") else kind
+        found.add((kind, dep.schema, dep.name, None if kind in NO_TABLE else dep.table))
+    return found
+
+
+@dataclass
+class Score:
+    """Per dependent type: how many PostgreSQL found, the analyzer found, and both found;
+    the disagreements as (subject, item); how many drops PostgreSQL refused."""
+    expected: Counter = field(default_factory=Counter)
+    found: Counter = field(default_factory=Counter)
+    hits: Counter = field(default_factory=Counter)
+    misses: list = field(default_factory=list)
+    extras: list = field(default_factory=list)
+    refusals: int = 0
+
+    def table_lines(self) -> list[str]:
+        lines = [f"{'type':24} {'postgresql':>10} {'analyzer':>9} {'recall':>8} {'precision':>10}"]
+        for kind in sorted(set(self.expected) | set(self.found)):
+            recall = self.hits[kind] / self.expected[kind] if self.expected[kind] else 1.0
+            precision = self.hits[kind] / self.found[kind] if self.found[kind] else 1.0
+            lines.append(f"{kind:24} {self.expected[kind]:>10} {self.found[kind]:>9} {recall:>8.1%} {precision:>10.1%}")
+        return lines
+
+
+def score(subjects, answers: dict, reports: dict) -> Score:
+    """The analyzer's reports against PostgreSQL's answers, subject by subject; a drop PostgreSQL
+    refuses must be one the analyzer says it refuses (partition key, inherited column)."""
+    out = Score()
+    for subject in subjects:
+        answer, report = answers[subject], reports[subject]
+        if answer.refused:
+            out.refusals += 1
+            reasons = {d.type.value for d in report.dependencies} & REFUSALS
+            out.expected["(refused drop)"] += 1
+            out.found["(refused drop)"] += bool(reasons)
+            out.hits["(refused drop)"] += bool(reasons)
+            if not reasons:
+                out.misses.append((subject, "PostgreSQL refuses: " + answer.refused))
+            continue
+        mine = analyzer_answer(report)
+        for item in answer.dependents:
+            out.expected[item[0]] += 1
+            out.hits[item[0]] += item in mine
+            if item not in mine:
+                out.misses.append((subject, item))
+        for item in mine:
+            out.found[item[0]] += 1
+            if item not in answer.dependents:
+                out.extras.append((subject, item))
+    return out
+

@@ -10,14 +10,11 @@ The columns: every column something in pg_depend depends on, up to a per-schema 
 fixed-seed sample of the others (only string bodies can use those), sized so the file runs in
 well under a minute on two cores."""
 
-from collections import Counter
-
 import pytest
 
 from migrations_app.engines.dependencies import DependencyAnalyzer
 from tests.engines_deps import real_schemas
-from tests.engines_deps.oracle import ask_postgresql, exercise, install_static_checks, snapshot
-from tests.engines_deps.test_oracle_drop_cascade import REFUSALS, _analyzer_answer
+from tests.engines_deps.oracle import ask_postgresql, exercise, install_static_checks, score, snapshot
 
 # per schema: (columns with a pg_depend dependent, other columns), both fixed-seed samples
 SAMPLE = {
@@ -91,35 +88,9 @@ def test_real_schema_matches_what_postgresql_drops_and_breaks(real_target, capsy
     assert len(subjects) > 100, "the schema hardly loaded: " + "; ".join(load_failures[:5])
     # one subject at a time: two drops at once on one database wait on (or deadlock over) each other's locks
     answers = {subject: ask_postgresql(target, *subject, baseline) for subject in subjects}
-    expected, found, hits = Counter(), Counter(), Counter()
-    misses, extras, refusals = [], [], 0
-    for subject in subjects:
-        answer, report = answers[subject], reports[subject]
-        if answer.refused:
-            refusals += 1
-            reasons = {d.type.value for d in report.dependencies} & REFUSALS
-            expected["(refused drop)"] += 1
-            found["(refused drop)"] += bool(reasons)
-            hits["(refused drop)"] += bool(reasons)
-            if not reasons:
-                misses.append((subject, "PostgreSQL refuses: " + answer.refused))
-            continue
-        mine = _analyzer_answer(report)
-        for item in answer.dependents:
-            expected[item[0]] += 1
-            hits[item[0]] += item in mine
-            if item not in mine:
-                misses.append((subject, item))
-        for item in mine:
-            found[item[0]] += 1
-            if item not in answer.dependents:
-                extras.append((subject, item))
-    lines = [f"{name}: {len(load_failures)} statements of the dump refused by this server",
-             f"{'type':24} {'postgresql':>10} {'analyzer':>9} {'recall':>8} {'precision':>10}"]
-    for kind in sorted(set(expected) | set(found)):
-        recall = hits[kind] / expected[kind] if expected[kind] else 1.0
-        precision = hits[kind] / found[kind] if found[kind] else 1.0
-        lines.append(f"{kind:24} {expected[kind]:>10} {found[kind]:>9} {recall:>8.1%} {precision:>10.1%}")
+    result = score(subjects, answers, reports)
+    misses, extras, expected, refusals = result.misses, result.extras, result.expected, result.refusals
+    lines = [f"{name}: {len(load_failures)} statements of the dump refused by this server", *result.table_lines()]
     tables = sum(1 for s in subjects if s[2] is None)
     lines.append(f"{len(subjects)} subjects ({tables} tables, {len(subjects) - tables} columns; {refusals} refused "
                  f"by PostgreSQL), {sum(expected.values())} dependents found by PostgreSQL")

@@ -46,6 +46,25 @@ def _name_run(text: str, tokens, i: int) -> int:
     return j
 
 
+class _DeclareState:
+    """Where a token stands in a PL/pgSQL body: inside a DECLARE section, and there inside an
+    expression (a default, a cursor query) rather than a type."""
+
+    def __init__(self):
+        self.in_declare = self.expression = False
+
+    def after(self, token) -> tuple[bool, bool]:
+        if token.name == "DECLARE":
+            self.in_declare, self.expression = True, False
+        elif token.name == "BEGIN_P":
+            self.in_declare = False
+        elif token.name in ("COLON_EQUALS", "DEFAULT", "ASCII_61", "CURSOR", "FOR", "IS"):
+            self.expression = True
+        elif token.name == "ASCII_59":
+            self.expression = False
+        return self.in_declare, self.expression
+
+
 def neutralize(text: str, *, declarations_only: bool, prefix: str = "b") -> tuple[str, dict[str, tuple[str, ...]]]:
     """``text`` with qualified type names replaced by placeholders, and the placeholder map.
 
@@ -58,18 +77,11 @@ def neutralize(text: str, *, declarations_only: bool, prefix: str = "b") -> tupl
         return text, {}
     mapping: dict[str, tuple[str, ...]] = {}
     out, last = [], 0
-    in_declare = expression = False
+    state = _DeclareState()
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        if token.name == "DECLARE":
-            in_declare, expression = True, False
-        elif token.name == "BEGIN_P":
-            in_declare = False
-        elif token.name in ("COLON_EQUALS", "DEFAULT", "ASCII_61", "CURSOR", "FOR", "IS"):
-            expression = True
-        elif token.name == "ASCII_59":
-            expression = False
+        in_declare, expression = state.after(token)
         if token.name in _NAME_TOKENS:
             end = _name_run(text, tokens, i)
             if end > i + 1:
@@ -138,16 +150,9 @@ def arrays_of_unknown_types_as_text(text: str) -> str:
     except pg_parser.ParseError:
         return text
     out, last = [], 0
-    in_declare = expression = False
+    state = _DeclareState()
     for i, token in enumerate(tokens):
-        if token.name == "DECLARE":
-            in_declare, expression = True, False
-        elif token.name == "BEGIN_P":
-            in_declare = False
-        elif token.name in ("COLON_EQUALS", "DEFAULT", "ASCII_61", "CURSOR", "FOR", "IS"):
-            expression = True
-        elif token.name == "ASCII_59":
-            expression = False
+        in_declare, expression = state.after(token)
         if not in_declare or expression or token.name != "ASCII_91" or i == 0 or tokens[i - 1].name not in _NAME_TOKENS:
             continue
         close = next((j for j in range(i + 1, len(tokens)) if tokens[j].name == "ASCII_93"), None)
