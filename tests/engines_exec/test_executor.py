@@ -223,3 +223,18 @@ def test_an_in_doubt_commit_is_resolved_from_the_transaction_id(shop):
         assert resolve_in_doubt_commit(shop, aborted) == "aborted"
         assert resolve_in_doubt_commit(shop, running, wait_seconds=0.2) == "in progress"
         conn.rollback()
+
+
+def test_rows_modified_counts_rows_written_not_rows_a_select_returns(shop, fast_executor):
+    """The page's "Rows modified": a SELECT's count is rows returned (SELECT pg_sleep(0) is 1) and
+    CREATE TABLE AS fills a new table; only INSERT / UPDATE / DELETE / MERGE / COPY change rows."""
+    result = fast_executor(shop).execute_atomic_migration([
+        op("SELECT pg_sleep(0)"),
+        op("CREATE TABLE customers_copy AS SELECT * FROM customers"),
+        op("UPDATE customers SET name = upper(name) WHERE id <= 2"),
+        op("INSERT INTO customers_copy SELECT * FROM customers WHERE id = 1"),
+    ])
+    assert result.success, result.error_message
+    rows = [e.rows for e in result.statement_log if e.phase == "migration"]
+    assert rows == [None, None, 2, 1]
+    assert result.rows_modified == 3

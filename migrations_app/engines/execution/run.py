@@ -298,7 +298,7 @@ class SegmentRun(TryEveryStatement):
                        "sqlstate": exc.sqlstate, "duration_ms": entry.duration_ms})
             raise
         entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        entry.rows = cursor.rowcount if cursor.rowcount >= 0 else None
+        entry.rows = _rows_changed(cursor)
         if phase == "migration" and transactional:
             self._check_backed_up_rows(index, entry, attempt, txid)
         self.emit({"event": "statement_finished", "index": index, "sequence": entry.sequence,
@@ -365,3 +365,15 @@ class SegmentRun(TryEveryStatement):
                     self._statement(index, statement, "cleanup", attempt, False, None)
         except (psycopg.Error, MigrationLockLost) as exc:
             self.result.warnings.append(f"could not drop the INVALID index left by a failed statement: {exc}")
+
+
+# Command tags whose count is rows written to existing tables. A SELECT's count is rows returned
+# (``SELECT pg_sleep(5)`` is 1), and CREATE TABLE AS / SELECT INTO fill a new table: neither is
+# "rows modified" on the page.
+_ROW_CHANGING_TAGS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"})
+
+
+def _rows_changed(cursor) -> int | None:
+    tag = (cursor.statusmessage or "").split(" ", 1)[0]
+    return cursor.rowcount if tag in _ROW_CHANGING_TAGS and cursor.rowcount >= 0 else None
+
