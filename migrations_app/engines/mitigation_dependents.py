@@ -72,7 +72,7 @@ def _trigger(out: DependentsSql, dep, column: str, functions: dict) -> None:
     if rebuilt is None:
         out.notes.append(f"trigger {dep.name} cannot keep its meaning without {column} (its WHEN or its only "
                          "UPDATE OF column): it stays dropped (decide with its users)")
-    elif calls in functions:
+    elif calls in functions or dep.extra.get("function_uses_dropped"):
         out.notes.append(f"trigger {dep.name} calls {calls}(), which uses {column}: it stays dropped until the "
                          f"function is changed; then recreate it with: {rebuilt}")
     else:

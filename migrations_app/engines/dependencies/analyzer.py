@@ -69,8 +69,12 @@ class DependencyAnalyzer:
         rules = COLUMN_RULES if column else TABLE_RULES
         deps = [dep for dep_row in row["dependents"] for dep in self._from_catalog(dep_row, closure, column, rules)]
         deps += _from_target(target, column, row["partition_keys"])
+        unrun_users: set[str] = set()
         deps += routine_dependencies(row["bodies"], target, column, closure.dropped_relations(),
-                                     closure.dropped_columns(), rules, frozenset(closure.rows))
+                                     closure.dropped_columns(), rules, frozenset(closure.rows), unrun_users)
+        for dep in deps:  # a trigger the drop removes whose function uses what goes: not to be recreated as is
+            if dep.type == DependencyType.TRIGGER and dep.extra.get("function") in unrun_users:
+                dep.extra["function_uses_dropped"] = True
         deps.sort(key=lambda d: (-d.impact.rank, d.type.value, d.schema, d.name, d.table or "", d.line or 0))
         report.dependencies = deps
         report.duration_ms = (time.perf_counter() - started) * 1000

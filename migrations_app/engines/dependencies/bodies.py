@@ -25,7 +25,7 @@ def _unqualified_resolves_to(schema: str, fn: dict) -> bool:
 
 def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
                          dropped_relations: list[tuple[str, str]], dropped_columns: list[tuple[str, str, str]],
-                         rules, dropped_keys=frozenset()) -> list[Dependency]:
+                         rules, dropped_keys=frozenset(), unrun_users: set | None = None) -> list[Dependency]:
     """One FUNCTION/PROCEDURE dependency per routine whose body uses what goes.
 
     ``dropped_keys``: the objects the drop removes (``classid:objid:objsubid``). A trigger
@@ -40,8 +40,13 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
     for fn in bodies:
         dep_type = DependencyType.PROCEDURE if fn["prokind"] == "p" else DependencyType.FUNCTION
         triggers = [t for t in fn.get("triggers") or [] if t["key"] not in dropped_keys]
-        if fn.get("triggers") is not None and not triggers:
-            continue  # a trigger function nothing runs after the drop
+        # a trigger function nothing runs after the drop cannot break; whether it would if one of its
+        # dropped triggers on the target were recreated (a mitigation must not do that) is still found
+        unrun = fn.get("triggers") is not None and not triggers
+        if unrun:
+            triggers = [t for t in fn["triggers"] if t["relid"] == target["relid"]]
+            if not triggers or unrun_users is None:
+                continue
         on_target = [t for t in triggers if t["relid"] == target["relid"]]
         transition_tables = tuple(sorted({name for t in on_target for name in (t["old_table"], t["new_table"]) if name}))
         name = f"{fn['name']}({fn['identity_arguments']})"
@@ -60,6 +65,9 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
                     refs += found
                     named.append(".".join(p for p in (ref_schema, ref_table, ref_column) if p))
         except BodyParseError as exc:
+            if unrun:  # fail closed for the mitigation: it must not recreate a trigger running it
+                unrun_users.update({fn["name"], f"{fn['schema']}.{fn['name']}"})
+                continue
             # Fail closed: a body we cannot read is a finding to review, not a clean bill.
             out.append(Dependency(dep_type, fn["schema"], name, None, [column] if column else [], fn["body"],
                                   ImpactLevel.MEDIUM,
@@ -67,6 +75,9 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
                                   extra={"language": fn["language"], "parse_error": str(exc)}))
             continue
         if not refs:
+            continue
+        if unrun:
+            unrun_users.update({fn["name"], f"{fn['schema']}.{fn['name']}"})
             continue
         impact, reason = rules[dep_type]
         first = min(refs, key=lambda r: r.line)
