@@ -95,6 +95,20 @@ class _Catalog:
             self.views.setdefault(keys[root], []).append((view, definition or "", list(volatile_calls or [])))
 
 
+def _look_up(kind: str, uses: str, schema: str | None, name: str, path: list[str], table: dict,
+             earlier: dict) -> tuple[list, str]:
+    """The catalog entries of a function or operator by the search path, or why it is taken as
+    volatile: an earlier operation of the plan (re)defines it, or it cannot be found."""
+    if (kind, name) in earlier:
+        return [], (f"{uses}, which operation {earlier[(kind, name)] + 1} of this plan (re)defines: its "
+                    "volatility when the statement runs is not known beforehand")
+    searched = [schema] if schema else path
+    found = [entry for s in searched for entry in table.get((s, name), [])]
+    if not found:
+        return [], f"{uses}, which cannot be found (searched {', '.join(searched)}): taken as volatile"
+    return found, ""
+
+
 def _clauses(selection: RowSelection, path: list[str], catalog: _Catalog, earlier: dict) -> list[str]:
     clauses = []
     if selection.picks:
@@ -102,15 +116,9 @@ def _clauses(selection: RowSelection, path: list[str], catalog: _Catalog, earlie
     volatile, unknown = [], []
     for schema, name, nargs in selection.functions:
         shown = f"{schema}.{name}()" if schema else f"{name}()"
-        if ("function", name) in earlier:
-            unknown.append(f"calls {shown}, which operation {earlier[('function', name)] + 1} of this plan "
-                           "(re)defines: its volatility when the statement runs is not known beforehand")
-            continue
-        searched = [schema] if schema else path
-        overloads = [o for s in searched for o in catalog.functions.get((s, name), [])]
-        if not overloads:
-            unknown.append(f"calls {shown}, which cannot be found (searched {', '.join(searched)}): "
-                           "taken as volatile")
+        overloads, why = _look_up("function", f"calls {shown}", schema, name, path, catalog.functions, earlier)
+        if why:
+            unknown.append(why)
             continue
         fitting = [o for o in overloads if o[0] - o[1] <= nargs <= o[0] or (o[2] and nargs >= o[0] - 1)]
         if any(o[3] == "v" for o in fitting or overloads):
@@ -121,15 +129,9 @@ def _clauses(selection: RowSelection, path: list[str], catalog: _Catalog, earlie
     clauses += unknown
     for schema, name in selection.operators:
         shown = f"OPERATOR({schema}.{name})" if schema else name
-        if ("operator", name) in earlier:
-            clauses.append(f"uses the operator {shown}, which operation {earlier[('operator', name)] + 1} of this "
-                           "plan (re)defines: its volatility when the statement runs is not known beforehand")
-            continue
-        searched = [schema] if schema else path
-        found = [v for s in searched for v in catalog.operators.get((s, name), [])]
-        if not found:
-            clauses.append(f"uses the operator {shown}, which cannot be found (searched {', '.join(searched)}): "
-                           "taken as volatile")
+        found, why = _look_up("operator", f"uses the operator {shown}", schema, name, path, catalog.operators, earlier)
+        if why:
+            clauses.append(why)
         elif "v" in found:
             clauses.append(f"uses the operator {shown}, whose function is volatile")
     for schema, name in selection.relations:
