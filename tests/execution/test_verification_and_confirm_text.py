@@ -65,3 +65,15 @@ def test_a_confirmation_that_cannot_run_names_no_backup_limit(target_db, db, dba
     assert "Cannot execute: the plan is draft, not approved" in page
     assert "changes data" in page        # what the plan changes is still listed
     assert "0 bytes" not in page and "Backups go to" not in page  # no backups were planned: no limit claimed
+
+
+def test_a_confirmation_that_cannot_run_says_what_the_gate_still_needs(target_db, db, dba, client):
+    """Not a dead end: besides why it cannot run, the page names the gate's missing requirements
+    and links back to the review, where each can be met."""
+    target = TargetDatabaseFactory.for_connection(target_db(SCHEMA), name="events-gate")
+    plan = MigrationPlanFactory(target=target, author=dba, sql="DELETE FROM events WHERE id <= 5")
+    client.force_login(dba)
+    page = client.get(f"/plans/{plan.pk}/execute/").content.decode()
+    assert "Cannot execute: the plan is draft, not approved" in page
+    assert "What is missing: Analysis of the current SQL" in page and "Back to the plan's review" in page
+    assert f'href="{plan.get_absolute_url()}"' in page
