@@ -88,6 +88,72 @@ def _ratio(medians, over, under) -> float:
     return statistics.median(a / b for a, b in zip(medians[over], medians[under]))
 
 
+def floors(dsn: str, rounds: int, rng: random.Random) -> None:
+    """What any analysis pays, beside the anchors, medians over ``rounds`` rounds:
+
+    - on a kept session: a prepared ``SELECT 1`` round trip, the prepared ``pg_depend`` lookup (the warm
+      anchor), one ``pg_get_viewdef``, the column analysis;
+    - on new sessions: connect; the lookup as a new session's first statement; the analysis statement as a
+      new session's first statement, then again on that session (caches filled: parse, plan, run) and as
+      a prepared generic plan (what a pooled session runs). First minus second is the backend filling its
+      catalog caches; no analysis on a new backend can skip connect + that fill + execution."""
+    from migrations_app.engines.catalog import query
+    statement = query("dep_analysis")
+    kept = {"SELECT 1 round trip": [], "pg_depend lookup (warm anchor)": [], "one pg_get_viewdef": [],
+            "column analysis": []}
+    fresh = {"connect": [], "lookup as a new session's first statement": [],
+             "analysis statement, first on a new session": [], "same, again on that session": [],
+             "same, prepared generic plan": []}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        columns = conn.execute(COLUMNS).fetchall()
+        views = [row[0] for row in conn.execute("SELECT oid FROM pg_class WHERE relkind = 'v' LIMIT 1000")]
+        analyzer = DependencyAnalyzer(conn)
+        for _ in range(rounds):
+            table, column, relid, attnum = rng.choice(columns)
+            view = rng.choice(views) if views else None
+            lookup = {"relid": relid, "attnum": attnum}
+            work = {"SELECT 1 round trip": lambda: conn.execute("SELECT 1", prepare=True).fetchall(),
+                    "pg_depend lookup (warm anchor)": lambda: conn.execute(SINGLE_LOOKUP, lookup, prepare=True).fetchall(),
+                    "one pg_get_viewdef": lambda: conn.execute("SELECT pg_get_viewdef(%s::oid)", [view],
+                                                               prepare=True).fetchall(),
+                    "column analysis": lambda: analyzer.analyze_column_dependencies(table, column)}
+            for name, fn in work.items():
+                if name == "one pg_get_viewdef" and view is None:
+                    continue
+                for _ in range(10):
+                    fn()
+                kept[name].append(statistics.median(_ms(fn) for _ in range(50)))
+            params = {"schema": "public", "table": table, "column": column}
+            started = time.perf_counter()
+            with psycopg.connect(dsn, autocommit=True) as new:
+                fresh["connect"].append((time.perf_counter() - started) * 1000)
+                fresh["lookup as a new session's first statement"].append(
+                    _ms(lambda: new.execute(SINGLE_LOOKUP, lookup).fetchall()))
+            with psycopg.connect(dsn, autocommit=True, options="-c plan_cache_mode=force_generic_plan") as new:
+                new.execute("SELECT 1")
+                fresh["analysis statement, first on a new session"].append(
+                    _ms(lambda: new.execute(statement, params).fetchall()))
+                fresh["same, again on that session"].append(_ms(lambda: new.execute(statement, params).fetchall()))
+                new.execute(statement, params, prepare=True).fetchall()
+                fresh["same, prepared generic plan"].append(
+                    _ms(lambda: new.execute(statement, params, prepare=True).fetchall()))
+    anchor = statistics.median(kept["pg_depend lookup (warm anchor)"])
+    print(f"floors, {rounds} rounds; load average {os.getloadavg()[0]:.2f}")
+    for name, values in kept.items():
+        if values:
+            print(f"  kept session  {name:46s} {statistics.median(values):7.3f} ms  "
+                  f"{statistics.median(values) / anchor:6.1f}x the warm lookup")
+    med = {name: statistics.median(values) for name, values in fresh.items()}
+    cold_anchor = med["connect"] + med["lookup as a new session's first statement"]
+    for name, value in med.items():
+        print(f"  new sessions  {name:46s} {value:7.2f} ms")
+    fill = med["analysis statement, first on a new session"] - med["same, again on that session"]
+    floor = med["connect"] + max(fill, 0) + med["same, prepared generic plan"]
+    print(f"  catalog cache fill of a new backend (first - again): {fill:.2f} ms")
+    print(f"  a new session's analysis cannot take less than connect + fill + execution = {floor:.2f} ms = "
+          f"{floor / cold_anchor:.2f}x the cold lookup ({cold_anchor:.2f} ms)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dsn", required=True)
@@ -96,7 +162,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--samples", type=int, default=15)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--floors", action="store_true",
+                        help="only the floors under the two goals: round trips and definitions on a kept session, "
+                             "and where a new session's first analysis spends its time")
     args = parser.parse_args()
+    if args.floors:
+        floors(args.dsn, args.rounds, random.Random(args.seed))
+        return
     rng = random.Random(args.seed)
     kailash = Kailash(args.kailash_python) if args.kailash_python else None
     target = TargetConnection.from_dsn(args.dsn)
