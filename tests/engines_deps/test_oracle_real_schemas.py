@@ -28,21 +28,31 @@ SAMPLE = {
 # and every column of the four schemas, each with why. The test fails on any other
 # disagreement, and on one of these that no longer happens (the list must shrink with fixes).
 _SG = "sourcegraph__artifacts__frontend"
-_TRANSITIVE = ("missed", "the routine's own body uses none of it: it UPDATEs public.repo, whose statement-level "
-               "trigger runs recalc_repo_statistics_on_repo_update(), which the drop breaks (reported); the "
-               "analyzer does not follow a write to the triggers it fires")
+# Routines that write a table whose trigger runs a function the drop breaks (trigger_chains):
+# they fail once the write touches a row, or runs at all, but the oracle's tables are empty, it
+# calls routines with NULL arguments and fires triggers only by an UPDATE of their table, so it
+# never sees these writes fire anything (tests/engines_deps/test_trigger_chains.py checks such
+# chains against PostgreSQL on tables with rows)
+_ROW_TRIGGER = ("extra", "it UPDATEs public.repo, setting deleted_at: the row-level trigger "
+                "trig_delete_user_repo_permissions_on_repo_soft_delete runs a function that DELETEs from the "
+                "dropped table; on the oracle's empty tables no row is updated, so no row trigger fires")
+_EMPTY_LOOP = ("extra", "its UPDATE of public.repo (statement-level trigger recalc_repo_statistics_on_repo_update(), "
+               "which the drop breaks) runs only while some repo has stars NULL: never on the oracle's empty tables")
+_DELETE_TRIGGER = ("extra", "a trigger function (AFTER DELETE ON batch_changes, for each row) that UPDATEs "
+                   "public.changesets, whose row-level trigger runs changesets_computed_state_ensure(), which uses "
+                   "the column: the oracle fires triggers only by an UPDATE of their table, on empty tables")
 _SCOPE = ("extra", "an unqualified column in a subquery or CTE that reads another relation, in a statement that "
           "also names the target: PostgreSQL resolves it to the nearer relation; the analyzer, which does not "
           "know the other relation's columns, takes it for the target's")
 _SOFT_DELETE = ("FUNCTION", "public", "soft_delete_orphan_repo_by_external_service_repos()", None)
 KNOWN = {
     _SG: {
-        **{(("public", table, column), _SOFT_DELETE): _TRANSITIVE for table, column in [
-            ("gitserver_repos", None), ("repo_statistics", None), ("gitserver_repos", "repo_id"),
-            ("gitserver_repos", "clone_status"), ("gitserver_repos", "last_error"), ("repo", "blocked"),
-            ("repo", "tenant_id"), ("repo_statistics", "total"), ("repo_statistics", "soft_deleted"),
-            ("repo_statistics", "not_cloned"), ("repo_statistics", "cloning"), ("repo_statistics", "cloned"),
-            ("repo_statistics", "failed_fetch"), ("repo_statistics", "corrupted"), ("repo_statistics", "tenant_id")]},
+        (("public", "user_repo_permissions", None), _SOFT_DELETE): _ROW_TRIGGER,
+        **{(("public", table, column), ("PROCEDURE", "public", "set_repo_stars_null_to_zero()", None)): _EMPTY_LOOP
+           for table, column in [("gitserver_repos", None), ("repo_statistics", None), ("repo_statistics", "total"),
+                                 ("repo_statistics", "cloning"), ("repo_statistics", "cloned")]},
+        (("public", "changesets", "reconciler_state"),
+         ("FUNCTION", "public", "delete_batch_change_reference_on_changesets()", None)): _DELETE_TRIGGER,
         (("public", "configuration_policies_audit_logs", "id"),
          ("FUNCTION", "public", "func_configuration_policies_delete()", None)): _SCOPE,
         (("public", "lsif_configuration_policies", "id"),

@@ -7,7 +7,9 @@ defaults elsewhere that use them, columns, domains and routines typed with the t
 type, triggers, policies, rules, statistics, publications); what it does not track (string
 bodies of SQL and PL/pgSQL routines, including ``%ROWTYPE``/``%TYPE`` declarations and
 record fields) is parsed with pglast. A fixed number of queries runs per analysis, whatever
-the size of the schema. Any catalog error raises ``DependencyAnalysisError``, and an object
+the size of the schema (one; two when the drop breaks a trigger function whose triggers
+remain, to find the routines whose writes fire them: ``trigger_chains``). Any catalog error
+raises ``DependencyAnalysisError``, and an object
 the analyzer cannot classify is reported as an UNKNOWN dependent: the analyzer never answers
 "no dependencies" because it failed, and never leaves out what it could not place.
 """
@@ -23,6 +25,7 @@ from migrations_app.engines.dependencies.model import (
     DependencyReport, DependencyType, ImpactLevel, ObjectNotFoundError, RemovalRecommendation,
 )
 from migrations_app.engines.dependencies.bodies import routine_dependencies
+from migrations_app.engines.dependencies.trigger_chains import trigger_chain_dependencies
 
 _I = ImpactLevel
 _T = DependencyType
@@ -53,7 +56,8 @@ class DependencyAnalyzer:
         started = time.perf_counter()
         before = session.queries_run
         # Target, the drop's closure, its edges and candidate routine bodies come back together
-        # (as JSON) from a single statement: one round trip and one snapshot.
+        # (as JSON) from a single statement: one round trip and one snapshot (a second one only
+        # for routines whose writes fire a broken trigger function, below).
         row = session.fetch("dep_analysis", {"schema": schema, "table": table, "column": column})[0]
         target = row["target"]
         if target is None:
@@ -70,8 +74,14 @@ class DependencyAnalyzer:
         deps = [dep for dep_row in row["dependents"] for dep in self._from_catalog(dep_row, closure, column, rules)]
         deps += _from_target(target, column, row["partition_keys"])
         unrun_users: set[str] = set()
+        broken: list = []
+        dropped_keys = frozenset(closure.rows)
         deps += routine_dependencies(row["bodies"], target, column, closure.dropped_relations(),
-                                     closure.dropped_columns(), rules, frozenset(closure.rows), unrun_users)
+                                     closure.dropped_columns(), rules, dropped_keys, unrun_users, broken)
+        # routines whose writes fire a trigger that runs a broken trigger function: a second
+        # round trip, only when there is such a trigger (trigger_chains)
+        deps += trigger_chain_dependencies(session, broken, deps, rules, column, target, dropped_keys)
+        report.queries_run = session.queries_run - before
         for dep in deps:  # a trigger the drop removes whose function uses what goes: not to be recreated as is
             if dep.type == DependencyType.TRIGGER and dep.extra.get("function") in unrun_users:
                 dep.extra["function_uses_dropped"] = True

@@ -25,13 +25,18 @@ def _unqualified_resolves_to(schema: str, fn: dict) -> bool:
 
 def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
                          dropped_relations: list[tuple[str, str]], dropped_columns: list[tuple[str, str, str]],
-                         rules, dropped_keys=frozenset(), unrun_users: set | None = None) -> list[Dependency]:
+                         rules, dropped_keys=frozenset(), unrun_users: set | None = None,
+                         broken: list | None = None) -> list[Dependency]:
     """One FUNCTION/PROCEDURE dependency per routine whose body uses what goes.
 
     ``dropped_keys``: the objects the drop removes (``classid:objid:objsubid``). A trigger
     function runs only through its triggers: through those the drop leaves (a trigger that
     names the dropped column, or is on a dropped table, goes with it), and one that no
-    trigger runs any more cannot break."""
+    trigger runs any more cannot break.
+
+    ``broken``: filled with ``(routine, triggers, dependency)`` for each reported trigger
+    function that triggers the drop leaves still run (``trigger_chains`` follows the writes
+    that fire them)."""
     schema, table = target["schema"], target["table_name"]
     lookups = [(schema, table, column, True)]
     lookups += [(s, t, None, False) for s, t in dropped_relations if (s, t) != (schema, table)]
@@ -73,6 +78,8 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
                                   ImpactLevel.MEDIUM,
                                   f"the body mentions the name but could not be parsed ({exc}): review it by hand",
                                   extra={"language": fn["language"], "parse_error": str(exc)}))
+            if broken is not None and triggers:
+                broken.append((fn, triggers, out[-1]))
             continue
         if not refs:
             continue
@@ -96,4 +103,6 @@ def routine_dependencies(bodies: list[dict], target: dict, column: str | None,
                               extra={"language": fn["language"], "lines": sorted({r.line for r in refs}),
                                      "trigger_function": bool(on_target), "uses": named,
                                      "unknown": unknown, "statement": first.context[:500]}))
+        if broken is not None and triggers:
+            broken.append((fn, triggers, out[-1]))
     return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _DML = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+_MERGE_COMMANDS = {"CMD_INSERT": "INSERT", "CMD_UPDATE": "UPDATE", "CMD_DELETE": "DELETE"}
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,23 @@ class WrittenColumns:
 
 
 @dataclass(frozen=True)
+class TableWrite:
+    """A write that fires a table's triggers: ``event`` is INSERT, UPDATE, DELETE or TRUNCATE;
+    ``columns``: for an UPDATE, the columns it sets (None: not known, so any)."""
+
+    event: str
+    relation: RelationName
+    columns: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class StatementFacts:
     start: int
     length: int | None
     relations: tuple[RelationName, ...]
     columns: tuple[ColumnName, ...]
     writes: tuple[WrittenColumns, ...]
+    table_writes: tuple[TableWrite, ...] = ()
 
 
 def _relation(node: dict) -> RelationName:
@@ -60,7 +72,7 @@ def _relation(node: dict) -> RelationName:
 
 def statement_facts(stmt: dict) -> StatementFacts:
     """One walk over a statement (a ``RawStmt`` as JSON), in the order the matcher reads it."""
-    found: dict[str, list[dict]] = {"RangeVar": [], "ColumnRef": [], **{kind: [] for kind in _DML}}
+    found: dict[str, list[dict]] = {"RangeVar": [], "ColumnRef": [], "TruncateStmt": [], **{kind: [] for kind in _DML}}
     stack = [stmt]
     while stack:
         node = stack.pop()
@@ -97,7 +109,47 @@ def statement_facts(stmt: dict) -> StatementFacts:
             writes.append(WrittenColumns(_relation(relation), kind == "InsertStmt",
                                          kind == "InsertStmt" and not node.get("cols"), tuple(named)))
     return StatementFacts(stmt.get("stmt_location", 0), stmt.get("stmt_len"), tuple(relations), tuple(columns),
-                          tuple(writes))
+                          tuple(writes), _table_writes(found))
+
+
+def _set_columns(items: list) -> tuple[str, ...]:
+    return tuple((item.get("ResTarget") or {}).get("name") for item in items
+                 if (item.get("ResTarget") or {}).get("name"))
+
+
+def _table_writes(found: dict[str, list[dict]]) -> tuple[TableWrite, ...]:
+    """Every write of the statement (data-modifying CTEs included) with the trigger event it fires."""
+    out = []
+    for kind, event in (("InsertStmt", "INSERT"), ("UpdateStmt", "UPDATE"), ("DeleteStmt", "DELETE"),
+                        ("MergeStmt", None)):
+        for node in found[kind]:
+            relation = node.get("relation")
+            if not isinstance(relation, dict) or "relname" not in relation:
+                continue
+            target = _relation(relation)
+            if kind == "UpdateStmt":
+                out.append(TableWrite("UPDATE", target, _set_columns(node.get("targetList", []))))
+            elif kind == "MergeStmt":
+                clauses = [c.get("MergeWhenClause") or {} for c in node.get("mergeWhenClauses", [])]
+                for clause in clauses:
+                    command = _MERGE_COMMANDS.get(clause.get("commandType"))
+                    if command == "UPDATE":
+                        out.append(TableWrite("UPDATE", target, _set_columns(clause.get("targetList", []))))
+                    elif command:
+                        out.append(TableWrite(command, target))
+                if not clauses or any(_MERGE_COMMANDS.get(c.get("commandType")) is None
+                                      and c.get("commandType") != "CMD_NOTHING" for c in clauses):
+                    # a MERGE we cannot read clause by clause: every event, any column (fail closed)
+                    out += [TableWrite(e, target) for e in ("INSERT", "UPDATE", "DELETE")]
+            else:
+                out.append(TableWrite(event, target))
+                conflict = node.get("onConflictClause") or {}
+                if kind == "InsertStmt" and conflict.get("action") == "ONCONFLICT_UPDATE":
+                    out.append(TableWrite("UPDATE", target, _set_columns(conflict.get("targetList", []))))
+    for node in found["TruncateStmt"]:
+        out += [TableWrite("TRUNCATE", _relation(rv["RangeVar"])) for rv in node.get("relations", [])
+                if isinstance(rv, dict) and "RangeVar" in rv]
+    return tuple(out)
 
 
 def reachable_names(statements, declarations) -> frozenset[str]:
