@@ -37,7 +37,9 @@ _ROW_TRIGGER = ("extra", "it UPDATEs public.repo, setting deleted_at: the row-le
                 "trig_delete_user_repo_permissions_on_repo_soft_delete runs a function that DELETEs from the "
                 "dropped table; on the oracle's empty tables no row is updated, so no row trigger fires")
 _EMPTY_LOOP = ("extra", "its UPDATE of public.repo (statement-level trigger recalc_repo_statistics_on_repo_update(), "
-               "which the drop breaks) runs only while some repo has stars NULL: never on the oracle's empty tables")
+               "which the drop breaks) runs only while some repo has stars NULL, and repo.stars is NOT NULL: the "
+               "path is unreachable, so this is a real false positive (the analyzer does not judge reachability; "
+               "it reports a write that would fire a broken trigger, and says so in the reason)")
 _DELETE_TRIGGER = ("extra", "a trigger function (AFTER DELETE ON batch_changes, for each row) that UPDATEs "
                    "public.changesets, whose row-level trigger runs changesets_computed_state_ensure(), which uses "
                    "the column: the oracle fires triggers only by an UPDATE of their table, on empty tables")
