@@ -178,3 +178,40 @@ def test_the_executor_reads_the_snapshot_with_its_digest_after_a_run(shop, fast_
     assert "snapshot_after" not in result.to_dict()  # never stored with the result
     plain = fast_executor(shop).execute_atomic_migration([op("DROP TABLE audit_log")])
     assert plain.success and plain.snapshot_after is None
+
+
+def test_a_session_opened_ahead_that_the_server_ended_is_replaced_before_anything_runs(shop, fast_executor):
+    """The app opens the executing session while it parses the plan and waits for the locks; if the
+    server ends that idle session meanwhile (idle_session_timeout, pg_terminate_backend), the run
+    takes a new one instead of failing its first statement."""
+    executor = fast_executor(shop)
+    executor.start_connecting()
+    ahead = executor._opening.take()
+    executor._opening = type(executor._opening)(lambda: ahead)  # taken again by the run below
+    pid = ahead.info.backend_pid
+    with shop.connect(autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with shop.connect(autocommit=True) as admin:
+            if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+                break
+        time.sleep(0.05)
+    result = executor.execute_atomic_migration([op("CREATE TABLE ahead_replaced (id int)")])
+    assert result.success, result.error_message
+    assert result.backend_pid != pid and ahead.closed
+    with shop.connect(autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('public.ahead_replaced') IS NOT NULL").fetchone()[0]
+
+
+def test_a_session_opened_ahead_that_no_run_takes_is_closed(shop, fast_executor):
+    executor = fast_executor(shop)
+    executor.start_connecting()
+    pid = executor._opening.take().info.backend_pid
+    executor.discard_session()  # the lock timed out, the plan could not be parsed: nothing ran
+    deadline = time.monotonic() + 5
+    with shop.connect(autocommit=True) as admin:
+        while time.monotonic() < deadline and admin.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+            time.sleep(0.05)
+        assert not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
