@@ -238,3 +238,22 @@ def test_rows_modified_counts_rows_written_not_rows_a_select_returns(shop, fast_
     rows = [e.rows for e in result.statement_log if e.phase == "migration"]
     assert rows == [None, None, 2, 1]
     assert result.rows_modified == 3
+
+
+def test_the_statement_memo_keeps_no_long_statement_and_hands_out_copies():
+    """Facts are memoised per process (the app, the executor and the policy check ask for the same
+    statement's): each caller gets its own copy, and a long statement (a big INSERT) is parsed each
+    time rather than kept in every worker's memory."""
+    from migrations_app.engines.statements import operations as statements
+
+    statements.forget_parsed_statements()
+    first = statements.analyze_statement("DELETE FROM customers WHERE id = 1")
+    first.destroyed.clear()
+    again = statements.analyze_statement("DELETE FROM customers WHERE id = 1")
+    assert again.destroys_data and again.destroyed  # not the list the first caller emptied
+    big = "INSERT INTO customers (id, name) VALUES " + ", ".join(f"({i}, 'n{i}')" for i in range(2000))
+    assert len(big) > statements.MEMO_MAX_CHARS
+    assert statements.analyze_statement(big).kind == "INSERT"
+    statements.check_sql_policy(big)
+    assert statements._analyze_statement.cache_info().currsize == 1
+    assert statements._check_sql_policy.cache_info().currsize == 0

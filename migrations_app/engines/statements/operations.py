@@ -26,6 +26,12 @@ from migrations_app.engines.statements.parse import describe, split_script
 from migrations_app.engines.statements.policy import StatementRefused
 
 
+# the statement-facts memo: entries, and the longest statement text it keeps (a 1 MB INSERT is parsed
+# each time rather than held in every worker's memory)
+MEMO_ENTRIES = 2048
+MEMO_MAX_CHARS = 8192
+
+
 class StatementParseError(ValueError):
     pass
 
@@ -84,10 +90,13 @@ def _refuse_if_needed(info: StatementInfo) -> None:
 
 def check_sql_policy(sql_text: str, *, default_schema: str = "public") -> None:
     """Every statement of ``sql_text`` through the policy (tool-made rollback steps may hold several)."""
-    _check_sql_policy(sql_text, default_schema)
+    if len(sql_text) > MEMO_MAX_CHARS:
+        _check_sql_policy.__wrapped__(sql_text, default_schema)
+    else:
+        _check_sql_policy(sql_text, default_schema)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=MEMO_ENTRIES)
 def _check_sql_policy(sql_text: str, default_schema: str) -> bool:
     # memoised only when it passes (a refusal raises, and raises again next time)
     for raw in _raw(sql_text):
@@ -109,7 +118,10 @@ def analyze_statement(sql_text: str, *, default_schema: str = "public") -> State
     """The facts are a pure function of the text and the default schema, and parsing is the
     costliest client-side step of an execution (the app, the executor and the policy check each
     ask for the same statement's facts): the answers are memoised, each caller gets its own copy.
-    A refused or unparsable statement is never memoised: it raises every time."""
+    A refused or unparsable statement is never memoised: it raises every time; nor is a long one
+    (the memo keeps its text: at most MEMO_ENTRIES x MEMO_MAX_CHARS characters per process)."""
+    if len(sql_text) > MEMO_MAX_CHARS:
+        return _analyze_statement.__wrapped__(sql_text, default_schema)
     return copy.deepcopy(_analyze_statement(sql_text, default_schema))
 
 
@@ -119,7 +131,7 @@ def forget_parsed_statements() -> None:
     _check_sql_policy.cache_clear()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=MEMO_ENTRIES)
 def _analyze_statement(sql_text: str, default_schema: str) -> StatementFacts:
     info = statement_info(sql_text, default_schema=default_schema)
     destroyed = destroyed_data(info, default_schema)
