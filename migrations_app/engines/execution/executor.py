@@ -42,8 +42,8 @@ from migrations_app.engines.statements import (MigrationOperation, StatementFact
                                                           StatementRefused, check_sql_policy)
 from migrations_app.engines.rollback import (DATA_OK, DEFAULT_BACKUP_MAX_BYTES, RollbackPlan, build_rollback_plan,
                                              data_verification, steps_with_data_checks)
-from migrations_app.engines.execution.digest import (SchemaDigest, column_order_note, digest_and_snapshot,
-                                                     reordered_relations, schema_digest)
+from migrations_app.engines.execution.digest import (SchemaDigest, SchemaDigestError, column_order_note,
+                                                     digest_and_snapshot, reordered_relations, schema_digest)
 from migrations_app.engines.execution.schema_snapshot import diff_objects
 
 Progress = Callable[[dict], None]
@@ -270,21 +270,31 @@ class AtomicMigrationExecutor:
     def _digest_after(self, locks, conn: psycopg.Connection, schemas, result: MigrationResult) -> SchemaDigest | None:
         """Read on the lock session, whose catalog caches the digest before warmed (the DDL just
         run invalidates only the touched entries). A lock lost after the last COMMIT leaves the
-        digest unknown, as a lost executing session does."""
+        digest unknown, as a lost executing session does. The whole-database snapshot is a
+        convenience for the drift ledger: if it cannot be read, the touched schemas' digest is read
+        alone (the ledger then reads its own snapshot or says why it has none)."""
         if locks:
             try:
-                if not self.snapshot_after:
-                    return locks[0].schema_digest(schemas)
-                after, result.snapshot_after = locks[0].digest_and_snapshot(schemas)
-                return after
+                if self.snapshot_after:
+                    try:
+                        after, result.snapshot_after = locks[0].digest_and_snapshot(schemas)
+                        return after
+                    except SchemaDigestError as exc:
+                        if any(held.lost for held in locks):
+                            raise
+                        result.warnings.append(f"the whole-database snapshot could not be read after the run: {exc}")
+                return locks[0].schema_digest(schemas)
             except MigrationLockLost:
                 return None
         if conn.closed:
             return None
-        if not self.snapshot_after:
-            return schema_digest(conn, schemas)
-        after, result.snapshot_after = digest_and_snapshot(conn, schemas)
-        return after
+        if self.snapshot_after:
+            try:
+                after, result.snapshot_after = digest_and_snapshot(conn, schemas)
+                return after
+            except SchemaDigestError as exc:
+                result.warnings.append(f"the whole-database snapshot could not be read after the run: {exc}")
+        return schema_digest(conn, schemas)
 
     def _locks(self, stack: ExitStack, lock, schemas, result) -> list[MigrationLock]:
         if lock is not None:
