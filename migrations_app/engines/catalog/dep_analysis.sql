@@ -280,23 +280,8 @@ needles AS MATERIALIZED (
 -- BEGIN ATOMIC bodies are tracked in pg_depend and come from "dependents"). The text test
 -- only narrows the candidates; the caller parses each body with pglast to decide.
 bodies AS (
-    SELECT p.oid::int8 AS oid,
-           n.nspname AS schema,
-           p.proname AS name,
-           p.prokind::text AS prokind,
-           l.lanname AS language,
-           p.prosrc AS body,
-           pg_get_function_arguments(p.oid) AS arguments,
-           pg_get_function_identity_arguments(p.oid) AS identity_arguments,
-           CASE WHEN p.prokind = 'p' THEN NULL ELSE pg_get_function_result(p.oid) END AS result,
-           -- argument names and the relation whose row type each argument has (0 for others)
-           (SELECT coalesce(json_agg(json_build_object('name', an.name, 'mode', coalesce(am.mode, 'i'),
-                                                       'relid', coalesce(at.typrelid, 0)) ORDER BY an.ord), '[]')
-              FROM unnest(coalesce(p.proargnames, '{}'::text[])) WITH ORDINALITY AS an(name, ord)
-              LEFT JOIN unnest(p.proargmodes) WITH ORDINALITY AS am(mode, ord) ON am.ord = an.ord
-              LEFT JOIN unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY AS ty(oid, ord) ON ty.ord = an.ord
-              LEFT JOIN pg_type at ON at.oid = ty.oid) AS args,
-           coalesce(p.proconfig, '{}') AS config,
+    SELECT
+           -- @include _routine_columns
            -- the triggers that run a trigger function (the caller keeps those the drop leaves),
            -- with the names they give their transition tables
            CASE WHEN p.prorettype = 'trigger'::regtype THEN (
@@ -309,25 +294,8 @@ bodies AS (
                FROM pg_depend td JOIN pg_trigger t ON t.oid = td.objid
                WHERE td.refclassid = 'pg_proc'::regclass AND td.refobjid = p.oid AND td.refobjsubid = 0
                  AND td.classid = 'pg_trigger'::regclass AND t.tgfoid = p.oid AND NOT t.tgisinternal) END AS triggers
-    FROM pg_proc p
-    -- the lower-cased body once per routine (OFFSET 0: not once per test below)
-    CROSS JOIN LATERAL (SELECT lower(p.prosrc) AS text OFFSET 0) src
-    CROSS JOIN needles
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    JOIN pg_language l ON l.oid = p.prolang
-    -- Objects created by initdb (pg_catalog, information_schema) have OIDs below
-    -- FirstNormalObjectId (16384); user objects never do. This range on the OID index skips
-    -- the ~3,000 built-in routines without reading their bodies; the schema tests stay.
-    WHERE p.oid >= 16384
+    -- @include _user_routines
       AND EXISTS (SELECT 1 FROM target)
-      AND l.lanname IN ('sql', 'plpgsql')
-      AND p.prokind IN ('f', 'p')
-      AND p.prosqlbody IS NULL
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname NOT LIKE 'pg\_toast%%'
-      AND n.nspname NOT LIKE 'pg\_temp\_%%'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend e
-                      WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
       -- routines the drop removes anyway (row-type arguments) are reported from "dependents"
       AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.classid = 'pg_proc'::regclass AND o.objid = p.oid)
       AND (EXISTS (SELECT 1 FROM unnest(needles.relations) AS form WHERE strpos(src.text, form) > 0)

@@ -38,23 +38,8 @@ needles AS MATERIALIZED (
                                (replace(lower(c.relname::text), '''', ''''''))) f(form)
 ),
 bodies AS (
-    SELECT p.oid::int8 AS oid,
-           n.nspname AS schema,
-           p.proname AS name,
-           p.prokind::text AS prokind,
-           l.lanname AS language,
-           p.prosrc AS body,
-           pg_get_function_arguments(p.oid) AS arguments,
-           pg_get_function_identity_arguments(p.oid) AS identity_arguments,
-           CASE WHEN p.prokind = 'p' THEN NULL ELSE pg_get_function_result(p.oid) END AS result,
-           -- argument names and the relation whose row type each argument has (0 for others)
-           (SELECT coalesce(json_agg(json_build_object('name', an.name, 'mode', coalesce(am.mode, 'i'),
-                                                       'relid', coalesce(at.typrelid, 0)) ORDER BY an.ord), '[]')
-              FROM unnest(coalesce(p.proargnames, '{}'::text[])) WITH ORDINALITY AS an(name, ord)
-              LEFT JOIN unnest(p.proargmodes) WITH ORDINALITY AS am(mode, ord) ON am.ord = an.ord
-              LEFT JOIN unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY AS ty(oid, ord) ON ty.ord = an.ord
-              LEFT JOIN pg_type at ON at.oid = ty.oid) AS args,
-           coalesce(p.proconfig, '{}') AS config,
+    SELECT
+           -- @include _routine_columns
            -- the triggers that run a trigger function (the caller keeps those the drop leaves),
            -- with the names they give their transition tables
            CASE WHEN p.prorettype = 'trigger'::regtype THEN (
@@ -62,19 +47,8 @@ bodies AS (
                           'key', format('%%s:%%s:0', 'pg_trigger'::regclass::oid, t.oid), 'relid', t.tgrelid,
                           'old_table', t.tgoldtable, 'new_table', t.tgnewtable,
                           -- what a write must do to fire it (dependencies/trigger_chains.py reads these)
-                          'name', t.tgname, 'schema', tn.nspname, 'table', tc.relname, 'type', t.tgtype,
-                          'enabled', t.tgenabled, 'has_when', t.tgqual IS NOT NULL,
-                          'columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
-                                      WHERE a.attrelid = t.tgrelid AND a.attnum = ANY (t.tgattr::int2[])),
-                          'generated', EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.tgrelid
-                                               AND a.attnum = ANY (t.tgattr::int2[]) AND a.attgenerated <> ''),
-                          -- a write of a partitioned or parent table reaches its partitions' and children's rows
-                          'above', (SELECT json_agg(json_build_array(un.nspname, uc.relname))
-                                    FROM (SELECT x.relid FROM pg_partition_ancestors(t.tgrelid) x(relid)
-                                          WHERE x.relid <> t.tgrelid
-                                          UNION SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = t.tgrelid) up
-                                    JOIN pg_class uc ON uc.oid = up.relid
-                                    JOIN pg_namespace un ON un.oid = uc.relnamespace))), '[]')
+                          -- @include _trigger_facts
+                          )), '[]')
                -- found through pg_depend's reference index (pg_trigger has no index on tgfoid: a
                -- scan per routine read every foreign key's internal triggers, 237 ms on 5,000 tables
                -- and 1,000 routines); every trigger depends on its function
@@ -82,20 +56,7 @@ bodies AS (
                JOIN pg_class tc ON tc.oid = t.tgrelid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
                WHERE td.refclassid = 'pg_proc'::regclass AND td.refobjid = p.oid AND td.refobjsubid = 0
                  AND td.classid = 'pg_trigger'::regclass AND t.tgfoid = p.oid AND NOT t.tgisinternal) END AS triggers
-    FROM pg_proc p
-    CROSS JOIN LATERAL (SELECT lower(p.prosrc) AS text OFFSET 0) src
-    CROSS JOIN needles
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    JOIN pg_language l ON l.oid = p.prolang
-    WHERE p.oid >= 16384
-      AND l.lanname IN ('sql', 'plpgsql')
-      AND p.prokind IN ('f', 'p')
-      AND p.prosqlbody IS NULL
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname NOT LIKE 'pg\_toast%%'
-      AND n.nspname NOT LIKE 'pg\_temp\_%%'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend e
-                      WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
+    -- @include _user_routines
       AND (EXISTS (SELECT 1 FROM unnest(needles.relations) AS form WHERE strpos(src.text, form) > 0)
            -- names spelled with escapes: only the parser can tell
            OR strpos(src.text, 'u&"') > 0 OR strpos(src.text, 'u&''') > 0
@@ -103,18 +64,7 @@ bodies AS (
 )
 SELECT (SELECT coalesce(json_agg(json_build_object(
                     'key', format('%%s:%%s:0', 'pg_trigger'::regclass::oid, t.oid), 'relid', t.tgrelid,
-                    'name', t.tgname, 'schema', tn.nspname, 'table', tc.relname, 'type', t.tgtype,
-                    'enabled', t.tgenabled, 'has_when', t.tgqual IS NOT NULL,
-                    'columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
-                                WHERE a.attrelid = t.tgrelid AND a.attnum = ANY (t.tgattr::int2[])),
-                    'generated', EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.tgrelid
-                                         AND a.attnum = ANY (t.tgattr::int2[]) AND a.attgenerated <> ''),
-                    -- a write of a partitioned or parent table reaches its partitions' and children's rows
-                    'above', (SELECT json_agg(json_build_array(un.nspname, uc.relname))
-                              FROM (SELECT x.relid FROM pg_partition_ancestors(t.tgrelid) x(relid)
-                                    WHERE x.relid <> t.tgrelid
-                                    UNION SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = t.tgrelid) up
-                              JOIN pg_class uc ON uc.oid = up.relid
-                              JOIN pg_namespace un ON un.oid = uc.relnamespace))), '[]')
+                    -- @include _trigger_facts
+                    )), '[]')
           FROM fired t JOIN pg_class tc ON tc.oid = t.tgrelid JOIN pg_namespace tn ON tn.oid = tc.relnamespace) AS fired,
        (SELECT coalesce(json_agg(b ORDER BY b.schema, b.name, b.oid), '[]') FROM bodies b) AS bodies
